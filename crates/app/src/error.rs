@@ -1,0 +1,140 @@
+//! What a use case can answer besides success. The API maps each variant to
+//! one status and a problem+json body; internal causes are logged, never sent.
+
+use std::time::Duration;
+
+use crm_domain::ValueError;
+
+/// One invalid input field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+
+    pub fn from_value(field: impl Into<String>, err: ValueError) -> Self {
+        Self::new(field, err.code, err.message)
+    }
+}
+
+/// One business rule that a request did not meet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmet {
+    pub check: String,
+    pub message: String,
+}
+
+impl Unmet {
+    pub fn new(check: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { check: check.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input fields are invalid (400).
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    /// No credentials, or bad ones (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated but not allowed (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Absent or not visible to this actor (404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Conflicts with the current state (409).
+    #[error("{message}")]
+    Conflict { message: String, field: Option<String> },
+    /// `If-Match` named a version that is no longer current (412).
+    #[error("the resource has changed since version {expected}; it is now at version {current}")]
+    PreconditionFailed { expected: i64, current: i64 },
+    /// Valid input that breaks business rules; every unmet rule is listed (422).
+    #[error("business rules not met")]
+    Rules(Vec<Unmet>),
+    /// Too many attempts (429).
+    #[error("too many attempts")]
+    RateLimited { retry_after: Duration },
+    /// The database did not give a connection in time (503).
+    #[error("database unavailable")]
+    Unavailable,
+    /// A fault of ours; the cause is logged, the client sees a generic message (500).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    pub fn rule(check: &str, message: impl Into<String>) -> Self {
+        Self::Rules(vec![Unmet::new(check, message)])
+    }
+
+    pub fn conflict(field: Option<&str>, message: impl Into<String>) -> Self {
+        Self::Conflict { message: message.into(), field: field.map(str::to_owned) }
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        Self::Internal(err.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(err: diesel::result::Error) -> Self {
+        if crm_store::db::is_unique_violation(&err) {
+            return AppError::conflict(None, "a record with the same unique value already exists");
+        }
+        AppError::Internal(format!("database: {err}"))
+    }
+}
+
+impl From<crm_store::StoreError> for AppError {
+    fn from(err: crm_store::StoreError) -> Self {
+        match err {
+            crm_store::StoreError::PoolTimeout(_) => AppError::Unavailable,
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Collects field errors so a request learns every bad field at once.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<FieldError>);
+
+impl Problems {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    /// Keeps the value when it parsed, records the error otherwise.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, ValueError>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(FieldError::from_value(field, e));
+                None
+            }
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}

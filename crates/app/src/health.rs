@@ -1,0 +1,29 @@
+//! Readiness: the database answers and carries every migration this build knows.
+
+use crate::error::AppError;
+use crate::App;
+
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub database: &'static str,
+    pub migrated: bool,
+}
+
+pub fn readiness(app: &App) -> Result<Readiness, AppError> {
+    let mut conn = app.conn()?;
+    let pending = crm_store::migrations::has_pending(&mut conn)?;
+    Ok(Readiness { database: conn.backend().name(), migrated: !pending })
+}
+
+/// Pool gauges for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max_size: u32,
+}
+
+pub fn pool_state(app: &App) -> PoolState {
+    let state = app.pool().state();
+    PoolState { connections: state.connections, idle: state.idle_connections, max_size: app.pool().max_size() }
+}

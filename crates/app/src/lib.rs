@@ -1,0 +1,111 @@
+//! Use cases of the CRM. Each one checks the actor's permission, runs in one
+//! transaction (the change, its outbox events and, later, rule effects commit
+//! together or not at all) and returns plain views for the API to shape.
+//!
+//! This is the only crate that begins transactions.
+
+pub mod api_keys;
+pub mod auth;
+pub mod bootstrap;
+pub mod clock;
+pub mod departments;
+pub mod error;
+pub mod health;
+pub mod idempotency;
+pub mod outbox;
+pub mod page;
+pub mod permissions;
+pub mod principal;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AppError, FieldError, Unmet};
+pub use page::{Page, PageRequest};
+pub use principal::Principal;
+
+use crm_domain::TimeZoneName;
+use crm_store::{DbConnection, Pool, PooledConnection};
+
+/// Settings the use cases need (the API crate reads them from the environment).
+#[derive(Clone)]
+pub struct Settings {
+    pub jwt_secret: Vec<u8>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub default_time_zone: TimeZoneName,
+    /// Failed logins per account inside `login_window` before it is throttled.
+    pub login_max_failures_per_account: usize,
+    /// Failed logins per client address inside `login_window` before it is throttled.
+    pub login_max_failures_per_address: usize,
+    pub login_window: Duration,
+    pub pool_timeout: Duration,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("jwt_secret", &"<redacted>")
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything a use case needs: the pool, the clock and the settings.
+#[derive(Clone)]
+pub struct App {
+    pool: Pool,
+    clock: Arc<dyn Clock>,
+    settings: Arc<Settings>,
+}
+
+impl App {
+    pub fn new(pool: Pool, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self { pool, clock, settings: Arc::new(settings) }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// A connection from the pool, or `Unavailable` when none comes within the pool timeout.
+    pub fn conn(&self) -> Result<PooledConnection, AppError> {
+        self.pool.get().map_err(|e| {
+            tracing::warn!(error = %e, "no database connection available");
+            AppError::Unavailable
+        })
+    }
+
+    /// Runs `f` in one write transaction on a pooled connection.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.conn()?;
+        crm_store::write_transaction(&mut conn, f)
+    }
+
+    /// Runs `f` in one read transaction on a pooled connection.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let mut conn = self.conn()?;
+        crm_store::read_transaction(&mut conn, f)
+    }
+}

@@ -1,0 +1,56 @@
+//! Who may call what: one declaration per operation, enforced by the use case
+//! and published in the OpenAPI document from the same constant.
+
+use crm_domain::{Role, Scope};
+
+/// Whether and how an API key may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRule {
+    /// Keys may not call it; only signed-in users.
+    Never,
+    /// Any valid key may call it.
+    Any,
+    /// Keys holding this scope may call it.
+    Scope(Scope),
+}
+
+/// The roles and key scope an operation admits.
+#[derive(Debug, Clone, Copy)]
+pub struct Access {
+    /// What the operation does, for refusal messages ("create users").
+    pub action: &'static str,
+    pub roles: &'static [Role],
+    pub key: KeyRule,
+}
+
+const EVERYONE: &[Role] = &Role::ALL;
+const ADMIN: &[Role] = &[Role::Admin];
+
+pub const READ_ME: Access = Access { action: "read their own profile", roles: EVERYONE, key: KeyRule::Any };
+pub const LOGOUT: Access = Access { action: "sign out", roles: EVERYONE, key: KeyRule::Never };
+
+pub const LIST_USERS: Access =
+    Access { action: "list users", roles: EVERYONE, key: KeyRule::Scope(Scope::UsersRead) };
+pub const READ_USER: Access =
+    Access { action: "read users", roles: EVERYONE, key: KeyRule::Scope(Scope::UsersRead) };
+pub const CREATE_USER: Access = Access { action: "create users", roles: ADMIN, key: KeyRule::Never };
+/// Everyone may patch their own profile; only admins may patch others (checked per object).
+pub const UPDATE_USER: Access = Access { action: "update users", roles: EVERYONE, key: KeyRule::Never };
+
+pub const LIST_DEPARTMENTS: Access = Access {
+    action: "list departments",
+    roles: EVERYONE,
+    key: KeyRule::Scope(Scope::DepartmentsRead),
+};
+pub const READ_DEPARTMENT: Access = Access {
+    action: "read departments",
+    roles: EVERYONE,
+    key: KeyRule::Scope(Scope::DepartmentsRead),
+};
+pub const CREATE_DEPARTMENT: Access =
+    Access { action: "create departments", roles: ADMIN, key: KeyRule::Never };
+pub const UPDATE_DEPARTMENT: Access =
+    Access { action: "update departments", roles: ADMIN, key: KeyRule::Never };
+
+pub const MANAGE_API_KEYS: Access =
+    Access { action: "manage API keys", roles: ADMIN, key: KeyRule::Never };

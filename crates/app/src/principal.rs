@@ -1,0 +1,77 @@
+//! Who is calling: a signed-in user or an integration's API key.
+
+use crm_domain::{Role, Scope};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::permissions::{Access, KeyRule};
+
+#[derive(Debug, Clone)]
+pub struct UserPrincipal {
+    pub id: Uuid,
+    pub role: Role,
+    pub department_id: Option<Uuid>,
+    pub session_id: Uuid,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyPrincipal {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User(UserPrincipal),
+    ApiKey(KeyPrincipal),
+}
+
+impl Principal {
+    /// Refuses with 403 unless this principal may call an operation declared with `access`.
+    pub fn require(&self, access: &Access) -> Result<(), AppError> {
+        match self {
+            Principal::User(user) => {
+                if access.roles.contains(&user.role) {
+                    Ok(())
+                } else {
+                    Err(AppError::Forbidden(format!(
+                        "the {} role may not {}",
+                        user.role, access.action
+                    )))
+                }
+            }
+            Principal::ApiKey(key) => match access.key {
+                KeyRule::Any => Ok(()),
+                KeyRule::Scope(scope) if key.scopes.contains(&scope) => Ok(()),
+                KeyRule::Scope(scope) => Err(AppError::Forbidden(format!(
+                    "this API key lacks the {scope} scope needed to {}",
+                    access.action
+                ))),
+                KeyRule::Never => Err(AppError::Forbidden(format!(
+                    "API keys may not {}; sign in as a user",
+                    access.action
+                ))),
+            },
+        }
+    }
+
+    pub fn user(&self) -> Option<&UserPrincipal> {
+        match self {
+            Principal::User(u) => Some(u),
+            Principal::ApiKey(_) => None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Principal::User(u) if u.role == Role::Admin)
+    }
+
+    /// A stable name for scoping idempotency keys and logs.
+    pub fn key(&self) -> String {
+        match self {
+            Principal::User(u) => format!("user:{}", u.id),
+            Principal::ApiKey(k) => format!("key:{}", k.id),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Value types parsed once at the edge: a value of these types is valid by construction.
+
+use std::fmt;
+
+use chrono_tz::Tz;
+
+/// Why a raw value was refused: a stable code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValueError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ValueError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+/// An e-mail address, trimmed and lower-cased so that one mailbox has one spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let value = raw.trim().to_lowercase();
+        let invalid = || ValueError::new("invalid_email", format!("{raw:?} is not an e-mail address"));
+        if value.is_empty() || value.chars().count() > Self::MAX_LEN {
+            return Err(invalid());
+        }
+        let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
+        let bad_char = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\');
+        if local.is_empty()
+            || local.len() > 64
+            || domain.is_empty()
+            || local.contains(bad_char)
+            || domain.contains(bad_char)
+            || local.contains('@')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+            || local.starts_with('.')
+            || local.ends_with('.')
+            || local.contains("..")
+        {
+            return Err(invalid());
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person's or a department's display name: trimmed, inner runs of spaces collapsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_LEN: usize = 200;
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let value = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        if value.is_empty() {
+            return Err(ValueError::new("blank", "must not be blank"));
+        }
+        if value.chars().count() > Self::MAX_LEN {
+            return Err(ValueError::new(
+                "too_long",
+                format!("must be at most {} characters", Self::MAX_LEN),
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(ValueError::new("invalid_characters", "must not contain control characters"));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form two names are compared in: case-folded.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An IANA time zone name known to the tz database (`Europe/Moscow`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZoneName(Tz);
+
+impl TimeZoneName {
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        raw.trim().parse::<Tz>().map(Self).map_err(|_| {
+            ValueError::new("unknown_time_zone", format!("{raw:?} is not an IANA time zone name"))
+        })
+    }
+
+    pub fn tz(self) -> Tz {
+        self.0
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl fmt::Display for TimeZoneName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        let email = Email::parse("  Ivan.Petrov@Example.RU ").unwrap();
+        assert_eq!(email.as_str(), "ivan.petrov@example.ru");
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for raw in ["", "no-at-sign", "@example.ru", "ivan@", "a b@example.ru", "ivan@@x.ru", "ivan@.ru", "ivan@x..ru"] {
+            assert!(Email::parse(raw).is_err(), "{raw:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn names_collapse_spaces_and_refuse_blank() {
+        assert_eq!(PersonName::parse("  Анна   Смирнова ").unwrap().as_str(), "Анна Смирнова");
+        assert_eq!(PersonName::parse("Отдел Продаж").unwrap().key(), "отдел продаж");
+        assert_eq!(PersonName::parse("   ").unwrap_err().code, "blank");
+        assert_eq!(PersonName::parse(&"я".repeat(201)).unwrap_err().code, "too_long");
+    }
+
+    #[test]
+    fn time_zones_must_be_iana_names() {
+        assert_eq!(TimeZoneName::parse("Europe/Moscow").unwrap().as_str(), "Europe/Moscow");
+        assert!(TimeZoneName::parse("Mars/Olympus").is_err());
+        assert!(TimeZoneName::parse("+03:00").is_err());
+    }
+}

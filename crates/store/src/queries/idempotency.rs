@@ -1,0 +1,52 @@
+//! Stored responses for `Idempotency-Key`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::rows::IdempotencyKeyRow;
+use crate::schema::idempotency_keys;
+use crate::types::DbUuid;
+
+pub fn insert(conn: &mut DbConnection, row: &IdempotencyKeyRow) -> QueryResult<()> {
+    diesel::insert_into(idempotency_keys::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    principal: &str,
+    key: &str,
+) -> QueryResult<Option<IdempotencyKeyRow>> {
+    idempotency_keys::table
+        .filter(idempotency_keys::principal.eq(principal))
+        .filter(idempotency_keys::idem_key.eq(key))
+        .select(IdempotencyKeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn complete(
+    conn: &mut DbConnection,
+    id: DbUuid,
+    status: i32,
+    headers: &str,
+    body: &str,
+) -> QueryResult<usize> {
+    diesel::update(idempotency_keys::table.find(id))
+        .set((
+            idempotency_keys::state.eq("done"),
+            idempotency_keys::response_status.eq(Some(status)),
+            idempotency_keys::response_headers.eq(Some(headers)),
+            idempotency_keys::response_body.eq(Some(body)),
+        ))
+        .execute(conn)
+}
+
+pub fn delete(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.find(id)).execute(conn)
+}
+
+pub fn delete_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::expires_at.lt(now)))
+        .execute(conn)
+}

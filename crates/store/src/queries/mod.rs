@@ -1,0 +1,17 @@
+//! Queries, one module per area. Each takes a connection (usually inside a
+//! transaction opened by `app`) and returns rows.
+
+pub mod auth;
+pub mod departments;
+pub mod idempotency;
+pub mod outbox;
+pub mod users;
+
+use crate::types::DbUuid;
+
+/// Keyset page request: rows after `after` in id order, at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct PageQuery {
+    pub after: Option<DbUuid>,
+    pub limit: i64,
+}

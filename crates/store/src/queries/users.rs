@@ -1,0 +1,78 @@
+//! Users.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::PageQuery;
+use crate::db::DbConnection;
+use crate::rows::{UserInsertForm, UserRow, UserUpdateForm};
+use crate::schema::users;
+use crate::types::DbUuid;
+
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub department_id: Option<DbUuid>,
+    pub role: Option<String>,
+    pub active: Option<bool>,
+    pub updated_since: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, form: &UserInsertForm) -> QueryResult<()> {
+    diesel::insert_into(users::table).values(form).execute(conn).map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<UserRow>> {
+    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &UserFilter,
+    page: PageQuery,
+) -> QueryResult<Vec<UserRow>> {
+    let mut query = users::table.select(UserRow::as_select()).into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(users::id.gt(after));
+    }
+    if let Some(department) = filter.department_id {
+        query = query.filter(users::department_id.eq(department));
+    }
+    if let Some(role) = &filter.role {
+        query = query.filter(users::role.eq(role.clone()));
+    }
+    if let Some(active) = filter.active {
+        query = query.filter(users::active.eq(active));
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(users::updated_at.ge(since));
+    }
+    query.order(users::id.asc()).limit(page.limit).load(conn)
+}
+
+/// Writes the form when the row is still at `expected_version`; returns rows changed.
+pub fn update(
+    conn: &mut DbConnection,
+    id: DbUuid,
+    expected_version: i64,
+    form: &UserUpdateForm,
+) -> QueryResult<usize> {
+    diesel::update(users::table.filter(users::id.eq(id)).filter(users::version.eq(expected_version)))
+        .set(form)
+        .execute(conn)
+}
+
+pub fn count_in_department(conn: &mut DbConnection, department: DbUuid) -> QueryResult<i64> {
+    users::table.filter(users::department_id.eq(department)).count().get_result(conn)
+}

@@ -1,0 +1,91 @@
+//! The one custom SQL type: UUIDs, native `uuid` on PostgreSQL and `TEXT` on SQLite.
+
+use std::fmt;
+
+use diesel::backend::Backend as DieselBackend;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::pg::Pg;
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::{HasSqlType, SqlType};
+use diesel::sqlite::Sqlite;
+use uuid::Uuid;
+
+use crate::db::MultiBackend;
+
+/// SQL type of every id column.
+#[derive(Debug, Clone, Copy, SqlType, diesel::query_builder::QueryId)]
+#[diesel(postgres_type(oid = 2950, array_oid = 2951))]
+#[diesel(sqlite_type(name = "Text"))]
+pub struct SqlUuid;
+
+/// A UUID as stored; convert with `From`/`Into` at the edge of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
+#[diesel(sql_type = SqlUuid)]
+pub struct DbUuid(pub Uuid);
+
+impl From<Uuid> for DbUuid {
+    fn from(value: Uuid) -> Self {
+        Self(value)
+    }
+}
+
+impl From<DbUuid> for Uuid {
+    fn from(value: DbUuid) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for DbUuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ToSql<SqlUuid, Pg> for DbUuid {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        use std::io::Write;
+        out.write_all(self.0.as_bytes())?;
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<SqlUuid, Pg> for DbUuid {
+    fn from_sql(bytes: <Pg as DieselBackend>::RawValue<'_>) -> deserialize::Result<Self> {
+        Ok(Self(Uuid::from_slice(bytes.as_bytes())?))
+    }
+}
+
+impl ToSql<SqlUuid, Sqlite> for DbUuid {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        // Hyphenated lower-case text, so ids read the same in `sqlite3` as in the API.
+        out.set_value(self.0.hyphenated().to_string());
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<SqlUuid, Sqlite> for DbUuid {
+    fn from_sql(bytes: <Sqlite as DieselBackend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<diesel::sql_types::Text, Sqlite>>::from_sql(bytes)?;
+        Ok(Self(Uuid::parse_str(&text)?))
+    }
+}
+
+impl HasSqlType<SqlUuid> for MultiBackend {
+    fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
+        MultiBackend::lookup_sql_type::<SqlUuid>(lookup)
+    }
+}
+
+impl FromSql<SqlUuid, MultiBackend> for DbUuid {
+    fn from_sql(bytes: <MultiBackend as DieselBackend>::RawValue<'_>) -> deserialize::Result<Self> {
+        bytes.from_sql::<DbUuid, SqlUuid>()
+    }
+}
+
+impl ToSql<SqlUuid, MultiBackend> for DbUuid {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((SqlUuid, self));
+        Ok(IsNull::No)
+    }
+}

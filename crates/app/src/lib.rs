@@ -79,8 +79,11 @@ impl App {
         &self.settings
     }
 
+    /// The current time, to the microsecond: what both databases store, so a
+    /// value reads back the same on SQLite and PostgreSQL.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
+        use chrono::SubsecRound;
+        self.clock.now().trunc_subsecs(6)
     }
 
     /// A connection from the pool, or `Unavailable` when none comes within the pool timeout.
@@ -108,4 +111,25 @@ impl App {
         let mut conn = self.conn()?;
         crm_store::read_transaction(&mut conn, f)
     }
+}
+
+pub use crm_store::StoreError;
+
+/// Refuses a database URL that names no supported backend.
+pub fn check_database_url(url: &str) -> Result<(), StoreError> {
+    crm_store::db::backend_of(url).map(|_| ())
+}
+
+/// Connects (reporting the driver's own error), builds the pool and applies
+/// pending migrations. Returns the pool and the migrations applied.
+pub fn open_database(
+    url: &str,
+    size: u32,
+    timeout: Duration,
+) -> Result<(Pool, Vec<String>), StoreError> {
+    let pool = crm_store::build_pool(url, size, timeout)?;
+    let mut conn = pool.get().map_err(|_| StoreError::PoolTimeout(timeout))?;
+    let applied = crm_store::migrations::run_pending(&mut conn)?;
+    drop(conn);
+    Ok((pool, applied))
 }

@@ -26,7 +26,8 @@ pub struct Access {
 const EVERYONE: &[Role] = &Role::ALL;
 const ADMIN: &[Role] = &[Role::Admin];
 
-pub const READ_ME: Access = Access { action: "read their own profile", roles: EVERYONE, key: KeyRule::Any };
+pub const READ_ME: Access =
+    Access { action: "read a user profile of their own", roles: EVERYONE, key: KeyRule::Never };
 pub const LOGOUT: Access = Access { action: "sign out", roles: EVERYONE, key: KeyRule::Never };
 
 pub const LIST_USERS: Access =

@@ -1,0 +1,224 @@
+//! Middleware every request passes: request ids, logs and metrics
+//! (`observe`), and `Idempotency-Key` replay for POSTs (`idempotency`).
+
+use std::time::Instant;
+
+use actix_web::body::{self, BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tracing::Instrument;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// The id of the request being served, for logs and the response header.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A client's own request id is kept when it is short and plain; otherwise we make one.
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = request_id(&req);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+    let started = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let result = next.call(req).instrument(span.clone()).await;
+    let mut res = result?.map_into_boxed_body();
+    let elapsed = started.elapsed();
+    let status = res.status();
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    if let Some(state) = state {
+        state.metrics.observe(&method, &route, status.as_u16(), elapsed.as_secs_f64());
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    span.in_scope(|| {
+        let ms = elapsed.as_secs_f64() * 1000.0;
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), route = %route, elapsed_ms = ms, "request failed");
+        } else {
+            tracing::info!(status = status.as_u16(), route = %route, elapsed_ms = ms, "request served");
+        }
+    });
+    Ok(res)
+}
+
+/// Who an idempotency key belongs to, judged without the database: keys are
+/// scoped per caller so two clients cannot collide or read each other's replies.
+fn idempotency_scope(req: &ServiceRequest, state: &AppState) -> Option<String> {
+    let cred = match crate::extract::credential(req.request()) {
+        Ok(Some(cred)) => cred,
+        Ok(None) => return Some("anonymous".to_owned()),
+        Err(_) => return None,
+    };
+    if let Some(prefix) = crm_app::auth::api_key_prefix(&cred) {
+        return Some(format!("key:{prefix}"));
+    }
+    crm_app::auth::jwt_subject(&state.app, &cred).map(|sub| format!("user:{sub}"))
+}
+
+fn problem_response(req: ServiceRequest, err: ApiError) -> ServiceResponse<BoxBody> {
+    let res = actix_web::ResponseError::error_response(&err);
+    req.into_response(res)
+}
+
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if req.method() != Method::POST || !req.headers().contains_key(IDEMPOTENCY_KEY) {
+        return next.call(req).await;
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await;
+    };
+    let key = match req.headers().get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()) {
+        Some(k) if !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()) => k.to_owned(),
+        _ => {
+            return Ok(problem_response(
+                req,
+                ApiError::field("Idempotency-Key", "invalid", "must be 1 to 255 visible ASCII characters"),
+            ))
+        }
+    };
+    // Unverifiable credentials: let the handler refuse them; nothing to store.
+    let Some(scope) = idempotency_scope(&req, &state) else {
+        return next.call(req).await;
+    };
+
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > state.max_body_bytes {
+            return Ok(problem_response(
+                req,
+                ApiError::problem(Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "The request body is too large",
+                    format!("at most {} bytes are accepted", state.max_body_bytes),
+                )),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update([0]);
+    hasher.update(req.uri().to_string());
+    hasher.update([0]);
+    hasher.update(&body);
+    let hash = hex::encode(hasher.finalize());
+
+    let begin = {
+        let (scope, key) = (scope.clone(), key.clone());
+        crate::extract::run(&web::Data::clone(&state), move |app| {
+            crm_app::idempotency::begin(app, &scope, &key, &hash)
+        })
+        .await
+    };
+    let record = match begin {
+        Err(e) => return Ok(problem_response(req, e)),
+        Ok(crm_app::idempotency::Begin::Mismatch) => {
+            return Ok(problem_response(
+                req,
+                ApiError::problem(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "Idempotency-Key reused for another request",
+                    "this Idempotency-Key was used with a different request; use a new key",
+                )),
+            ))
+        }
+        Ok(crm_app::idempotency::Begin::InFlight) => {
+            return Ok(problem_response(
+                req,
+                ApiError::problem(Problem::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_in_flight",
+                    "The first request with this Idempotency-Key is still running",
+                    "retry after it finishes",
+                )),
+            ))
+        }
+        Ok(crm_app::idempotency::Begin::Replay(stored)) => {
+            return Ok(req.into_response(replay(&stored)));
+        }
+        Ok(crm_app::idempotency::Begin::Proceed(record)) => record,
+    };
+
+    req.set_payload(actix_web::dev::Payload::from(body));
+    let res = match next.call(req).await {
+        Ok(res) => res,
+        Err(e) => {
+            let _ = crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record)).await;
+            return Err(e);
+        }
+    };
+    let status = res.status();
+    if status.is_server_error() {
+        // Our failure: forget the key so that the retry runs the request again.
+        let _ = crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record)).await;
+        return Ok(res);
+    }
+    let (http_req, response) = res.into_parts();
+    let (head, body) = response.into_parts();
+    let bytes = body::to_bytes(body).await.map_err(|_| actix_web::error::ErrorInternalServerError("body"))?;
+    let mut kept = serde_json::Map::new();
+    for name in [header::CONTENT_TYPE, header::LOCATION, header::ETAG, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = head.headers().get(&name).and_then(|v| v.to_str().ok()) {
+            kept.insert(name.as_str().to_owned(), serde_json::Value::String(v.to_owned()));
+        }
+    }
+    let stored = crm_app::idempotency::StoredResponse {
+        status: status.as_u16(),
+        headers: serde_json::Value::Object(kept).to_string(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    if let Err(e) = crate::extract::run(&state, move |app| crm_app::idempotency::complete(app, record, &stored)).await {
+        tracing::warn!(error = %e, "could not store the idempotent response");
+    }
+    let response = head.set_body(bytes).map_into_boxed_body();
+    Ok(ServiceResponse::new(http_req, response))
+}
+
+fn replay(stored: &crm_app::idempotency::StoredResponse) -> HttpResponse {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut res = HttpResponse::build(status);
+    if let Ok(serde_json::Value::Object(headers)) = serde_json::from_str::<serde_json::Value>(&stored.headers) {
+        for (name, value) in headers {
+            if let (Ok(name), Some(value)) = (HeaderName::try_from(name.as_str()), value.as_str()) {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    res.insert_header((name, value));
+                }
+            }
+        }
+    }
+    res.insert_header((REPLAYED, HeaderValue::from_static("true")));
+    res.body(stored.body.clone())
+}

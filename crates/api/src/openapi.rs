@@ -1,0 +1,232 @@
+//! The OpenAPI document: generated from the handlers' annotations, then
+//! completed from the shared declarations — who may call each operation
+//! (`crm_app::permissions`), the error responses every operation can give,
+//! and links from create operations to their read operation.
+
+use crm_app::permissions::{self as perm, Access, KeyRule};
+use utoipa::openapi::extensions::ExtensionsBuilder;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{Problem, ProblemField, ProblemUnmet};
+use crate::routes::{api_keys, auth, departments, health, users};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Sales CRM API",
+        description = "The backend of a sales CRM that runs the typical sale: leads, interests on a \
+configurable scenario, quotes, orders, invoices, payments, shipments.\n\n\
+Conventions: JSON with snake_case fields; errors are RFC 9457 `application/problem+json`; \
+lists are cursor-paginated (`limit` 1–200, `cursor`); mutable resources carry `version` and \
+an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST accepts \
+`Idempotency-Key`; every response carries `x-request-id`.",
+        version = "1.0.0",
+        license(name = "MIT")
+    ),
+    paths(
+        auth::login, auth::refresh, auth::logout, auth::me,
+        users::list_users, users::create_user, users::get_user, users::update_user,
+        departments::list_departments, departments::create_department,
+        departments::get_department, departments::update_department,
+        api_keys::list_api_keys, api_keys::create_api_key, api_keys::revoke_api_key,
+        health::healthz, health::readyz, health::metrics,
+    ),
+    components(schemas(Problem, ProblemField, ProblemUnmet)),
+    modifiers(&Complete),
+    tags(
+        (name = "auth", description = "Sign-in, tokens, sign-out"),
+        (name = "users", description = "People who use the CRM"),
+        (name = "departments", description = "The organisation's departments and their heads"),
+        (name = "api-keys", description = "Keys for integrations"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Who may call each operation, by operation id. Operations not listed are public.
+pub const ACCESS: &[(&str, &Access)] = &[
+    ("logout", &perm::LOGOUT),
+    ("getMe", &perm::READ_ME),
+    ("listUsers", &perm::LIST_USERS),
+    ("createUser", &perm::CREATE_USER),
+    ("getUser", &perm::READ_USER),
+    ("updateUser", &perm::UPDATE_USER),
+    ("listDepartments", &perm::LIST_DEPARTMENTS),
+    ("createDepartment", &perm::CREATE_DEPARTMENT),
+    ("getDepartment", &perm::READ_DEPARTMENT),
+    ("updateDepartment", &perm::UPDATE_DEPARTMENT),
+    ("listApiKeys", &perm::MANAGE_API_KEYS),
+    ("createApiKey", &perm::MANAGE_API_KEYS),
+    ("revokeApiKey", &perm::MANAGE_API_KEYS),
+];
+
+/// Create operations and the read operation their `Location` points at.
+const LINKS: &[(&str, &str)] =
+    &[("createUser", "getUser"), ("createDepartment", "getDepartment")];
+
+struct Complete;
+
+impl Modify for Complete {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or API key")
+                    .description(Some("An access token from /auth/login, or an API key (crm_…)."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Api-Key",
+                "An API key made by an admin (crm_…).",
+            ))),
+        );
+
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let methods: [(&str, Option<&mut Operation>); 5] = [
+                ("GET", item.get.as_mut()),
+                ("POST", item.post.as_mut()),
+                ("PUT", item.put.as_mut()),
+                ("PATCH", item.patch.as_mut()),
+                ("DELETE", item.delete.as_mut()),
+            ];
+            for (method, op) in methods {
+                if let Some(op) = op {
+                    complete_operation(path, method, op);
+                }
+            }
+        }
+    }
+}
+
+fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                crate::error::PROBLEM_JSON,
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+            )
+            .build(),
+    )
+}
+
+fn complete_operation(path: &str, method: &str, op: &mut Operation) {
+    let id = op.operation_id.clone().unwrap_or_default();
+    let access = ACCESS.iter().find(|(op_id, _)| *op_id == id).map(|(_, a)| *a);
+    let mut errors: Vec<(&str, &str)> = Vec::new();
+    let has_body = op.request_body.is_some();
+
+    if let Some(access) = access {
+        let mut requirements = vec![SecurityRequirement::new("bearer", Vec::<String>::new())];
+        if let KeyRule::Scope(_) | KeyRule::Any = access.key {
+            requirements.push(SecurityRequirement::new("api_key", Vec::<String>::new()));
+        }
+        op.security = Some(requirements);
+        let roles: Vec<&str> = access.roles.iter().map(|r| r.as_str()).collect();
+        let key = match access.key {
+            KeyRule::Never => serde_json::Value::Null,
+            KeyRule::Any => serde_json::Value::String("any".to_owned()),
+            KeyRule::Scope(s) => serde_json::Value::String(s.as_str().to_owned()),
+        };
+        let ext = ExtensionsBuilder::new().add("x-roles", roles.clone()).add("x-api-key-scope", key.clone()).build();
+        match op.extensions.as_mut() {
+            Some(existing) => existing.merge(ext),
+            None => op.extensions = Some(ext),
+        }
+        let who = match access.key {
+            KeyRule::Never => format!("Roles: {}. API keys: not accepted.", roles.join(", ")),
+            KeyRule::Any => format!("Roles: {}. API keys: any.", roles.join(", ")),
+            KeyRule::Scope(s) => format!("Roles: {}. API keys: scope `{}`.", roles.join(", "), s.as_str()),
+        };
+        op.description = Some(match op.description.take() {
+            Some(d) if !d.is_empty() => format!("{d}\n\n{who}"),
+            _ => who,
+        });
+        errors.push(("401", "No credentials, or invalid, expired or revoked ones"));
+        errors.push(("403", "The caller's role or key scope does not allow this"));
+    }
+    if has_body {
+        errors.push(("400", "Malformed JSON, wrong types, unknown or invalid fields"));
+        errors.push(("413", "The body is larger than the limit"));
+        errors.push(("415", "The body is not application/json"));
+    } else if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+        errors.push(("400", "Invalid path or query parameters (bad id, limit or cursor)"));
+    }
+    if path.contains('{') {
+        errors.push(("404", "No such resource, or not visible to the caller"));
+    }
+    if method == "POST" {
+        errors.push(("409", "Conflicts with the current state, or the first request with this Idempotency-Key is still running"));
+        errors.push(("422", "Breaks a business rule (every unmet rule is listed), or the Idempotency-Key was used with another body"));
+    }
+    if method == "PATCH" || method == "PUT" {
+        errors.push(("409", "Conflicts with the current state (e.g. a unique value is taken)"));
+        errors.push(("412", "If-Match names a version that is no longer current"));
+        errors.push(("422", "Breaks a business rule; every unmet rule is listed"));
+    }
+    errors.push(("500", "A fault on our side; logged with the request id"));
+    if access.is_some() || id == "login" || id == "refreshToken" {
+        errors.push(("503", "No database connection became free in time"));
+    }
+    for (status, description) in errors {
+        op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem_response(description));
+    }
+
+    if method == "POST" {
+        let params = op.parameters.get_or_insert_with(Vec::new);
+        params.push(
+            utoipa::openapi::path::ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(utoipa::openapi::path::ParameterIn::Header)
+                .required(utoipa::openapi::Required::False)
+                .description(Some(
+                    "Makes a retry safe: the first response is stored for 24 h and replayed for the same key and body.",
+                ))
+                .schema(Some(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(255)),
+                ))
+                .build(),
+        );
+    }
+
+    if let Some((_, read)) = LINKS.iter().find(|(create, _)| *create == id) {
+        if let Some(RefOr::T(created)) = op.responses.responses.get_mut("201") {
+            created.links.insert(
+                (*read).to_owned(),
+                RefOr::T(
+                    LinkBuilder::new()
+                        .operation_id(*read)
+                        .parameter("id", "$response.body#/id")
+                        .description("Read what was created")
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// The document as served and committed.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// Pretty JSON with a trailing newline, exactly as committed in `openapi/openapi.json`.
+pub fn spec_json() -> Result<String, serde_json::Error> {
+    spec().to_pretty_json().map(|mut s| {
+        s.push('\n');
+        s
+    })
+}

@@ -1,0 +1,154 @@
+//! API keys for integrations (ERP, accounting, telephony, mail fetchers).
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use crm_app::api_keys::{ApiKeyView, NewApiKey};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::extract::{created, encode_cursor, page_request, run, validate, AppState, Auth};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api-keys").get(list_api_keys).post(create_api_key))
+        .service(web::resource("/api-keys/{id}").delete(revoke_api_key));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyDto {
+    pub id: Uuid,
+    #[schema(example = "1C:Accounting payments")]
+    pub name: String,
+    /// The key's public beginning, to recognise it; the secret is never shown again.
+    #[schema(example = "crm_3f9a1c0b7d2e")]
+    pub prefix: String,
+    #[schema(example = json!(["payments:write", "orders:read"]))]
+    pub scopes: Vec<String>,
+    /// `active`, `expired` or `revoked`.
+    #[schema(example = "active")]
+    pub status: String,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Updated at most once a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKeyView> for ApiKeyDto {
+    fn from(k: ApiKeyView) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            scopes: k.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            status: k.status.as_str().to_owned(),
+            created_by: k.created_by,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            revoked_at: k.revoked_at,
+            last_used_at: k.last_used_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKeyDto {
+    #[serde(flatten)]
+    pub key: ApiKeyDto,
+    /// The whole key. Shown only in this response: store it now. Send it as
+    /// `Authorization: Bearer …` or `X-Api-Key: …`.
+    #[schema(example = "crm_3f9a1c0b7d2e_Zm9vYmFyYmF6cXV4…")]
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyList {
+    pub items: Vec<ApiKeyDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "1C:Accounting payments", min_length = 1, max_length = 200)]
+    pub name: String,
+    /// At least one of: users:read, departments:read, leads:read, leads:write,
+    /// clients:read, clients:write, interests:read, interests:write,
+    /// tasks:read, tasks:write, orders:read, orders:write, payments:read,
+    /// payments:write, shipments:read, shipments:write.
+    #[validate(length(min = 1, max = 32))]
+    #[schema(example = json!(["payments:write", "orders:read"]), min_items = 1, max_items = 32)]
+    pub scopes: Vec<String>,
+    /// When the key stops working; must be in the future. None: never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListApiKeysQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// List API keys.
+///
+/// Admins only. Secrets are never listed.
+#[utoipa::path(get, path = "/api/v1/api-keys", operation_id = "listApiKeys", tag = "api-keys",
+    params(ListApiKeysQuery),
+    responses((status = 200, description = "A page of keys", body = ApiKeyList)))]
+pub async fn list_api_keys(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<ListApiKeysQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = run(&state, move |app| crm_app::api_keys::list_api_keys(app, &auth.0, page)).await?;
+    Ok(HttpResponse::Ok().json(ApiKeyList {
+        items: page.items.into_iter().map(ApiKeyDto::from).collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+/// Create an API key.
+///
+/// Admins only. The response holds the secret, once.
+#[utoipa::path(post, path = "/api/v1/api-keys", operation_id = "createApiKey", tag = "api-keys",
+    request_body = CreateApiKeyRequest,
+    responses((status = 201, description = "Created; `secret` is shown only now", body = CreatedApiKeyDto,
+        headers(("Location" = String)))))]
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<CreateApiKeyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let input = NewApiKey { name: b.name, scopes: b.scopes, expires_at: b.expires_at };
+    let made = run(&state, move |app| crm_app::api_keys::create_api_key(app, &auth.0, input)).await?;
+    let id = made.key.id;
+    let dto = CreatedApiKeyDto { key: made.key.into(), secret: made.secret };
+    Ok(created(format!("/api/v1/api-keys/{id}"), &dto, None))
+}
+
+/// Revoke an API key.
+///
+/// Admins only. The key stops working at once (401). Revoking a revoked key succeeds.
+#[utoipa::path(delete, path = "/api/v1/api-keys/{id}", operation_id = "revokeApiKey", tag = "api-keys",
+    params(("id" = Uuid, Path, description = "API key id")),
+    responses((status = 204, description = "Revoked")))]
+pub async fn revoke_api_key(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    run(&state, move |app| crm_app::api_keys::revoke_api_key(app, &auth.0, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

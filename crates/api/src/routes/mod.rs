@@ -1,0 +1,29 @@
+//! Routes grouped by resource; handlers are thin: parse, call `app`, shape.
+
+pub mod api_keys;
+pub mod auth;
+pub mod departments;
+pub mod health;
+pub mod users;
+
+use actix_web::web;
+
+/// Everything under `/api/v1`.
+pub fn configure_api(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(auth::configure)
+            .configure(users::configure)
+            .configure(departments::configure)
+            .configure(api_keys::configure),
+    );
+}
+
+/// Deserialises a field that may be absent (`None`), null (`Some(None)`) or set.
+pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
+}

@@ -1,0 +1,138 @@
+//! Building the server: pool, migrations, bootstrap admin, routes, middleware.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App as ActixApp, HttpServer};
+use crm_app::bootstrap::Bootstrap;
+use crm_app::{App, Clock, Settings};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::error::{problemize, ApiError};
+use crate::extract::{json_config, path_config, payload_config, query_config, AppState};
+use crate::metrics::Metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] crm_app::StoreError),
+    #[error("{0}")]
+    App(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+}
+
+/// Connects, migrates and returns the use-case context.
+pub fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
+    let (pool, applied) = crm_app::open_database(&config.database_url, config.pool_size, config.pool_timeout)?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "migrations applied");
+    }
+    let settings = Settings {
+        jwt_secret: config.resolve_jwt_secret()?,
+        jwt_issuer: config.jwt_issuer.clone(),
+        jwt_audience: config.jwt_audience.clone(),
+        access_token_ttl: config.access_token_ttl,
+        refresh_token_ttl: config.refresh_token_ttl,
+        default_time_zone: config.timezone,
+        login_max_failures_per_account: 5,
+        login_max_failures_per_address: 20,
+        login_window: std::time::Duration::from_secs(15 * 60),
+        pool_timeout: config.pool_timeout,
+    };
+    Ok(App::new(pool, clock, settings))
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    app: App,
+}
+
+impl Application {
+    /// Prepares the database, creates the first admin if there are no users,
+    /// and binds the listener (port 0 picks a free port).
+    pub fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let app = prepare(&config, clock)?;
+        match crm_app::bootstrap::bootstrap_admin(&app, &config.admin_email, config.admin_password.as_deref())
+            .map_err(|e| StartError::App(format!("bootstrap admin: {e}")))?
+        {
+            Bootstrap::Created { email, generated_password: Some(password) } => {
+                // Printed once, on the console only, so the operator can sign in.
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("Created the first admin {email} with the generated password: {password}");
+                    eprintln!("Sign in and change it; it will not be shown again.");
+                }
+            }
+            Bootstrap::Created { email, generated_password: None } => {
+                tracing::info!(%email, "created the first admin");
+            }
+            Bootstrap::AlreadySetUp => {}
+        }
+        let listener = TcpListener::bind(&config.bind)
+            .map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
+        let port = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?.port();
+        let metrics = Metrics::new().map_err(|e| StartError::App(format!("metrics: {e}")))?;
+        let state = AppState {
+            app: app.clone(),
+            metrics,
+            max_body_bytes: config.max_body_bytes,
+            trust_proxy: config.trust_proxy,
+        };
+        let spec = crate::openapi::spec();
+        let max_body = config.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            ActixApp::new()
+                .app_data(web::Data::new(state.clone()))
+                .app_data(json_config(max_body))
+                .app_data(query_config())
+                .app_data(path_config())
+                .app_data(payload_config(max_body))
+                .configure(crate::routes::configure_api)
+                .configure(crate::routes::health::configure)
+                .service(web::redirect("/docs", "/docs/"))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
+                .default_service(web::to(not_found))
+                .wrap(from_fn(crate::middleware::idempotency))
+                .wrap(ErrorHandlers::new().default_handler(problemize))
+                .wrap(from_fn(crate::middleware::observe))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        Ok(Self { port, server: server.run(), app })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The use-case context (tests use it to inspect the database).
+    pub fn app(&self) -> App {
+        self.app.clone()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::problem(crate::error::Problem::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "no_route",
+        "Not found",
+        format!("no resource at {} {}", req.method(), req.path()),
+    )))
+}

@@ -1,1 +1,13 @@
-#[test] fn placeholder(){}
+//! End-to-end tests: the real server over HTTP, one database per test.
+//! Runs on SQLite by default and on PostgreSQL when `CRM_TEST_DATABASE_URL`
+//! points at a server (e.g. `postgres://postgres@127.0.0.1:5432/postgres`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api_keys;
+mod auth;
+mod conventions;
+mod helpers;
+mod operations;
+mod organisation;
+mod storage;

@@ -104,19 +104,19 @@ impl Config {
         }
         let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://crm.db".to_owned());
         crm_app::check_database_url(&database_url).map_err(|e| err("DATABASE_URL", e.to_string()))?;
-        let pool_size = match get("CRM_DB_POOL_SIZE") {
-            None => 10,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| err("CRM_DB_POOL_SIZE", format!("{v:?} is not a number from 1 to 1000")))?,
-        };
+        let pool_size =
+            match get("CRM_DB_POOL_SIZE") {
+                None => 10,
+                Some(v) => v.parse::<u32>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                    err("CRM_DB_POOL_SIZE", format!("{v:?} is not a number from 1 to 1000"))
+                })?,
+            };
         let duration = |var: &'static str, default: Duration| -> Result<Duration, ConfigError> {
             match get(var) {
                 None => Ok(default),
-                Some(v) => parse_duration(&v)
-                    .ok_or_else(|| err(var, format!("{v:?} is not a duration such as 900, 45s, 15m, 12h or 30d"))),
+                Some(v) => parse_duration(&v).ok_or_else(|| {
+                    err(var, format!("{v:?} is not a duration such as 900, 45s, 15m, 12h or 30d"))
+                }),
             }
         };
         let pool_timeout = duration("CRM_DB_POOL_TIMEOUT", Duration::from_secs(3))?;
@@ -137,17 +137,18 @@ impl Config {
         let log_format = match get("CRM_LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
-            Some(other) => return Err(err("CRM_LOG_FORMAT", format!("{other:?} is neither pretty nor json"))),
+            Some(other) => {
+                return Err(err("CRM_LOG_FORMAT", format!("{other:?} is neither pretty nor json")))
+            }
         };
-        let timezone = TimeZoneName::parse(&get("CRM_TIMEZONE").unwrap_or_else(|| "Europe/Moscow".to_owned()))
-            .map_err(|e| err("CRM_TIMEZONE", e.message))?;
+        let timezone =
+            TimeZoneName::parse(&get("CRM_TIMEZONE").unwrap_or_else(|| "Europe/Moscow".to_owned()))
+                .map_err(|e| err("CRM_TIMEZONE", e.message))?;
         let max_body_bytes = match get("CRM_MAX_BODY_BYTES") {
             None => 1024 * 1024,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1024..=64 * 1024 * 1024).contains(n))
-                .ok_or_else(|| err("CRM_MAX_BODY_BYTES", format!("{v:?} is not a number from 1024 to 67108864")))?,
+            Some(v) => v.parse::<usize>().ok().filter(|n| (1024..=64 * 1024 * 1024).contains(n)).ok_or_else(
+                || err("CRM_MAX_BODY_BYTES", format!("{v:?} is not a number from 1024 to 67108864")),
+            )?,
         };
         let flag = |var: &'static str| -> Result<bool, ConfigError> {
             match get(var).as_deref() {
@@ -196,7 +197,12 @@ impl Config {
         let describe = |e: std::io::Error| err("CRM_DATA_DIR", format!("cannot use {}: {e}", path.display()));
         match std::fs::read_to_string(&path) {
             Ok(s) if s.trim().len() >= 32 => return Ok(s.trim().as_bytes().to_vec()),
-            Ok(_) => return Err(err("CRM_DATA_DIR", format!("{} holds a secret shorter than 32 characters", path.display()))),
+            Ok(_) => {
+                return Err(err(
+                    "CRM_DATA_DIR",
+                    format!("{} holds a secret shorter than 32 characters", path.display()),
+                ))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(describe(e)),
         }
@@ -226,7 +232,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 

@@ -85,7 +85,7 @@ impl Problem {
 #[derive(Debug)]
 pub enum ApiError {
     App(AppError),
-    Http { problem: Problem, headers: Vec<(header::HeaderName, String)> },
+    Http { problem: Box<Problem>, headers: Vec<(header::HeaderName, String)> },
 }
 
 impl std::fmt::Display for ApiError {
@@ -105,7 +105,7 @@ impl From<AppError> for ApiError {
 
 impl ApiError {
     pub fn problem(problem: Problem) -> Self {
-        ApiError::Http { problem, headers: Vec::new() }
+        ApiError::Http { problem: Box::new(problem), headers: Vec::new() }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -127,7 +127,7 @@ impl ApiError {
 
     fn to_problem(&self) -> (Problem, Vec<(header::HeaderName, String)>) {
         let e = match self {
-            ApiError::Http { problem, headers } => return (problem.clone(), headers.clone()),
+            ApiError::Http { problem, headers } => return ((**problem).clone(), headers.clone()),
             ApiError::App(e) => e,
         };
         let mut headers = Vec::new();
@@ -142,13 +142,22 @@ impl ApiError {
                 );
                 p.errors = fields
                     .iter()
-                    .map(|f| ProblemField { field: f.field.clone(), code: f.code.clone(), message: f.message.clone() })
+                    .map(|f| ProblemField {
+                        field: f.field.clone(),
+                        code: f.code.clone(),
+                        message: f.message.clone(),
+                    })
                     .collect();
                 p
             }
             AppError::Unauthenticated(why) => {
                 headers.push((header::WWW_AUTHENTICATE, "Bearer realm=\"crm\"".to_owned()));
-                Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication is required", why.clone())
+                Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "Authentication is required",
+                    why.clone(),
+                )
             }
             AppError::Forbidden(why) => {
                 Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", why.clone())
@@ -160,9 +169,18 @@ impl ApiError {
                 format!("the {what} does not exist or is not visible to you"),
             ),
             AppError::Conflict { message, field } => {
-                let mut p = Problem::new(StatusCode::CONFLICT, "conflict", "Conflicts with the current state", message.clone());
+                let mut p = Problem::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "Conflicts with the current state",
+                    message.clone(),
+                );
                 if let Some(field) = field {
-                    p.errors.push(ProblemField { field: field.clone(), code: "taken".to_owned(), message: message.clone() });
+                    p.errors.push(ProblemField {
+                        field: field.clone(),
+                        code: "taken".to_owned(),
+                        message: message.clone(),
+                    });
                 }
                 p
             }
@@ -179,7 +197,13 @@ impl ApiError {
                     "Business rules are not met",
                     unmet.iter().map(|u| u.message.as_str()).collect::<Vec<_>>().join("; "),
                 );
-                p.unmet = unmet.iter().map(|Unmet { check, message }| ProblemUnmet { check: check.clone(), message: message.clone() }).collect();
+                p.unmet = unmet
+                    .iter()
+                    .map(|Unmet { check, message }| ProblemUnmet {
+                        check: check.clone(),
+                        message: message.clone(),
+                    })
+                    .collect();
                 p
             }
             AppError::RateLimited { retry_after } => {

@@ -47,7 +47,8 @@ pub struct Auth(pub Principal);
 /// The raw credential on a request, if any.
 pub fn credential(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| ApiError::unauthenticated("the Authorization header is not text"))?;
+        let value =
+            value.to_str().map_err(|_| ApiError::unauthenticated("the Authorization header is not text"))?;
         let (scheme, token) = value
             .split_once(' ')
             .ok_or_else(|| ApiError::unauthenticated("use Authorization: Bearer <token>"))?;
@@ -57,7 +58,8 @@ pub fn credential(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         return Ok(Some(token.trim().to_owned()));
     }
     if let Some(value) = req.headers().get("x-api-key") {
-        let key = value.to_str().map_err(|_| ApiError::unauthenticated("the X-Api-Key header is not text"))?;
+        let key =
+            value.to_str().map_err(|_| ApiError::unauthenticated("the X-Api-Key header is not text"))?;
         if !key.starts_with(crm_app::auth::API_KEY_PREFIX) {
             return Err(ApiError::unauthenticated("X-Api-Key must hold an API key"));
         }
@@ -97,7 +99,9 @@ impl FromRequest for IfMatch {
 }
 
 fn parse_if_match(value: Option<&HeaderValue>) -> Result<IfMatch, ApiError> {
-    let Some(value) = value else { return Ok(IfMatch(None)) };
+    let Some(value) = value else {
+        return Ok(IfMatch(None));
+    };
     let text = value.to_str().map_err(|_| ApiError::bad_request("If-Match is not text"))?.trim();
     if text == "*" {
         return Ok(IfMatch(None));
@@ -118,13 +122,14 @@ pub fn etag(version: i64) -> String {
 /// 200 with the body and its `ETag`, or 304 when `If-None-Match` already names it.
 pub fn versioned<T: Serialize>(req: &HttpRequest, body: &T, version: i64) -> HttpResponse {
     let tag = etag(version);
-    let cacheable = req.method() == actix_web::http::Method::GET || req.method() == actix_web::http::Method::HEAD;
+    let cacheable =
+        req.method() == actix_web::http::Method::GET || req.method() == actix_web::http::Method::HEAD;
     let matches = cacheable
-        && req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').map(str::trim).any(|t| t == "*" || t == tag || t.strip_prefix("W/") == Some(tag.as_str())));
+        && req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            v.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t == tag || t.strip_prefix("W/") == Some(tag.as_str()))
+        });
     if matches {
         return HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish();
     }

@@ -96,7 +96,11 @@ fn seed_demo(config: &Config) -> ExitCode {
         Ok(seed) => {
             let mut out = std::io::stdout();
             let _ = if seed.created {
-                writeln!(out, "Demo organisation created. Every demo user's password: {}", crm_app::bootstrap::DEMO_PASSWORD)
+                writeln!(
+                    out,
+                    "Demo organisation created. Every demo user's password: {}",
+                    crm_app::bootstrap::DEMO_PASSWORD
+                )
             } else {
                 writeln!(out, "Demo organisation already present; nothing changed.")
             };

@@ -29,7 +29,11 @@ fn request_id(req: &ServiceRequest) -> String {
     req.headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        })
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
 }
 
@@ -190,7 +194,9 @@ pub async fn idempotency(
     let (head, body) = response.into_parts();
     let bytes = body::to_bytes(body).await.map_err(|_| actix_web::error::ErrorInternalServerError("body"))?;
     let mut kept = serde_json::Map::new();
-    for name in [header::CONTENT_TYPE, header::LOCATION, header::ETAG, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+    for name in
+        [header::CONTENT_TYPE, header::LOCATION, header::ETAG, header::RETRY_AFTER, header::WWW_AUTHENTICATE]
+    {
         if let Some(v) = head.headers().get(&name).and_then(|v| v.to_str().ok()) {
             kept.insert(name.as_str().to_owned(), serde_json::Value::String(v.to_owned()));
         }
@@ -200,7 +206,9 @@ pub async fn idempotency(
         headers: serde_json::Value::Object(kept).to_string(),
         body: String::from_utf8_lossy(&bytes).into_owned(),
     };
-    if let Err(e) = crate::extract::run(&state, move |app| crm_app::idempotency::complete(app, record, &stored)).await {
+    if let Err(e) =
+        crate::extract::run(&state, move |app| crm_app::idempotency::complete(app, record, &stored)).await
+    {
         tracing::warn!(error = %e, "could not store the idempotent response");
     }
     let response = head.set_body(bytes).map_into_boxed_body();
@@ -210,7 +218,8 @@ pub async fn idempotency(
 fn replay(stored: &crm_app::idempotency::StoredResponse) -> HttpResponse {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut res = HttpResponse::build(status);
-    if let Ok(serde_json::Value::Object(headers)) = serde_json::from_str::<serde_json::Value>(&stored.headers) {
+    if let Ok(serde_json::Value::Object(headers)) = serde_json::from_str::<serde_json::Value>(&stored.headers)
+    {
         for (name, value) in headers {
             if let (Ok(name), Some(value)) = (HeaderName::try_from(name.as_str()), value.as_str()) {
                 if let Ok(value) = HeaderValue::from_str(value) {

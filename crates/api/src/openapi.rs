@@ -7,7 +7,9 @@ use crm_app::permissions::{self as perm, Access, KeyRule};
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -65,8 +67,7 @@ pub const ACCESS: &[(&str, &Access)] = &[
 ];
 
 /// Create operations and the read operation their `Location` points at.
-const LINKS: &[(&str, &str)] =
-    &[("createUser", "getUser"), ("createDepartment", "getDepartment")];
+const LINKS: &[(&str, &str)] = &[("createUser", "getUser"), ("createDepartment", "getDepartment")];
 
 struct Complete;
 
@@ -138,7 +139,10 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
             KeyRule::Any => serde_json::Value::String("any".to_owned()),
             KeyRule::Scope(s) => serde_json::Value::String(s.as_str().to_owned()),
         };
-        let ext = ExtensionsBuilder::new().add("x-roles", roles.clone()).add("x-api-key-scope", key.clone()).build();
+        let ext = ExtensionsBuilder::new()
+            .add("x-roles", roles.clone())
+            .add("x-api-key-scope", key.clone())
+            .build();
         match op.extensions.as_mut() {
             Some(existing) => existing.merge(ext),
             None => op.extensions = Some(ext),
@@ -218,14 +222,42 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
     }
 }
 
-/// The document as served and committed.
-pub fn spec() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The document as served and committed: keys in a stable order, and link
+/// objects spelled as OpenAPI spells them (utoipa 5 writes `operation_id`).
+pub fn spec_value() -> Result<serde_json::Value, serde_json::Error> {
+    let mut value = serde_json::to_value(ApiDoc::openapi())?;
+    fix_links(&mut value);
+    Ok(value)
+}
+
+fn fix_links(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(links)) = map.get_mut("links") {
+                for link in links.values_mut() {
+                    if let serde_json::Value::Object(link) = link {
+                        if let Some(id) = link.remove("operation_id") {
+                            link.insert("operationId".to_owned(), id);
+                        }
+                        if let Some(r) = link.remove("operation_ref") {
+                            link.insert("operationRef".to_owned(), r);
+                        }
+                        if let Some(b) = link.remove("request_body") {
+                            link.insert("requestBody".to_owned(), b);
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(fix_links);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(fix_links),
+        _ => {}
+    }
 }
 
 /// Pretty JSON with a trailing newline, exactly as committed in `openapi/openapi.json`.
 pub fn spec_json() -> Result<String, serde_json::Error> {
-    spec().to_pretty_json().map(|mut s| {
+    spec_value().and_then(|v| serde_json::to_string_pretty(&v)).map(|mut s| {
         s.push('\n');
         s
     })

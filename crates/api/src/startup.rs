@@ -29,7 +29,8 @@ pub enum StartError {
 
 /// Connects, migrates and returns the use-case context.
 pub fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError> {
-    let (pool, applied) = crm_app::open_database(&config.database_url, config.pool_size, config.pool_timeout)?;
+    let (pool, applied) =
+        crm_app::open_database(&config.database_url, config.pool_size, config.pool_timeout)?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "migrations applied");
     }
@@ -78,7 +79,10 @@ impl Application {
         }
         let listener = TcpListener::bind(&config.bind)
             .map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?;
-        let port = listener.local_addr().map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr: config.bind.clone(), source })?
+            .port();
         let metrics = Metrics::new().map_err(|e| StartError::App(format!("metrics: {e}")))?;
         let state = AppState {
             app: app.clone(),
@@ -86,7 +90,7 @@ impl Application {
             max_body_bytes: config.max_body_bytes,
             trust_proxy: config.trust_proxy,
         };
-        let spec = crate::openapi::spec();
+        let spec = crate::openapi::spec_value().map_err(|e| StartError::App(format!("openapi: {e}")))?;
         let max_body = config.max_body_bytes;
         let mut server = HttpServer::new(move || {
             ActixApp::new()
@@ -98,7 +102,10 @@ impl Application {
                 .configure(crate::routes::configure_api)
                 .configure(crate::routes::health::configure)
                 .service(web::redirect("/docs", "/docs/"))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", spec.clone()))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .external_url_unchecked("/api-docs/openapi.json", spec.clone()),
+                )
                 .default_service(web::to(not_found))
                 .wrap(from_fn(crate::middleware::idempotency))
                 .wrap(ErrorHandlers::new().default_handler(problemize))

@@ -103,7 +103,9 @@ pub fn create_api_key(app: &App, actor: &Principal, input: NewApiKey) -> Result<
         p.push("expires_at", "in_the_past", "must be in the future");
     }
     p.into_result()?;
-    let Some(name) = name else { return Err(AppError::internal("validated name missing")) };
+    let Some(name) = name else {
+        return Err(AppError::internal("validated name missing"));
+    };
     scopes.sort();
 
     let mut prefix_bytes = [0u8; 6];
@@ -153,7 +155,15 @@ pub fn revoke_api_key(app: &App, actor: &Principal, id: Uuid) -> Result<(), AppE
     app.write(|conn| {
         q::find_api_key(conn, id.into())?.ok_or(AppError::NotFound("API key"))?;
         if q::revoke_api_key(conn, id.into(), now.naive_utc())? == 1 {
-            outbox::record(conn, now, Some(actor), "api_key.revoked", "api_key", id, serde_json::json!({"id": id}))?;
+            outbox::record(
+                conn,
+                now,
+                Some(actor),
+                "api_key.revoked",
+                "api_key",
+                id,
+                serde_json::json!({"id": id}),
+            )?;
         }
         Ok(())
     })

@@ -86,7 +86,12 @@ pub struct TokenPair {
     pub user_id: Uuid,
 }
 
-fn issue_access_token(app: &App, user: Uuid, session: Uuid, now: DateTime<Utc>) -> Result<(String, DateTime<Utc>), AppError> {
+fn issue_access_token(
+    app: &App,
+    user: Uuid,
+    session: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(String, DateTime<Utc>), AppError> {
     let s = app.settings();
     let ttl = Duration::from_std(s.access_token_ttl).map_err(AppError::internal)?;
     let exp = now + ttl;
@@ -98,12 +103,9 @@ fn issue_access_token(app: &App, user: Uuid, session: Uuid, now: DateTime<Utc>) 
         iat: now.timestamp(),
         exp: exp.timestamp(),
     };
-    let token = jsonwebtoken::encode(
-        &Header::new(JWT_ALGORITHM),
-        &claims,
-        &EncodingKey::from_secret(&s.jwt_secret),
-    )
-    .map_err(AppError::internal)?;
+    let token =
+        jsonwebtoken::encode(&Header::new(JWT_ALGORITHM), &claims, &EncodingKey::from_secret(&s.jwt_secret))
+            .map_err(AppError::internal)?;
     Ok((token, exp))
 }
 
@@ -149,7 +151,8 @@ pub fn login(app: &App, email: &str, password: &str, address: &str) -> Result<To
     let s = app.settings();
     let window = Duration::from_std(s.login_window).map_err(AppError::internal)?;
     let since = (now - window).naive_utc();
-    let email_key = Email::parse(email).map(|e| e.as_str().to_owned()).unwrap_or_else(|_| email.trim().to_lowercase());
+    let email_key =
+        Email::parse(email).map(|e| e.as_str().to_owned()).unwrap_or_else(|_| email.trim().to_lowercase());
 
     let user = app.read(|conn| {
         let by_account = q::failures_for_email(conn, &email_key, since)?;
@@ -213,7 +216,8 @@ pub fn login(app: &App, email: &str, password: &str, address: &str) -> Result<To
 }
 
 /// An Argon2id hash of a random string, verified against when the account does not exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2cgUJ1pUM1Xr4O8t0GlH2zR3cZZmP4mWAfW+N8bT2Zg";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2cgUJ1pUM1Xr4O8t0GlH2zR3cZZmP4mWAfW+N8bT2Zg";
 
 /// Trades a refresh token for a new pair; the old one is spent. Presenting a
 /// spent token again means it leaked: the whole session is revoked.
@@ -244,7 +248,13 @@ pub fn refresh(app: &App, refresh_token: &str) -> Result<TokenPair, AppError> {
         q::touch_session(conn, session.id, now.naive_utc())?;
         let (refresh_token, refresh_expires_at) = new_refresh_token(conn, app, session.id.0, now)?;
         let (access_token, access_expires_at) = issue_access_token(app, user.id.0, session.id.0, now)?;
-        Ok(Ok(TokenPair { access_token, access_expires_at, refresh_token, refresh_expires_at, user_id: user.id.0 }))
+        Ok(Ok(TokenPair {
+            access_token,
+            access_expires_at,
+            refresh_token,
+            refresh_expires_at,
+            user_id: user.id.0,
+        }))
     })?;
     // A revocation on reuse commits; only then is the refusal returned.
     outcome
@@ -315,19 +325,19 @@ fn decode_access_token(app: &App, token: &str) -> Result<Claims, AppError> {
     validation.validate_nbf = false;
     let data = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&s.jwt_secret), &validation)
         .map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            let why = match e.kind() {
-                ErrorKind::InvalidSignature => "the access token's signature is invalid",
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                    "the access token uses an algorithm this server does not accept"
-                }
-                ErrorKind::InvalidIssuer => "the access token was issued by someone else",
-                ErrorKind::InvalidAudience => "the access token is meant for another audience",
-                ErrorKind::MissingRequiredClaim(_) => "the access token lacks a required claim",
-                _ => "the access token is malformed",
-            };
-            AppError::Unauthenticated(why.to_owned())
-        })?;
+        use jsonwebtoken::errors::ErrorKind;
+        let why = match e.kind() {
+            ErrorKind::InvalidSignature => "the access token's signature is invalid",
+            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                "the access token uses an algorithm this server does not accept"
+            }
+            ErrorKind::InvalidIssuer => "the access token was issued by someone else",
+            ErrorKind::InvalidAudience => "the access token is meant for another audience",
+            ErrorKind::MissingRequiredClaim(_) => "the access token lacks a required claim",
+            _ => "the access token is malformed",
+        };
+        AppError::Unauthenticated(why.to_owned())
+    })?;
     let now = app.now().timestamp();
     if data.claims.exp <= now - CLOCK_LEEWAY_SECS {
         return Err(AppError::Unauthenticated("the access token has expired".to_owned()));

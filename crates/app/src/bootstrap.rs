@@ -28,7 +28,8 @@ pub fn bootstrap_admin(app: &App, email: &str, password: Option<&str>) -> Result
     }
     let (password, generated) = match password {
         Some(p) => {
-            auth::check_password_policy(p).map_err(|(code, msg)| AppError::field("CRM_ADMIN_PASSWORD", code, msg))?;
+            auth::check_password_policy(p)
+                .map_err(|(code, msg)| AppError::field("CRM_ADMIN_PASSWORD", code, msg))?;
             (p.to_owned(), None)
         }
         None => {
@@ -60,11 +61,21 @@ pub fn bootstrap_admin(app: &App, email: &str, password: Option<&str>) -> Result
                 updated_at: now.naive_utc(),
             },
         )?;
-        outbox::record(conn, now, None, "user.created", "user", id, serde_json::json!({"id": id, "email": email.as_str(), "role": "admin", "bootstrap": true}))?;
+        outbox::record(
+            conn,
+            now,
+            None,
+            "user.created",
+            "user",
+            id,
+            serde_json::json!({"id": id, "email": email.as_str(), "role": "admin", "bootstrap": true}),
+        )?;
         Ok(true)
     });
     match result {
-        Ok(true) => Ok(Bootstrap::Created { email: email.as_str().to_owned(), generated_password: generated }),
+        Ok(true) => {
+            Ok(Bootstrap::Created { email: email.as_str().to_owned(), generated_password: generated })
+        }
         Ok(false) | Err(AppError::Conflict { .. }) => Ok(Bootstrap::AlreadySetUp),
         Err(e) => Err(e),
     }
@@ -99,7 +110,11 @@ pub fn seed_demo(app: &App) -> Result<DemoSeed, AppError> {
         department_id: None,
         session_id: uuid::Uuid::nil(),
     });
-    let department = create_department(app, &system, NewDepartment { name: "Отдел продаж".to_owned(), ..Default::default() })?;
+    let department = create_department(
+        app,
+        &system,
+        NewDepartment { name: "Отдел продаж".to_owned(), ..Default::default() },
+    )?;
     let mut head_id = None;
     for (name, email, role) in people {
         let user = create_user(

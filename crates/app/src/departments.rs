@@ -66,15 +66,11 @@ pub struct DepartmentChanges {
 fn check_head(conn: &mut DbConnection, head: Uuid, unmet: &mut Vec<Unmet>) -> Result<(), AppError> {
     match uq::find(conn, head.into())? {
         None => unmet.push(Unmet::new("head_exists", format!("user {head} does not exist"))),
-        Some(u) if !u.active => {
-            unmet.push(Unmet::new("head_active", format!("user {head} is deactivated")))
-        }
-        Some(u) if u.role != Role::Head.as_str() && u.role != Role::Admin.as_str() => {
-            unmet.push(Unmet::new(
-                "head_role",
-                format!("user {head} has the {} role; a department head needs the head or admin role", u.role),
-            ))
-        }
+        Some(u) if !u.active => unmet.push(Unmet::new("head_active", format!("user {head} is deactivated"))),
+        Some(u) if u.role != Role::Head.as_str() && u.role != Role::Admin.as_str() => unmet.push(Unmet::new(
+            "head_role",
+            format!("user {head} has the {} role; a department head needs the head or admin role", u.role),
+        )),
         Some(_) => {}
     }
     Ok(())
@@ -116,7 +112,9 @@ pub fn create_department(
     let mut p = Problems::new();
     let name = p.check("name", PersonName::parse(&input.name));
     p.into_result()?;
-    let Some(name) = name else { return Err(AppError::internal("validated name missing")) };
+    let Some(name) = name else {
+        return Err(AppError::internal("validated name missing"));
+    };
     let now = app.now();
     let id = input.id.unwrap_or_else(crm_domain::new_id);
     app.write(|conn| {
@@ -124,7 +122,10 @@ pub fn create_department(
             return Err(AppError::conflict(Some("id"), format!("a department with id {id} already exists")));
         }
         if q::find_by_name_key(conn, &name.key())?.is_some() {
-            return Err(AppError::conflict(Some("name"), format!("a department named {name} already exists")));
+            return Err(AppError::conflict(
+                Some("name"),
+                format!("a department named {name} already exists"),
+            ));
         }
         let mut unmet = Vec::new();
         if let Some(head) = input.head_id {
@@ -151,7 +152,15 @@ pub fn create_department(
             },
         )?;
         let created = view(q::find(conn, id.into())?.ok_or(AppError::NotFound("department"))?);
-        outbox::record(conn, now, Some(actor), "department.created", "department", id, event_payload(&created))?;
+        outbox::record(
+            conn,
+            now,
+            Some(actor),
+            "department.created",
+            "department",
+            id,
+            event_payload(&created),
+        )?;
         Ok(created)
     })
 }
@@ -210,13 +219,11 @@ pub fn update_department(
             updated_at: now.naive_utc(),
         };
         if let Some(Some(name)) = name {
-            if name.key() != row.name_key {
-                if q::find_by_name_key(conn, &name.key())?.is_some() {
-                    return Err(AppError::conflict(
-                        Some("name"),
-                        format!("a department named {name} already exists"),
-                    ));
-                }
+            if name.key() != row.name_key && q::find_by_name_key(conn, &name.key())?.is_some() {
+                return Err(AppError::conflict(
+                    Some("name"),
+                    format!("a department named {name} already exists"),
+                ));
             }
             form.name = name.as_str().to_owned();
             form.name_key = name.key();
@@ -242,7 +249,15 @@ pub fn update_department(
             return Err(AppError::PreconditionFailed { expected: row.version, current });
         }
         let updated = view(q::find(conn, id.into())?.ok_or(AppError::NotFound("department"))?);
-        outbox::record(conn, now, Some(actor), "department.updated", "department", id, event_payload(&updated))?;
+        outbox::record(
+            conn,
+            now,
+            Some(actor),
+            "department.updated",
+            "department",
+            id,
+            event_payload(&updated),
+        )?;
         Ok(updated)
     })
 }

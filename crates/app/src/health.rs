@@ -25,5 +25,9 @@ pub struct PoolState {
 
 pub fn pool_state(app: &App) -> PoolState {
     let state = app.pool().state();
-    PoolState { connections: state.connections, idle: state.idle_connections, max_size: app.pool().max_size() }
+    PoolState {
+        connections: state.connections,
+        idle: state.idle_connections,
+        max_size: app.pool().max_size(),
+    }
 }

@@ -95,19 +95,13 @@ impl App {
     }
 
     /// Runs `f` in one write transaction on a pooled connection.
-    pub fn write<T>(
-        &self,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
+    pub fn write<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>) -> Result<T, AppError> {
         let mut conn = self.conn()?;
         crm_store::write_transaction(&mut conn, f)
     }
 
     /// Runs `f` in one read transaction on a pooled connection.
-    pub fn read<T>(
-        &self,
-        f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
-    ) -> Result<T, AppError> {
+    pub fn read<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>) -> Result<T, AppError> {
         let mut conn = self.conn()?;
         crm_store::read_transaction(&mut conn, f)
     }
@@ -122,11 +116,7 @@ pub fn check_database_url(url: &str) -> Result<(), StoreError> {
 
 /// Connects (reporting the driver's own error), builds the pool and applies
 /// pending migrations. Returns the pool and the migrations applied.
-pub fn open_database(
-    url: &str,
-    size: u32,
-    timeout: Duration,
-) -> Result<(Pool, Vec<String>), StoreError> {
+pub fn open_database(url: &str, size: u32, timeout: Duration) -> Result<(Pool, Vec<String>), StoreError> {
     let pool = crm_store::build_pool(url, size, timeout)?;
     let mut conn = pool.get().map_err(|_| StoreError::PoolTimeout(timeout))?;
     let applied = crm_store::migrations::run_pending(&mut conn)?;

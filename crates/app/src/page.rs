@@ -21,10 +21,7 @@ impl Default for PageRequest {
 impl PageRequest {
     /// The store query: one row more than asked, to learn whether a next page exists.
     pub fn query(self) -> crm_store::queries::PageQuery {
-        crm_store::queries::PageQuery {
-            after: self.after.map(Into::into),
-            limit: i64::from(self.limit) + 1,
-        }
+        crm_store::queries::PageQuery { after: self.after.map(Into::into), limit: i64::from(self.limit) + 1 }
     }
 }
 

@@ -38,20 +38,13 @@ pub const CREATE_USER: Access = Access { action: "create users", roles: ADMIN, k
 /// Everyone may patch their own profile; only admins may patch others (checked per object).
 pub const UPDATE_USER: Access = Access { action: "update users", roles: EVERYONE, key: KeyRule::Never };
 
-pub const LIST_DEPARTMENTS: Access = Access {
-    action: "list departments",
-    roles: EVERYONE,
-    key: KeyRule::Scope(Scope::DepartmentsRead),
-};
-pub const READ_DEPARTMENT: Access = Access {
-    action: "read departments",
-    roles: EVERYONE,
-    key: KeyRule::Scope(Scope::DepartmentsRead),
-};
+pub const LIST_DEPARTMENTS: Access =
+    Access { action: "list departments", roles: EVERYONE, key: KeyRule::Scope(Scope::DepartmentsRead) };
+pub const READ_DEPARTMENT: Access =
+    Access { action: "read departments", roles: EVERYONE, key: KeyRule::Scope(Scope::DepartmentsRead) };
 pub const CREATE_DEPARTMENT: Access =
     Access { action: "create departments", roles: ADMIN, key: KeyRule::Never };
 pub const UPDATE_DEPARTMENT: Access =
     Access { action: "update departments", roles: ADMIN, key: KeyRule::Never };
 
-pub const MANAGE_API_KEYS: Access =
-    Access { action: "manage API keys", roles: ADMIN, key: KeyRule::Never };
+pub const MANAGE_API_KEYS: Access = Access { action: "manage API keys", roles: ADMIN, key: KeyRule::Never };

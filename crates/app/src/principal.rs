@@ -35,10 +35,7 @@ impl Principal {
                 if access.roles.contains(&user.role) {
                     Ok(())
                 } else {
-                    Err(AppError::Forbidden(format!(
-                        "the {} role may not {}",
-                        user.role, access.action
-                    )))
+                    Err(AppError::Forbidden(format!("the {} role may not {}", user.role, access.action)))
                 }
             }
             Principal::ApiKey(key) => match access.key {
@@ -48,10 +45,9 @@ impl Principal {
                     "this API key lacks the {scope} scope needed to {}",
                     access.action
                 ))),
-                KeyRule::Never => Err(AppError::Forbidden(format!(
-                    "API keys may not {}; sign in as a user",
-                    access.action
-                ))),
+                KeyRule::Never => {
+                    Err(AppError::Forbidden(format!("API keys may not {}; sign in as a user", access.action)))
+                }
             },
         }
     }

@@ -180,7 +180,8 @@ pub fn list_users(
 ) -> Result<Page<UserView>, AppError> {
     actor.require(&permissions::LIST_USERS)?;
     if let Some(role) = &filter.role {
-        role.parse::<Role>().map_err(|e| AppError::Validation(vec![crate::FieldError::from_value("role", e)]))?;
+        role.parse::<Role>()
+            .map_err(|e| AppError::Validation(vec![crate::FieldError::from_value("role", e)]))?;
     }
     let store_filter = UserFilter {
         department_id: filter.department_id.map(Into::into),
@@ -231,10 +232,8 @@ pub fn update_user(
     let tz = changes.time_zone.as_deref().map(|t| p.check("time_zone", TimeZoneName::parse(t)));
     if let Some(pw) = &changes.password {
         check_password(&mut p, "password", pw);
-        if !is_admin || is_self {
-            if changes.current_password.is_none() {
-                p.push("current_password", "required", "needed to change your own password");
-            }
+        if is_self && changes.current_password.is_none() {
+            p.push("current_password", "required", "needed to change your own password");
         }
     }
     p.into_result()?;
@@ -345,6 +344,7 @@ pub fn update_user(
 }
 
 fn count_active_admins(conn: &mut DbConnection) -> Result<usize, AppError> {
-    let filter = UserFilter { role: Some(Role::Admin.as_str().to_owned()), active: Some(true), ..Default::default() };
+    let filter =
+        UserFilter { role: Some(Role::Admin.as_str().to_owned()), active: Some(true), ..Default::default() };
     Ok(q::list(conn, &filter, crm_store::queries::PageQuery { after: None, limit: 2 })?.len())
 }

@@ -21,8 +21,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] =
-        [Role::Manager, Role::Head, Role::Accountant, Role::Admin, Role::Integration];
+    pub const ALL: [Role; 5] = [Role::Manager, Role::Head, Role::Accountant, Role::Admin, Role::Integration];
 
     pub fn as_str(self) -> &'static str {
         match self {

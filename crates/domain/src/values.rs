@@ -32,7 +32,11 @@ impl Email {
             return Err(invalid());
         }
         let (local, domain) = value.rsplit_once('@').ok_or_else(invalid)?;
-        let bad_char = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\');
+        let bad_char = |c: char| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\')
+        };
         if local.is_empty()
             || local.len() > 64
             || domain.is_empty()
@@ -75,10 +79,7 @@ impl PersonName {
             return Err(ValueError::new("blank", "must not be blank"));
         }
         if value.chars().count() > Self::MAX_LEN {
-            return Err(ValueError::new(
-                "too_long",
-                format!("must be at most {} characters", Self::MAX_LEN),
-            ));
+            return Err(ValueError::new("too_long", format!("must be at most {} characters", Self::MAX_LEN)));
         }
         if value.chars().any(char::is_control) {
             return Err(ValueError::new("invalid_characters", "must not contain control characters"));
@@ -140,7 +141,16 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused() {
-        for raw in ["", "no-at-sign", "@example.ru", "ivan@", "a b@example.ru", "ivan@@x.ru", "ivan@.ru", "ivan@x..ru"] {
+        for raw in [
+            "",
+            "no-at-sign",
+            "@example.ru",
+            "ivan@",
+            "a b@example.ru",
+            "ivan@@x.ru",
+            "ivan@.ru",
+            "ivan@x..ru",
+        ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} should be refused");
         }
     }

@@ -108,9 +108,8 @@ impl ConnectionManager {
             if path != ":memory:" {
                 if let Some(parent) = Path::new(path).parent() {
                     if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(|source| {
-                            StoreError::Directory { path: path.clone(), source }
-                        })?;
+                        std::fs::create_dir_all(parent)
+                            .map_err(|source| StoreError::Directory { path: path.clone(), source })?;
                     }
                 }
             }
@@ -158,9 +157,7 @@ impl r2d2::ManageConnection for ConnectionManager {
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
         match conn {
-            DbConnection::Pg(c) => {
-                AnsiTransactionManager::is_broken_transaction_manager(c)
-            }
+            DbConnection::Pg(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
             DbConnection::Sqlite(c) => AnsiTransactionManager::is_broken_transaction_manager(c),
         }
     }
@@ -193,9 +190,7 @@ where
         DbConnection::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
         }
-        DbConnection::Pg(_) => {
-            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?
-        }
+        DbConnection::Pg(_) => <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?,
     }
     finish(conn, f)
 }
@@ -234,10 +229,7 @@ where
 
 /// Whether an error is a unique-constraint violation (a racing duplicate).
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
-    matches!(
-        err,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(err, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
 /// Executes one SQL statement that returns nothing (used for DDL in tests and tools).

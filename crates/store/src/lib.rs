@@ -11,7 +11,7 @@ pub mod schema;
 pub mod types;
 
 pub use db::{
-    build_pool, read_transaction, write_transaction, Backend, ConnectionManager, DbConnection,
-    Pool, PooledConnection, StoreError,
+    build_pool, read_transaction, write_transaction, Backend, ConnectionManager, DbConnection, Pool,
+    PooledConnection, StoreError,
 };
 pub use types::DbUuid;

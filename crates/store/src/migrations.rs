@@ -10,12 +10,12 @@ const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgre
 /// Applies every pending migration; returns the versions applied.
 pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     let applied = match conn {
-        DbConnection::Pg(c) => c
-            .run_pending_migrations(POSTGRES)
-            .map(|v| v.iter().map(ToString::to_string).collect()),
-        DbConnection::Sqlite(c) => c
-            .run_pending_migrations(SQLITE)
-            .map(|v| v.iter().map(ToString::to_string).collect()),
+        DbConnection::Pg(c) => {
+            c.run_pending_migrations(POSTGRES).map(|v| v.iter().map(ToString::to_string).collect())
+        }
+        DbConnection::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE).map(|v| v.iter().map(ToString::to_string).collect())
+        }
     };
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }

@@ -108,10 +108,14 @@ pub struct RefreshRequest {
         (status = 401, description = "Invalid, spent, expired or revoked refresh token", body = Problem, content_type = "application/problem+json"),
     ),
     security(()))]
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let token = body.into_inner().refresh_token;
-    let (pair, now) = run(&state, move |app| crm_app::auth::refresh(app, &token).map(|p| (p, app.now()))).await?;
+    let (pair, now) =
+        run(&state, move |app| crm_app::auth::refresh(app, &token).map(|p| (p, app.now()))).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from_pair(pair, now)))
 }
 

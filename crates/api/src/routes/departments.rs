@@ -9,7 +9,9 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch};
+use crate::extract::{
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+};
 use crate::routes::double_option;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -105,7 +107,8 @@ pub async fn list_departments(
     let q = query.into_inner();
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = DepartmentListFilter { parent_id: q.parent_id, updated_since: q.updated_since };
-    let page = run(&state, move |app| crm_app::departments::list_departments(app, &auth.0, filter, page)).await?;
+    let page =
+        run(&state, move |app| crm_app::departments::list_departments(app, &auth.0, filter, page)).await?;
     Ok(HttpResponse::Ok().json(DepartmentList {
         items: page.items.into_iter().map(DepartmentDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -173,7 +176,10 @@ pub async fn update_department(
     let b = body.into_inner();
     let id = id.into_inner();
     let changes = DepartmentChanges { name: b.name, head_id: b.head_id, parent_id: b.parent_id };
-    let d = run(&state, move |app| crm_app::departments::update_department(app, &auth.0, id, if_match.0, changes)).await?;
+    let d = run(&state, move |app| {
+        crm_app::departments::update_department(app, &auth.0, id, if_match.0, changes)
+    })
+    .await?;
     let version = d.version;
     Ok(versioned(&req, &DepartmentDto::from(d), version))
 }

@@ -52,7 +52,11 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             "run `crm-server migrate`",
         )));
     }
-    Ok(HttpResponse::Ok().json(Readiness { status: "ok".to_owned(), database: r.database.to_owned(), migrated: true }))
+    Ok(HttpResponse::Ok().json(Readiness {
+        status: "ok".to_owned(),
+        database: r.database.to_owned(),
+        migrated: true,
+    }))
 }
 
 /// Prometheus metrics (text exposition format).
@@ -61,9 +65,6 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     security(()))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let pool = crm_app::health::pool_state(&state.app);
-    let text = state
-        .metrics
-        .render(pool)
-        .map_err(|e| ApiError::App(crm_app::AppError::internal(e)))?;
+    let text = state.metrics.render(pool).map_err(|e| ApiError::App(crm_app::AppError::internal(e)))?;
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text))
 }

@@ -9,7 +9,9 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch};
+use crate::extract::{
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+};
 use crate::routes::double_option;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -273,7 +275,8 @@ pub async fn update_user(
         password: b.password,
         current_password: b.current_password,
     };
-    let user = run(&state, move |app| crm_app::users::update_user(app, &auth.0, id, if_match.0, changes)).await?;
+    let user =
+        run(&state, move |app| crm_app::users::update_user(app, &auth.0, id, if_match.0, changes)).await?;
     let version = user.version;
     Ok(versioned(&req, &UserDto::from(user), version))
 }

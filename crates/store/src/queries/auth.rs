@@ -27,16 +27,10 @@ pub fn revoke_session(conn: &mut DbConnection, id: DbUuid, at: NaiveDateTime) ->
         .execute(conn)
 }
 
-pub fn revoke_user_sessions(
-    conn: &mut DbConnection,
-    user: DbUuid,
-    at: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(
-        sessions::table.filter(sessions::user_id.eq(user)).filter(sessions::revoked_at.is_null()),
-    )
-    .set(sessions::revoked_at.eq(Some(at)))
-    .execute(conn)
+pub fn revoke_user_sessions(conn: &mut DbConnection, user: DbUuid, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(sessions::table.filter(sessions::user_id.eq(user)).filter(sessions::revoked_at.is_null()))
+        .set(sessions::revoked_at.eq(Some(at)))
+        .execute(conn)
 }
 
 /// Revokes every session of a user but one (a password change keeps the session that made it).
@@ -60,10 +54,7 @@ pub fn insert_refresh_token(conn: &mut DbConnection, row: &RefreshTokenRow) -> Q
     diesel::insert_into(refresh_tokens::table).values(row).execute(conn).map(|_| ())
 }
 
-pub fn find_refresh_token(
-    conn: &mut DbConnection,
-    token_hash: &str,
-) -> QueryResult<Option<RefreshTokenRow>> {
+pub fn find_refresh_token(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<RefreshTokenRow>> {
     refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select(RefreshTokenRow::as_select())
@@ -72,11 +63,7 @@ pub fn find_refresh_token(
 }
 
 /// Marks a refresh token used, only if it was not already: the row count tells who won a race.
-pub fn use_refresh_token(
-    conn: &mut DbConnection,
-    id: DbUuid,
-    at: NaiveDateTime,
-) -> QueryResult<usize> {
+pub fn use_refresh_token(conn: &mut DbConnection, id: DbUuid, at: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(refresh_tokens::table.find(id).filter(refresh_tokens::used_at.is_null()))
         .set(refresh_tokens::used_at.eq(Some(at)))
         .execute(conn)
@@ -90,15 +77,8 @@ pub fn find_api_key(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<A
     api_keys::table.find(id).select(ApiKeyRow::as_select()).first(conn).optional()
 }
 
-pub fn find_api_key_by_prefix(
-    conn: &mut DbConnection,
-    prefix: &str,
-) -> QueryResult<Option<ApiKeyRow>> {
-    api_keys::table
-        .filter(api_keys::prefix.eq(prefix))
-        .select(ApiKeyRow::as_select())
-        .first(conn)
-        .optional()
+pub fn find_api_key_by_prefix(conn: &mut DbConnection, prefix: &str) -> QueryResult<Option<ApiKeyRow>> {
+    api_keys::table.filter(api_keys::prefix.eq(prefix)).select(ApiKeyRow::as_select()).first(conn).optional()
 }
 
 pub fn list_api_keys(conn: &mut DbConnection, page: PageQuery) -> QueryResult<Vec<ApiKeyRow>> {
@@ -119,10 +99,7 @@ pub fn touch_api_key(conn: &mut DbConnection, id: DbUuid, at: NaiveDateTime) -> 
     diesel::update(api_keys::table.find(id)).set(api_keys::last_used_at.eq(Some(at))).execute(conn)
 }
 
-pub fn record_login_attempt(
-    conn: &mut DbConnection,
-    form: &LoginAttemptInsertForm,
-) -> QueryResult<()> {
+pub fn record_login_attempt(conn: &mut DbConnection, form: &LoginAttemptInsertForm) -> QueryResult<()> {
     diesel::insert_into(login_attempts::table).values(form).execute(conn).map(|_| ())
 }
 
@@ -157,6 +134,5 @@ pub fn failures_for_address(
 }
 
 pub fn prune_login_attempts(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.lt(before)))
-        .execute(conn)
+    diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.lt(before))).execute(conn)
 }

@@ -56,9 +56,7 @@ pub fn update(
     form: &DepartmentUpdateForm,
 ) -> QueryResult<usize> {
     diesel::update(
-        departments::table
-            .filter(departments::id.eq(id))
-            .filter(departments::version.eq(expected_version)),
+        departments::table.filter(departments::id.eq(id)).filter(departments::version.eq(expected_version)),
     )
     .set(form)
     .execute(conn)
@@ -66,8 +64,5 @@ pub fn update(
 
 /// Departments whose head is this user.
 pub fn headed_by(conn: &mut DbConnection, user: DbUuid) -> QueryResult<Vec<DepartmentRow>> {
-    departments::table
-        .filter(departments::head_id.eq(user))
-        .select(DepartmentRow::as_select())
-        .load(conn)
+    departments::table.filter(departments::head_id.eq(user)).select(DepartmentRow::as_select()).load(conn)
 }

@@ -12,11 +12,7 @@ pub fn insert(conn: &mut DbConnection, row: &IdempotencyKeyRow) -> QueryResult<(
     diesel::insert_into(idempotency_keys::table).values(row).execute(conn).map(|_| ())
 }
 
-pub fn find(
-    conn: &mut DbConnection,
-    principal: &str,
-    key: &str,
-) -> QueryResult<Option<IdempotencyKeyRow>> {
+pub fn find(conn: &mut DbConnection, principal: &str, key: &str) -> QueryResult<Option<IdempotencyKeyRow>> {
     idempotency_keys::table
         .filter(idempotency_keys::principal.eq(principal))
         .filter(idempotency_keys::idem_key.eq(key))
@@ -47,6 +43,5 @@ pub fn delete(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
 }
 
 pub fn delete_expired(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(idempotency_keys::table.filter(idempotency_keys::expires_at.lt(now)))
-        .execute(conn)
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::expires_at.lt(now))).execute(conn)
 }

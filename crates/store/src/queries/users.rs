@@ -26,22 +26,14 @@ pub fn find(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<UserRow>>
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
-    users::table
-        .filter(users::email.eq(email))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+    users::table.filter(users::email.eq(email)).select(UserRow::as_select()).first(conn).optional()
 }
 
 pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }
 
-pub fn list(
-    conn: &mut DbConnection,
-    filter: &UserFilter,
-    page: PageQuery,
-) -> QueryResult<Vec<UserRow>> {
+pub fn list(conn: &mut DbConnection, filter: &UserFilter, page: PageQuery) -> QueryResult<Vec<UserRow>> {
     let mut query = users::table.select(UserRow::as_select()).into_boxed();
     if let Some(after) = page.after {
         query = query.filter(users::id.gt(after));

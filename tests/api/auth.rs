@@ -74,6 +74,19 @@ async fn repeated_failures_throttle_the_account_until_the_window_passes() {
 }
 
 #[tokio::test]
+async fn a_successful_sign_in_forgets_the_accounts_earlier_failures() {
+    let app = spawn_app().await;
+    for _ in 0..4 {
+        app.login(ADMIN_EMAIL, "wrong-password").await.problem(401);
+    }
+    app.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    for _ in 0..4 {
+        app.login(ADMIN_EMAIL, "wrong-password").await.problem(401);
+    }
+    app.token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+}
+
+#[tokio::test]
 async fn many_failures_from_one_address_throttle_that_address() {
     let app = spawn_app().await;
     for i in 0..20 {
@@ -126,6 +139,19 @@ async fn logout_ends_the_session_for_access_and_refresh_tokens() {
         .await
         .problem(401);
     assert_eq!(app.get("/api/v1/me", &other_session).await.status, 200, "other sessions stay");
+
+    let typo = app
+        .request(Method::POST, "/api/v1/auth/logout", Some(&other_session))
+        .json(&json!({"all_sesions": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(Reply::read(typo).await.problem(400)["errors"][0]["field"], "all_sesions");
+    assert_eq!(
+        app.get("/api/v1/me", &other_session).await.status,
+        200,
+        "a refused sign-out signs nothing out"
+    );
 
     let everywhere = app
         .request(Method::POST, "/api/v1/auth/logout", Some(&other_session))

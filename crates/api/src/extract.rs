@@ -220,7 +220,7 @@ fn json_error(err: JsonPayloadError) -> ApiError {
 }
 
 /// A JSON syntax or shape error, naming the field when serde tells it.
-fn serde_problem(e: &serde_json::Error) -> ApiError {
+pub fn serde_problem(e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let msg = e.to_string();
     match e.classify() {

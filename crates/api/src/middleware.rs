@@ -75,7 +75,13 @@ pub async fn observe(
 fn idempotency_scope(req: &ServiceRequest, state: &AppState) -> Option<String> {
     let cred = match crate::extract::credential(req.request()) {
         Ok(Some(cred)) => cred,
-        Ok(None) => return Some("anonymous".to_owned()),
+        // Unauthenticated callers (sign-in) are told apart by address at least.
+        Ok(None) => {
+            return Some(format!(
+                "anonymous:{}",
+                crate::extract::client_address(req.request(), state.trust_proxy)
+            ))
+        }
         Err(_) => return None,
     };
     if let Some(prefix) = crm_app::auth::api_key_prefix(&cred) {
@@ -185,8 +191,12 @@ pub async fn idempotency(
         }
     };
     let status = res.status();
-    if status.is_server_error() {
-        // Our failure: forget the key so that the retry runs the request again.
+    if status.is_server_error()
+        || status == StatusCode::UNAUTHORIZED
+        || status == StatusCode::TOO_MANY_REQUESTS
+    {
+        // Not an answer to the request itself (our failure, credentials,
+        // throttling): forget the key so that the retry runs it again.
         let _ = crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record)).await;
         return Ok(res);
     }

@@ -191,6 +191,8 @@ pub fn login(app: &App, email: &str, password: &str, address: &str) -> Result<To
             // Commit the failed attempt; the refusal is returned after the commit.
             return Ok(None);
         };
+        // A successful sign-in wipes the account's failures (the address's stay).
+        q::clear_failures_for_email(conn, &email_key)?;
         let session = crm_domain::new_id();
         q::insert_session(
             conn,

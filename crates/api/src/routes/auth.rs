@@ -138,9 +138,16 @@ pub struct LogoutRequest {
 pub async fn logout(
     state: web::Data<AppState>,
     auth: Auth,
-    body: Option<web::Json<LogoutRequest>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let all = body.is_some_and(|b| b.all_sessions);
+    // The body is optional, but when sent it is checked like any other: a
+    // misspelt `all_sessions` must not quietly sign out one session only.
+    let request: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        LogoutRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| crate::extract::serde_problem(&e))?
+    };
+    let all = request.all_sessions;
     run(&state, move |app| crm_app::auth::logout(app, &auth.0, all)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

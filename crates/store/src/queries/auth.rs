@@ -133,6 +133,16 @@ pub fn failures_for_address(
         .load(conn)
 }
 
+/// Forgets an account's failed attempts (after it signs in successfully).
+pub fn clear_failures_for_email(conn: &mut DbConnection, email: &str) -> QueryResult<usize> {
+    diesel::delete(
+        login_attempts::table
+            .filter(login_attempts::email.eq(email))
+            .filter(login_attempts::succeeded.eq(false)),
+    )
+    .execute(conn)
+}
+
 pub fn prune_login_attempts(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.lt(before))).execute(conn)
 }

@@ -1,33 +1,23 @@
 //! Sales scenarios as data and the pure rule engine that decides stage moves.
 //!
-//! No IO and no clock reads: time comes in as an argument. The stage model is
-//! filled in by the scenarios issue; the kinds below are what every stage is.
+//! A [`Scenario`] is ordered stages with rules: entry guards, entry actions,
+//! automatic moves on domain events, and event rules not tied to a move. The
+//! engine ([`engine`]) takes an interest snapshot, a command or event and the
+//! current time, and returns either the effects to apply or a refusal that
+//! lists every unmet check. No IO, no clock reads.
 
-/// What reaching a stage means for an interest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StageKind {
-    /// Work is still going on.
-    Open,
-    /// The sale is closed successfully.
-    Won,
-    /// The sale is lost.
-    Lost,
-}
+pub mod engine;
+pub mod model;
+pub mod typical;
+pub mod validate;
 
-impl StageKind {
-    pub fn is_final(self) -> bool {
-        !matches!(self, StageKind::Open)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_open_stages_are_not_final() {
-        assert!(!StageKind::Open.is_final());
-        assert!(StageKind::Won.is_final());
-        assert!(StageKind::Lost.is_final());
-    }
-}
+pub use engine::{
+    decide_event, decide_loss_approval, decide_loss_return, decide_move, decide_start, Effect, InterestState,
+    MoveRequest, ResolvedAssignee, Snapshot, Unmet,
+};
+pub use model::{
+    Action, Assignee, DomainEvent, DueOffset, EventRule, Guard, Scenario, Stage, StageKind, StageTrigger,
+    TaskTemplate,
+};
+pub use typical::typical_sale;
+pub use validate::{validate, Problem};

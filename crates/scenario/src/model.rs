@@ -1,0 +1,223 @@
+//! The scenario definition: what a department head configures. Serialised as
+//! JSON for storage; the API exposes the same shape.
+
+use crm_domain::Role;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What reaching a stage means for an interest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    /// Work is still going on.
+    Open,
+    /// The sale is closed successfully.
+    Won,
+    /// The sale is lost.
+    Lost,
+}
+
+impl StageKind {
+    pub fn is_final(self) -> bool {
+        !matches!(self, StageKind::Open)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageKind::Open => "open",
+            StageKind::Won => "won",
+            StageKind::Lost => "lost",
+        }
+    }
+}
+
+/// A check made before an interest may enter a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guard {
+    ClientSet,
+    ContactSet,
+    PotentialAmountSet,
+    ServiceTypeSet,
+    LossReasonSet,
+    HasOrder,
+    OrdersFullyPaid,
+    OrdersFullyShipped,
+}
+
+impl Guard {
+    pub fn code(self) -> &'static str {
+        match self {
+            Guard::ClientSet => "client_set",
+            Guard::ContactSet => "contact_set",
+            Guard::PotentialAmountSet => "potential_amount_set",
+            Guard::ServiceTypeSet => "service_type_set",
+            Guard::LossReasonSet => "loss_reason_set",
+            Guard::HasOrder => "has_order",
+            Guard::OrdersFullyPaid => "orders_fully_paid",
+            Guard::OrdersFullyShipped => "orders_fully_shipped",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Guard::ClientSet => "the interest has no client",
+            Guard::ContactSet => "the interest has no contact",
+            Guard::PotentialAmountSet => "the potential amount is not set",
+            Guard::ServiceTypeSet => "the service type is not set",
+            Guard::LossReasonSet => "a loss reason is required",
+            Guard::HasOrder => "the interest has no order",
+            Guard::OrdersFullyPaid => "the orders are not paid in full",
+            Guard::OrdersFullyShipped => "the orders are not shipped in full",
+        }
+    }
+}
+
+/// Who gets a task a rule creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Assignee {
+    /// The interest's responsible manager.
+    Responsible,
+    /// The head of the responsible's department.
+    DepartmentHead,
+    /// A named user.
+    User { user_id: Uuid },
+    /// Any active user with this role (the first found).
+    Role {
+        #[serde(with = "role_name")]
+        role: Role,
+    },
+}
+
+mod role_name {
+    use crm_domain::Role;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(role: &Role, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(role.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Role, D::Error> {
+        let raw = String::deserialize(d)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// When a rule-made task is due, counted from the moment the rule fires.
+/// Whole days (no hours) mean the end of that day in the assignee's time zone,
+/// so "due today" is not overdue the moment it is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DueOffset {
+    #[serde(default)]
+    pub days: u32,
+    #[serde(default)]
+    pub hours: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskTemplate {
+    pub title: String,
+    /// Groups tasks so a later rule can close them (`payment_follow_up`).
+    pub task_kind: String,
+    pub assignee: Assignee,
+    #[serde(default)]
+    pub due: DueOffset,
+}
+
+/// Something a rule does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    CreateTask {
+        #[serde(flatten)]
+        task: TaskTemplate,
+    },
+    /// A reminder shown to someone.
+    Notify { assignee: Assignee, text: String },
+    /// Closes the interest's open tasks of a kind.
+    CloseTasks { task_kind: String },
+    /// Sets the potential amount to the revenue of the interest's orders.
+    SetPotentialToRevenue,
+}
+
+/// Domain events that rules react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainEvent {
+    OrdersFullyPaid,
+    OrdersFullyShipped,
+    ShipmentMade,
+    PaymentOverdue,
+}
+
+impl DomainEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainEvent::OrdersFullyPaid => "orders_fully_paid",
+            DomainEvent::OrdersFullyShipped => "orders_fully_shipped",
+            DomainEvent::ShipmentMade => "shipment_made",
+            DomainEvent::PaymentOverdue => "payment_overdue",
+        }
+    }
+}
+
+/// While an interest sits on this stage, `event` moves it to `move_to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageTrigger {
+    pub event: DomainEvent,
+    pub move_to: String,
+}
+
+/// One column of the board, with its rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub code: String,
+    pub name: String,
+    pub kind: StageKind,
+    #[serde(default)]
+    pub guards: Vec<Guard>,
+    #[serde(default)]
+    pub on_entry: Vec<Action>,
+    #[serde(default)]
+    pub triggers: Vec<StageTrigger>,
+}
+
+/// A rule that runs on an event without moving the interest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRule {
+    pub event: DomainEvent,
+    /// Only while on one of these stages; empty means on any open stage.
+    #[serde(default)]
+    pub stages: Vec<String>,
+    pub actions: Vec<Action>,
+}
+
+/// A sales process: ordered stages and rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub stages: Vec<Stage>,
+    #[serde(default)]
+    pub event_rules: Vec<EventRule>,
+}
+
+impl Scenario {
+    pub fn stage(&self, code: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.code == code)
+    }
+
+    pub fn position(&self, code: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.code == code)
+    }
+
+    /// Where a new interest starts: the first open stage.
+    pub fn first_open(&self) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.kind == StageKind::Open)
+    }
+}

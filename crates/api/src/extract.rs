@@ -303,3 +303,12 @@ fn describe(e: &validator::ValidationError) -> String {
         other => format!("is invalid ({other})"),
     }
 }
+
+/// An optional JSON body (action endpoints): empty means the defaults; when
+/// sent, it is checked like any other body.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| serde_problem(&e))
+}

@@ -14,7 +14,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField, ProblemUnmet};
-use crate::routes::{api_keys, auth, departments, health, users};
+use crate::routes::{api_keys, auth, departments, health, interests, scenarios, users, work};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,6 +35,15 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         departments::list_departments, departments::create_department,
         departments::get_department, departments::update_department,
         api_keys::list_api_keys, api_keys::create_api_key, api_keys::revoke_api_key,
+        scenarios::list_scenarios, scenarios::create_scenario, scenarios::get_scenario,
+        scenarios::replace_scenario, scenarios::copy_scenario,
+        scenarios::list_loss_reasons, scenarios::create_loss_reason, scenarios::update_loss_reason,
+        interests::list_interests, interests::create_interest, interests::get_interest, interests::update_interest,
+        interests::move_interest, interests::decide_loss, interests::timeline, interests::board,
+        work::list_interactions, work::create_interaction, work::update_interaction,
+        work::complete_interaction, work::cancel_interaction,
+        work::list_tasks, work::create_task, work::update_task, work::complete_task, work::cancel_task,
+        work::list_notifications, work::read_notification,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(Problem, ProblemField, ProblemUnmet)),
@@ -44,6 +53,10 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         (name = "users", description = "People who use the CRM"),
         (name = "departments", description = "The organisation's departments and their heads"),
         (name = "api-keys", description = "Keys for integrations"),
+        (name = "scenarios", description = "Sales scenarios and loss reasons, configured by heads"),
+        (name = "interests", description = "Interests (deals), their stage moves, timeline and the board"),
+        (name = "interactions", description = "Calls, e-mails, meetings and messages with clients"),
+        (name = "tasks", description = "Tasks and notifications"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -64,6 +77,34 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("listApiKeys", &perm::MANAGE_API_KEYS),
     ("createApiKey", &perm::MANAGE_API_KEYS),
     ("revokeApiKey", &perm::MANAGE_API_KEYS),
+    ("listScenarios", &perm::READ_SCENARIOS),
+    ("getScenario", &perm::READ_SCENARIOS),
+    ("createScenario", &perm::WRITE_SCENARIOS),
+    ("replaceScenario", &perm::WRITE_SCENARIOS),
+    ("copyScenario", &perm::WRITE_SCENARIOS),
+    ("listLossReasons", &perm::READ_LOSS_REASONS),
+    ("createLossReason", &perm::WRITE_LOSS_REASONS),
+    ("updateLossReason", &perm::WRITE_LOSS_REASONS),
+    ("listInterests", &perm::READ_INTERESTS),
+    ("getInterest", &perm::READ_INTERESTS),
+    ("getInterestTimeline", &perm::READ_INTERESTS),
+    ("listInteractions", &perm::READ_INTERESTS),
+    ("createInterest", &perm::WRITE_INTERESTS),
+    ("updateInterest", &perm::WRITE_INTERESTS),
+    ("moveInterest", &perm::WRITE_INTERESTS),
+    ("createInteraction", &perm::WRITE_INTERESTS),
+    ("updateInteraction", &perm::WRITE_INTERESTS),
+    ("completeInteraction", &perm::WRITE_INTERESTS),
+    ("cancelInteraction", &perm::WRITE_INTERESTS),
+    ("decideLoss", &perm::DECIDE_LOSS),
+    ("getBoard", &perm::READ_BOARD),
+    ("listTasks", &perm::READ_TASKS),
+    ("createTask", &perm::WRITE_TASKS),
+    ("updateTask", &perm::WRITE_TASKS),
+    ("completeTask", &perm::WRITE_TASKS),
+    ("cancelTask", &perm::WRITE_TASKS),
+    ("listNotifications", &perm::READ_NOTIFICATIONS),
+    ("readNotification", &perm::READ_NOTIFICATIONS),
 ];
 
 /// Create operations and the read operation their `Location` points at.

@@ -46,7 +46,10 @@ pub fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError
         login_window: std::time::Duration::from_secs(15 * 60),
         pool_timeout: config.pool_timeout,
     };
-    Ok(App::new(pool, clock, settings))
+    let app = App::new(pool, clock, settings);
+    crm_app::sales::scenarios::ensure_typical_sale(&app)
+        .map_err(|e| StartError::App(format!("default scenario: {e}")))?;
+    Ok(app)
 }
 
 /// A bound, not yet running server.

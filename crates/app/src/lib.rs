@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod page;
 pub mod permissions;
 pub mod principal;
+pub mod sales;
 pub mod users;
 
 use std::sync::Arc;
@@ -123,3 +124,4 @@ pub fn open_database(url: &str, size: u32, timeout: Duration) -> Result<(Pool, V
     drop(conn);
     Ok((pool, applied))
 }
+pub use crm_scenario as scenario;

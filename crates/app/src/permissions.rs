@@ -48,3 +48,33 @@ pub const UPDATE_DEPARTMENT: Access =
     Access { action: "update departments", roles: ADMIN, key: KeyRule::Never };
 
 pub const MANAGE_API_KEYS: Access = Access { action: "manage API keys", roles: ADMIN, key: KeyRule::Never };
+
+const SALES: &[Role] = &[Role::Manager, Role::Head, Role::Admin, Role::Integration];
+const CONFIGURERS: &[Role] = &[Role::Head, Role::Admin];
+
+pub const READ_SCENARIOS: Access =
+    Access { action: "read scenarios", roles: EVERYONE, key: KeyRule::Scope(Scope::InterestsRead) };
+pub const WRITE_SCENARIOS: Access =
+    Access { action: "configure scenarios", roles: CONFIGURERS, key: KeyRule::Never };
+
+pub const READ_LOSS_REASONS: Access =
+    Access { action: "read loss reasons", roles: EVERYONE, key: KeyRule::Scope(Scope::InterestsRead) };
+pub const WRITE_LOSS_REASONS: Access =
+    Access { action: "configure loss reasons", roles: CONFIGURERS, key: KeyRule::Never };
+
+pub const READ_INTERESTS: Access =
+    Access { action: "read interests", roles: SALES, key: KeyRule::Scope(Scope::InterestsRead) };
+pub const WRITE_INTERESTS: Access =
+    Access { action: "change interests", roles: SALES, key: KeyRule::Scope(Scope::InterestsWrite) };
+/// Anyone may try; only the loss's approver (or an admin) succeeds, checked per object.
+pub const DECIDE_LOSS: Access = Access { action: "decide losses", roles: EVERYONE, key: KeyRule::Never };
+
+pub const READ_TASKS: Access =
+    Access { action: "read tasks", roles: EVERYONE, key: KeyRule::Scope(Scope::TasksRead) };
+pub const WRITE_TASKS: Access =
+    Access { action: "change tasks", roles: EVERYONE, key: KeyRule::Scope(Scope::TasksWrite) };
+
+pub const READ_NOTIFICATIONS: Access =
+    Access { action: "read their notifications", roles: EVERYONE, key: KeyRule::Never };
+pub const READ_BOARD: Access =
+    Access { action: "see the board", roles: &[Role::Manager, Role::Head, Role::Admin], key: KeyRule::Never };

@@ -121,8 +121,136 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    scenarios (id) {
+        id -> Uuid,
+        name -> Text,
+        name_key -> Text,
+        definition -> Text,
+        is_default -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    loss_reasons (id) {
+        id -> Uuid,
+        name -> Text,
+        name_key -> Text,
+        active -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    interests (id) {
+        id -> Uuid,
+        scenario_id -> Uuid,
+        stage -> Text,
+        state -> Text,
+        pending_stage -> Nullable<Text>,
+        title -> Text,
+        potential_minor -> Nullable<BigInt>,
+        currency -> Text,
+        service_type -> Nullable<Text>,
+        client_id -> Nullable<Uuid>,
+        contact_id -> Nullable<Uuid>,
+        responsible_id -> Uuid,
+        loss_reason_id -> Nullable<Uuid>,
+        loss_comment -> Nullable<Text>,
+        loss_approver_id -> Nullable<Uuid>,
+        stage_entered_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    interactions (id) {
+        id -> Uuid,
+        interest_id -> Uuid,
+        kind -> Text,
+        status -> Text,
+        subject -> Text,
+        planned_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        result -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    tasks (id) {
+        id -> Uuid,
+        interest_id -> Nullable<Uuid>,
+        title -> Text,
+        task_kind -> Text,
+        assignee_id -> Uuid,
+        due_at -> Timestamp,
+        status -> Text,
+        rule_stage -> Nullable<Text>,
+        rule -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        completed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    notifications (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        interest_id -> Nullable<Uuid>,
+        text -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    timeline_entries (id) {
+        id -> Uuid,
+        interest_id -> Uuid,
+        kind -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        occurred_at -> Timestamp,
+        summary -> Text,
+        payload -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(interests -> scenarios (scenario_id));
+diesel::joinable!(interests -> users (responsible_id));
+diesel::joinable!(interactions -> interests (interest_id));
+diesel::joinable!(timeline_entries -> interests (interest_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
@@ -133,4 +261,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_attempts,
     outbox_events,
     idempotency_keys,
+    scenarios,
+    loss_reasons,
+    interests,
+    interactions,
+    tasks,
+    notifications,
+    timeline_entries,
 );

@@ -142,11 +142,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     // The body is optional, but when sent it is checked like any other: a
     // misspelt `all_sessions` must not quietly sign out one session only.
-    let request: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        LogoutRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| crate::extract::serde_problem(&e))?
-    };
+    let request: LogoutRequest = crate::extract::optional_json(&body)?;
     let all = request.all_sessions;
     run(&state, move |app| crm_app::auth::logout(app, &auth.0, all)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -4,7 +4,10 @@ pub mod api_keys;
 pub mod auth;
 pub mod departments;
 pub mod health;
+pub mod interests;
+pub mod scenarios;
 pub mod users;
+pub mod work;
 
 use actix_web::web;
 
@@ -15,7 +18,10 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .configure(auth::configure)
             .configure(users::configure)
             .configure(departments::configure)
-            .configure(api_keys::configure),
+            .configure(api_keys::configure)
+            .configure(scenarios::configure)
+            .configure(interests::configure)
+            .configure(work::configure),
     );
 }
 

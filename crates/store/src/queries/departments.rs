@@ -66,3 +66,8 @@ pub fn update(
 pub fn headed_by(conn: &mut DbConnection, user: DbUuid) -> QueryResult<Vec<DepartmentRow>> {
     departments::table.filter(departments::head_id.eq(user)).select(DepartmentRow::as_select()).load(conn)
 }
+
+/// Every department (the tree is small; subtrees are computed in memory).
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<DepartmentRow>> {
+    departments::table.select(DepartmentRow::as_select()).order(departments::id.asc()).load(conn)
+}

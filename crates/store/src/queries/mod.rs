@@ -5,6 +5,7 @@ pub mod auth;
 pub mod departments;
 pub mod idempotency;
 pub mod outbox;
+pub mod sales;
 pub mod users;
 
 use crate::types::DbUuid;

@@ -68,3 +68,27 @@ pub fn update(
 pub fn count_in_department(conn: &mut DbConnection, department: DbUuid) -> QueryResult<i64> {
     users::table.filter(users::department_id.eq(department)).count().get_result(conn)
 }
+
+/// Ids of the users in any of these departments.
+pub fn ids_in_departments(conn: &mut DbConnection, departments: &[DbUuid]) -> QueryResult<Vec<DbUuid>> {
+    users::table
+        .filter(users::department_id.eq_any(departments.iter().copied().map(Some).collect::<Vec<_>>()))
+        .select(users::id)
+        .load(conn)
+}
+
+/// These users, in one query.
+pub fn find_many(conn: &mut DbConnection, ids: &[DbUuid]) -> QueryResult<Vec<UserRow>> {
+    users::table.filter(users::id.eq_any(ids.to_vec())).select(UserRow::as_select()).load(conn)
+}
+
+/// The first active user with a role (by id), for rules that assign to a role.
+pub fn first_active_with_role(conn: &mut DbConnection, role: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::role.eq(role))
+        .filter(users::active.eq(true))
+        .order(users::id.asc())
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}

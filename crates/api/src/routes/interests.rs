@@ -1,0 +1,666 @@
+//! Interests (deals): the sale's main object, its stage moves, loss approval,
+//! timeline, and the board.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use crm_app::sales::interests::{
+    Board, BoardQuery, InterestChanges, InterestListFilter, InterestView, LossDecision, NewInterest,
+    NextStep, Transition,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::extract::{
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+};
+use crate::routes::double_option;
+use crate::routes::scenarios::StageKindDto;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/interests").get(list_interests).post(create_interest))
+        .service(web::resource("/interests/{id}").get(get_interest).patch(update_interest))
+        .service(web::resource("/interests/{id}/transitions").post(move_interest))
+        .service(web::resource("/interests/{id}/loss-decision").post(decide_loss))
+        .service(web::resource("/interests/{id}/timeline").get(timeline))
+        .service(web::resource("/board").get(board));
+}
+
+fn kind_dto(k: crm_app::scenario::StageKind) -> StageKindDto {
+    match k {
+        crm_app::scenario::StageKind::Open => StageKindDto::Open,
+        crm_app::scenario::StageKind::Won => StageKindDto::Won,
+        crm_app::scenario::StageKind::Lost => StageKindDto::Lost,
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthDto {
+    /// Nothing overdue, nothing due today.
+    Green,
+    /// Something is due today.
+    Yellow,
+    /// A task or planned interaction is overdue.
+    Red,
+}
+
+fn health_dto(h: crm_domain::Health) -> HealthDto {
+    match h {
+        crm_domain::Health::Green => HealthDto::Green,
+        crm_domain::Health::Yellow => HealthDto::Yellow,
+        crm_domain::Health::Red => HealthDto::Red,
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InterestStateDto {
+    Active,
+    AwaitingLossApproval,
+    Won,
+    Lost,
+}
+
+fn state_dto(s: crm_app::scenario::InterestState) -> InterestStateDto {
+    use crm_app::scenario::InterestState as S;
+    match s {
+        S::Active => InterestStateDto::Active,
+        S::AwaitingLossApproval => InterestStateDto::AwaitingLossApproval,
+        S::Won => InterestStateDto::Won,
+        S::Lost => InterestStateDto::Lost,
+    }
+}
+
+/// One stage of the progress bar.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StageProgressDto {
+    #[schema(example = "proposal")]
+    pub code: String,
+    #[schema(example = "Proposal")]
+    pub name: String,
+    pub kind: StageKindDto,
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NextInteractionDto {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    #[schema(example = "call")]
+    pub kind: String,
+    pub subject: String,
+    pub planned_at: Option<DateTime<Utc>>,
+}
+
+fn next_dto(n: Option<crm_app::sales::interests::NextInteraction>) -> Option<NextInteractionDto> {
+    n.map(|n| NextInteractionDto { id: n.id, kind: n.kind, subject: n.subject, planned_at: n.planned_at })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InterestDto {
+    pub id: Uuid,
+    pub scenario_id: Uuid,
+    #[schema(example = "request")]
+    pub stage: String,
+    pub state: InterestStateDto,
+    /// The lost stage a pending loss request asks for.
+    pub pending_stage: Option<String>,
+    #[schema(example = "Supply of 40 office chairs")]
+    pub title: String,
+    /// Decimal string, in `currency`.
+    #[schema(example = "480000.00")]
+    pub potential_amount: Option<String>,
+    #[schema(example = "RUB")]
+    pub currency: String,
+    pub service_type: Option<String>,
+    pub client_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub responsible_id: Uuid,
+    pub loss_reason_id: Option<Uuid>,
+    pub loss_comment: Option<String>,
+    /// Who decides a pending loss; null: any admin.
+    pub loss_approver_id: Option<Uuid>,
+    pub stage_entered_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The scenario's stages, the current one marked.
+    pub stages: Vec<StageProgressDto>,
+    pub health: HealthDto,
+    pub next_interaction: Option<NextInteractionDto>,
+}
+
+impl From<InterestView> for InterestDto {
+    fn from(v: InterestView) -> Self {
+        Self {
+            id: v.id,
+            scenario_id: v.scenario_id,
+            stage: v.stage,
+            state: state_dto(v.state),
+            pending_stage: v.pending_stage,
+            title: v.title,
+            potential_amount: v.potential_amount.map(|m| m.to_string()),
+            currency: v.currency,
+            service_type: v.service_type,
+            client_id: v.client_id,
+            contact_id: v.contact_id,
+            responsible_id: v.responsible_id,
+            loss_reason_id: v.loss_reason_id,
+            loss_comment: v.loss_comment,
+            loss_approver_id: v.loss_approver_id,
+            stage_entered_at: v.stage_entered_at,
+            closed_at: v.closed_at,
+            version: v.version,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            stages: v
+                .stages
+                .into_iter()
+                .map(|s| StageProgressDto {
+                    code: s.code,
+                    name: s.name,
+                    kind: kind_dto(s.kind),
+                    current: s.current,
+                })
+                .collect(),
+            health: health_dto(v.health),
+            next_interaction: next_dto(v.next_interaction),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InterestList {
+    pub items: Vec<InterestDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInterestRequest {
+    pub id: Option<Uuid>,
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "Supply of 40 office chairs", min_length = 1, max_length = 200)]
+    pub title: String,
+    /// Default: the default scenario ("Typical sale").
+    pub scenario_id: Option<Uuid>,
+    #[schema(example = "480000.00")]
+    pub potential_amount: Option<String>,
+    /// ISO 4217; default RUB.
+    #[schema(example = "RUB")]
+    pub currency: Option<String>,
+    #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
+    pub service_type: Option<String>,
+    pub client_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    /// Default: the caller. Managers may name only themselves, heads their people.
+    pub responsible_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateInterestRequest {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable, example = "500000.00")]
+    pub potential_amount: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub service_type: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub client_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub contact_id: Option<Option<Uuid>>,
+    /// Heads and admins only.
+    pub responsible_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListInterestsQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub scenario_id: Option<Uuid>,
+    pub stage: Option<String>,
+    /// `me`, `department` (everyone you see) or a user id.
+    pub responsible: Option<String>,
+    /// `open` (active or awaiting approval), `active`, `awaiting_loss_approval`, `won`, `lost`.
+    pub state: Option<String>,
+    pub client_id: Option<Uuid>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List interests you may see.
+///
+/// Managers see their own, heads their departments', admins all.
+#[utoipa::path(get, path = "/api/v1/interests", operation_id = "listInterests", tag = "interests",
+    params(ListInterestsQuery), responses((status = 200, description = "A page of interests", body = InterestList)))]
+pub async fn list_interests(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<ListInterestsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let filter = InterestListFilter {
+        scenario_id: q.scenario_id,
+        stage: q.stage,
+        responsible: q.responsible,
+        state: q.state,
+        client_id: q.client_id,
+        updated_since: q.updated_since,
+    };
+    let page =
+        run(&state, move |app| crm_app::sales::interests::list_interests(app, &auth.0, filter, page)).await?;
+    Ok(HttpResponse::Ok().json(InterestList {
+        items: page.items.into_iter().map(InterestDto::from).collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+/// Create an interest.
+///
+/// It starts on the scenario's first open stage, whose entry rules run at
+/// once (in "Typical sale": the task "Call the client", due today).
+#[utoipa::path(post, path = "/api/v1/interests", operation_id = "createInterest", tag = "interests",
+    request_body = CreateInterestRequest,
+    responses((status = 201, description = "Created", body = InterestDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn create_interest(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<CreateInterestRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let input = NewInterest {
+        id: b.id,
+        title: b.title,
+        scenario_id: b.scenario_id,
+        potential_amount: b.potential_amount,
+        currency: b.currency,
+        service_type: b.service_type,
+        client_id: b.client_id,
+        contact_id: b.contact_id,
+        responsible_id: b.responsible_id,
+    };
+    let v = run(&state, move |app| crm_app::sales::interests::create_interest(app, &auth.0, input)).await?;
+    let (id, version) = (v.id, v.version);
+    Ok(created(format!("/api/v1/interests/{id}"), &InterestDto::from(v), Some(version)))
+}
+
+/// Read an interest, with its progress bar and health.
+#[utoipa::path(get, path = "/api/v1/interests/{id}", operation_id = "getInterest", tag = "interests",
+    params(("id" = Uuid, Path, description = "Interest id")),
+    responses((status = 200, description = "The interest", body = InterestDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn get_interest(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let v = run(&state, move |app| crm_app::sales::interests::get_interest(app, &auth.0, id)).await?;
+    let version = v.version;
+    Ok(versioned(&req, &InterestDto::from(v), version))
+}
+
+/// Change an interest's details.
+///
+/// The responsible may change title, potential amount, service type, client
+/// and contact; handing the interest to someone else is for heads and admins.
+#[utoipa::path(patch, path = "/api/v1/interests/{id}", operation_id = "updateInterest", tag = "interests",
+    params(("id" = Uuid, Path, description = "Interest id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = UpdateInterestRequest,
+    responses((status = 200, description = "Changed", body = InterestDto, headers(("ETag" = String)))))]
+pub async fn update_interest(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<UpdateInterestRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let id = id.into_inner();
+    let changes = InterestChanges {
+        title: b.title,
+        potential_amount: b.potential_amount,
+        service_type: b.service_type,
+        client_id: b.client_id,
+        contact_id: b.contact_id,
+        responsible_id: b.responsible_id,
+    };
+    let v = run(&state, move |app| {
+        crm_app::sales::interests::update_interest(app, &auth.0, id, if_match.0, changes)
+    })
+    .await?;
+    let version = v.version;
+    Ok(versioned(&req, &InterestDto::from(v), version))
+}
+
+/// What to plan after a move.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NextStepDto {
+    /// Plan nothing.
+    None,
+    /// Plan the next contact with the client.
+    Interaction {
+        #[serde(rename = "type")]
+        #[schema(example = "call")]
+        kind: String,
+        planned_at: DateTime<Utc>,
+        #[schema(example = "Discuss the quote")]
+        subject: String,
+    },
+    /// Set a task for someone.
+    Task { assignee_id: Uuid, title: String, due_at: DateTime<Utc> },
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    #[validate(length(min = 1, max = 40))]
+    #[schema(example = "proposal", min_length = 1, max_length = 40)]
+    pub to_stage: String,
+    /// Required when a planned interaction exists: moving on completes it with this result.
+    #[validate(length(min = 1, max = 2000))]
+    #[schema(example = "The client confirmed the need; send a quote", min_length = 1, max_length = 2000)]
+    pub interaction_result: Option<String>,
+    /// Required to move to a lost stage.
+    pub loss_reason_id: Option<Uuid>,
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
+    pub comment: Option<String>,
+    /// Default: plan nothing.
+    pub next: Option<NextStepDto>,
+}
+
+/// Move an interest to another stage.
+///
+/// The target stage's checks run first and every unmet one is listed (422).
+/// A planned interaction needs its result, which completes it. Entering the
+/// stage runs its rules (tasks, reminders). Moving to a lost stage needs a
+/// loss reason and waits for the department head's approval.
+#[utoipa::path(post, path = "/api/v1/interests/{id}/transitions", operation_id = "moveInterest", tag = "interests",
+    params(("id" = Uuid, Path, description = "Interest id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = TransitionRequest,
+    responses((status = 200, description = "Moved (or awaiting loss approval)", body = InterestDto, headers(("ETag" = String)))))]
+pub async fn move_interest(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<TransitionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let next = match b.next {
+        None | Some(NextStepDto::None) => NextStep::None,
+        Some(NextStepDto::Interaction { kind, planned_at, subject }) => {
+            NextStep::Interaction { kind, planned_at, subject }
+        }
+        Some(NextStepDto::Task { assignee_id, title, due_at }) => {
+            NextStep::Task { assignee_id, title, due_at }
+        }
+    };
+    let t = Transition {
+        to_stage: b.to_stage,
+        interaction_result: b.interaction_result,
+        loss_reason_id: b.loss_reason_id,
+        comment: b.comment,
+        next,
+    };
+    let id = id.into_inner();
+    let v = run(&state, move |app| crm_app::sales::interests::move_interest(app, &auth.0, id, if_match.0, t))
+        .await?;
+    let version = v.version;
+    Ok(versioned(&req, &InterestDto::from(v), version))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LossDecisionKind {
+    Approve,
+    Return,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LossDecisionRequest {
+    pub decision: LossDecisionKind,
+    /// With `return`: the open stage to go back to (no later than where it was).
+    #[schema(example = "proposal")]
+    pub to_stage: Option<String>,
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
+    pub comment: Option<String>,
+}
+
+/// Approve or return a requested loss.
+///
+/// Only the approver may decide: the head of the responsible's department
+/// (going up when the responsible is that head), or an admin when there is
+/// none. Anyone else gets 403.
+#[utoipa::path(post, path = "/api/v1/interests/{id}/loss-decision", operation_id = "decideLoss", tag = "interests",
+    params(("id" = Uuid, Path, description = "Interest id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = LossDecisionRequest,
+    responses((status = 200, description = "Decided", body = InterestDto, headers(("ETag" = String)))))]
+pub async fn decide_loss(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<LossDecisionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let decision = match (b.decision, b.to_stage) {
+        (LossDecisionKind::Approve, None) => LossDecision::Approve,
+        (LossDecisionKind::Approve, Some(_)) => {
+            return Err(ApiError::field("to_stage", "not_allowed", "only a return names a stage"))
+        }
+        (LossDecisionKind::Return, Some(to_stage)) => LossDecision::Return { to_stage },
+        (LossDecisionKind::Return, None) => {
+            return Err(ApiError::field("to_stage", "required", "name the stage to return to"))
+        }
+    };
+    let id = id.into_inner();
+    let v = run(&state, move |app| {
+        crm_app::sales::interests::decide_loss(app, &auth.0, id, if_match.0, decision, b.comment)
+    })
+    .await?;
+    let version = v.version;
+    Ok(versioned(&req, &InterestDto::from(v), version))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntryDto {
+    pub id: Uuid,
+    /// `created`, `stage_changed`, `loss_requested`, `loss_approved`, `loss_returned`,
+    /// `interaction_planned`, `interaction_completed`, `task_created`, `task_completed`…
+    #[schema(example = "stage_changed")]
+    pub kind: String,
+    /// `user`, `api_key` or `system`.
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    #[schema(example = "Moved from \"Request\" to \"Proposal\"")]
+    pub summary: String,
+    /// What changed: from, to, result, reason, ids.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelinePage {
+    pub items: Vec<TimelineEntryDto>,
+    pub next_cursor: Option<String>,
+}
+
+/// The interest's timeline, newest first.
+#[utoipa::path(get, path = "/api/v1/interests/{id}/timeline", operation_id = "getInterestTimeline", tag = "interests",
+    params(("id" = Uuid, Path, description = "Interest id"), crate::routes::scenarios::PageQuery),
+    responses((status = 200, description = "A page of the timeline", body = TimelinePage)))]
+pub async fn timeline(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    query: web::Query<crate::routes::scenarios::PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let id = id.into_inner();
+    let page =
+        run(&state, move |app| crm_app::sales::interests::interest_timeline(app, &auth.0, id, page)).await?;
+    Ok(HttpResponse::Ok().json(TimelinePage {
+        items: page
+            .items
+            .into_iter()
+            .map(|e| TimelineEntryDto {
+                id: e.id,
+                kind: e.kind,
+                actor_kind: e.actor_kind,
+                actor_id: e.actor_id,
+                occurred_at: e.occurred_at,
+                summary: e.summary,
+                details: e.details,
+            })
+            .collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoardCardDto {
+    pub interest_id: Uuid,
+    pub title: String,
+    pub client_id: Option<Uuid>,
+    pub potential_amount: Option<String>,
+    pub currency: String,
+    pub responsible_id: Uuid,
+    pub responsible_name: String,
+    pub health: HealthDto,
+    pub next_interaction: Option<NextInteractionDto>,
+    /// An open interest with no planned interaction: nobody will call the client.
+    pub no_next_step: bool,
+    pub days_in_stage: i64,
+    pub awaiting_approval: bool,
+    pub version: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoardColumnDto {
+    pub stage: String,
+    pub name: String,
+    pub kind: StageKindDto,
+    pub count: usize,
+    /// Sum of the potential amounts of the column's interests.
+    #[schema(example = "1250000.00")]
+    pub potential_sum: String,
+    pub cards: Vec<BoardCardDto>,
+    /// Fetch more of this column with `stage` and `cursor`.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BoardDto {
+    pub scenario_id: Uuid,
+    pub scenario_name: String,
+    pub columns: Vec<BoardColumnDto>,
+}
+
+impl From<Board> for BoardDto {
+    fn from(b: Board) -> Self {
+        Self {
+            scenario_id: b.scenario_id,
+            scenario_name: b.scenario_name,
+            columns: b
+                .columns
+                .into_iter()
+                .map(|c| BoardColumnDto {
+                    stage: c.stage,
+                    name: c.name,
+                    kind: kind_dto(c.kind),
+                    count: c.count,
+                    potential_sum: c.potential_sum.to_string(),
+                    cards: c
+                        .cards
+                        .into_iter()
+                        .map(|k| BoardCardDto {
+                            interest_id: k.interest_id,
+                            title: k.title,
+                            client_id: k.client_id,
+                            potential_amount: k.potential_amount.map(|m| m.to_string()),
+                            currency: k.currency,
+                            responsible_id: k.responsible_id,
+                            responsible_name: k.responsible_name,
+                            health: health_dto(k.health),
+                            next_interaction: next_dto(k.next_interaction),
+                            no_next_step: k.no_next_step,
+                            days_in_stage: k.days_in_stage,
+                            awaiting_approval: k.awaiting_approval,
+                            version: k.version,
+                        })
+                        .collect(),
+                    next_cursor: c.next_after.map(encode_cursor),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BoardParams {
+    /// Default: the default scenario.
+    pub scenario_id: Option<Uuid>,
+    /// `me`, `department` (everyone you see; default) or a user id.
+    pub responsible: Option<String>,
+    /// Only this column, to page through it.
+    pub stage: Option<String>,
+    /// Cards per column, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// With `stage`: the column's `next_cursor`.
+    pub cursor: Option<String>,
+}
+
+/// The board ("My sales"): one column per stage.
+///
+/// Each column has its count, potential sum and a page of cards with their
+/// health (judged in the responsible's time zone: red when a task or planned
+/// interaction is overdue, yellow when one is due today, green otherwise).
+#[utoipa::path(get, path = "/api/v1/board", operation_id = "getBoard", tag = "interests",
+    params(BoardParams), responses((status = 200, description = "The board", body = BoardDto)))]
+pub async fn board(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<BoardParams>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    if q.cursor.is_some() && q.stage.is_none() {
+        return Err(ApiError::field(
+            "cursor",
+            "needs_stage",
+            "page through one column: give its stage with the cursor",
+        ));
+    }
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let bq = BoardQuery { scenario_id: q.scenario_id, responsible: q.responsible, stage: q.stage };
+    let b = run(&state, move |app| crm_app::sales::interests::board(app, &auth.0, bq, page)).await?;
+    Ok(HttpResponse::Ok().json(BoardDto::from(b)))
+}

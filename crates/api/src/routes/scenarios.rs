@@ -1,0 +1,456 @@
+//! Sales scenarios and loss reasons: what heads configure.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use crm_app::sales::loss_reasons::LossReasonView;
+use crm_app::sales::scenarios::ScenarioView;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::extract::{
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/scenarios").get(list_scenarios).post(create_scenario))
+        .service(web::resource("/scenarios/{id}").get(get_scenario).put(replace_scenario))
+        .service(web::resource("/scenarios/{id}/copy").post(copy_scenario))
+        .service(web::resource("/loss-reasons").get(list_loss_reasons).post(create_loss_reason))
+        .service(web::resource("/loss-reasons/{id}").patch(update_loss_reason));
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKindDto {
+    Open,
+    Won,
+    Lost,
+}
+
+/// Checks made before an interest may enter a stage.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardDto {
+    ClientSet,
+    ContactSet,
+    PotentialAmountSet,
+    ServiceTypeSet,
+    LossReasonSet,
+    HasOrder,
+    OrdersFullyPaid,
+    OrdersFullyShipped,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainEventDto {
+    OrdersFullyPaid,
+    OrdersFullyShipped,
+    ShipmentMade,
+    PaymentOverdue,
+}
+
+/// Who gets a rule's task or reminder.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AssigneeDto {
+    Responsible,
+    DepartmentHead,
+    User { user_id: Uuid },
+    Role { role: crate::routes::users::RoleDto },
+}
+
+/// Due offset: whole days mean the end of that day in the assignee's time zone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DueDto {
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 366, example = 3)]
+    pub days: u32,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 8784, example = 0)]
+    pub hours: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ActionDto {
+    CreateTask {
+        #[schema(example = "Call the client")]
+        title: String,
+        #[schema(example = "call")]
+        task_kind: String,
+        assignee: AssigneeDto,
+        #[serde(default)]
+        due: DueDto,
+    },
+    Notify {
+        assignee: AssigneeDto,
+        text: String,
+    },
+    CloseTasks {
+        task_kind: String,
+    },
+    SetPotentialToRevenue,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerDto {
+    pub event: DomainEventDto,
+    #[schema(example = "shipment")]
+    pub move_to: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageDto {
+    #[schema(example = "request", pattern = "^[a-z][a-z0-9_]{0,39}$")]
+    pub code: String,
+    #[schema(example = "Request")]
+    pub name: String,
+    pub kind: StageKindDto,
+    #[serde(default)]
+    pub guards: Vec<GuardDto>,
+    #[serde(default)]
+    pub on_entry: Vec<ActionDto>,
+    /// While on this stage, an event moves the interest on.
+    #[serde(default)]
+    pub triggers: Vec<TriggerDto>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventRuleDto {
+    pub event: DomainEventDto,
+    /// Only while on these stages; empty: any.
+    #[serde(default)]
+    pub stages: Vec<String>,
+    pub actions: Vec<ActionDto>,
+}
+
+/// Ordered stages and their rules.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioDefinitionDto {
+    pub stages: Vec<StageDto>,
+    #[serde(default)]
+    pub event_rules: Vec<EventRuleDto>,
+}
+
+impl ScenarioDefinitionDto {
+    /// The DTO and the engine's model share one JSON shape.
+    pub fn into_model(self) -> Result<crm_app::scenario::Scenario, ApiError> {
+        let value = serde_json::to_value(self).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        serde_json::from_value(value).map_err(|e| ApiError::field("definition", "invalid", e.to_string()))
+    }
+
+    pub fn from_model(s: &crm_app::scenario::Scenario) -> Result<Self, ApiError> {
+        serde_json::to_value(s)
+            .and_then(serde_json::from_value)
+            .map_err(|e| ApiError::App(crm_app::AppError::internal(e)))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScenarioDto {
+    pub id: Uuid,
+    #[schema(example = "Typical sale")]
+    pub name: String,
+    /// New interests go here unless another scenario is named.
+    pub is_default: bool,
+    pub definition: ScenarioDefinitionDto,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ScenarioDto {
+    fn from_view(v: ScenarioView) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: v.id,
+            name: v.name,
+            is_default: v.is_default,
+            definition: ScenarioDefinitionDto::from_model(&v.definition)?,
+            version: v.version,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScenarioList {
+    pub items: Vec<ScenarioDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateScenarioRequest {
+    pub id: Option<Uuid>,
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "Service contract", min_length = 1, max_length = 200)]
+    pub name: String,
+    pub definition: ScenarioDefinitionDto,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceScenarioRequest {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    pub definition: ScenarioDefinitionDto,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CopyScenarioRequest {
+    /// The copy's name.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "Typical sale (wholesale)", min_length = 1, max_length = 200)]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// List scenarios.
+#[utoipa::path(get, path = "/api/v1/scenarios", operation_id = "listScenarios", tag = "scenarios",
+    params(PageQuery), responses((status = 200, description = "A page of scenarios", body = ScenarioList)))]
+pub async fn list_scenarios(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = run(&state, move |app| crm_app::sales::scenarios::list_scenarios(app, &auth.0, page)).await?;
+    Ok(HttpResponse::Ok().json(ScenarioList {
+        items: page.items.into_iter().map(ScenarioDto::from_view).collect::<Result<_, _>>()?,
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+/// Create a scenario.
+///
+/// Heads and admins. The definition is checked as a whole: unique stage
+/// codes, at least one open stage, exactly one won and at least one lost
+/// stage, rules that name existing stages and users, sane offsets; every
+/// problem is listed (400).
+#[utoipa::path(post, path = "/api/v1/scenarios", operation_id = "createScenario", tag = "scenarios",
+    request_body = CreateScenarioRequest,
+    responses((status = 201, description = "Created", body = ScenarioDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn create_scenario(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<CreateScenarioRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let def = b.definition.into_model()?;
+    let v =
+        run(&state, move |app| crm_app::sales::scenarios::create_scenario(app, &auth.0, b.id, &b.name, def))
+            .await?;
+    let (id, version) = (v.id, v.version);
+    Ok(created(format!("/api/v1/scenarios/{id}"), &ScenarioDto::from_view(v)?, Some(version)))
+}
+
+/// Read a scenario.
+#[utoipa::path(get, path = "/api/v1/scenarios/{id}", operation_id = "getScenario", tag = "scenarios",
+    params(("id" = Uuid, Path, description = "Scenario id")),
+    responses((status = 200, description = "The scenario", body = ScenarioDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn get_scenario(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let v = run(&state, move |app| crm_app::sales::scenarios::get_scenario(app, &auth.0, id)).await?;
+    let version = v.version;
+    Ok(versioned(&req, &ScenarioDto::from_view(v)?, version))
+}
+
+/// Replace a scenario's name and definition.
+///
+/// Heads and admins. Removing a stage that still holds interests is refused
+/// (409). Interests on kept stages stay where they are; the new rules apply
+/// from their next move.
+#[utoipa::path(put, path = "/api/v1/scenarios/{id}", operation_id = "replaceScenario", tag = "scenarios",
+    params(("id" = Uuid, Path, description = "Scenario id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = ReplaceScenarioRequest,
+    responses((status = 200, description = "Replaced", body = ScenarioDto, headers(("ETag" = String)))))]
+pub async fn replace_scenario(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<ReplaceScenarioRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let def = b.definition.into_model()?;
+    let id = id.into_inner();
+    let v = run(&state, move |app| {
+        crm_app::sales::scenarios::replace_scenario(app, &auth.0, id, if_match.0, &b.name, def)
+    })
+    .await?;
+    let version = v.version;
+    Ok(versioned(&req, &ScenarioDto::from_view(v)?, version))
+}
+
+/// Copy a scenario under a new name.
+#[utoipa::path(post, path = "/api/v1/scenarios/{id}/copy", operation_id = "copyScenario", tag = "scenarios",
+    params(("id" = Uuid, Path, description = "Scenario to copy")),
+    request_body = CopyScenarioRequest,
+    responses((status = 201, description = "The copy", body = ScenarioDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn copy_scenario(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<CopyScenarioRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let (id, name) = (id.into_inner(), body.into_inner().name);
+    let v = run(&state, move |app| crm_app::sales::scenarios::copy_scenario(app, &auth.0, id, &name)).await?;
+    let (new_id, version) = (v.id, v.version);
+    Ok(created(format!("/api/v1/scenarios/{new_id}"), &ScenarioDto::from_view(v)?, Some(version)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LossReasonDto {
+    pub id: Uuid,
+    #[schema(example = "Price too high")]
+    pub name: String,
+    /// Inactive reasons stay on past losses but cannot be chosen.
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<LossReasonView> for LossReasonDto {
+    fn from(v: LossReasonView) -> Self {
+        Self {
+            id: v.id,
+            name: v.name,
+            active: v.active,
+            version: v.version,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LossReasonList {
+    pub items: Vec<LossReasonDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateLossReasonRequest {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "Price too high", min_length = 1, max_length = 200)]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateLossReasonRequest {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LossReasonQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// List loss reasons.
+#[utoipa::path(get, path = "/api/v1/loss-reasons", operation_id = "listLossReasons", tag = "scenarios",
+    params(LossReasonQuery), responses((status = 200, description = "A page of loss reasons", body = LossReasonList)))]
+pub async fn list_loss_reasons(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<LossReasonQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let active = query.active;
+    let page =
+        run(&state, move |app| crm_app::sales::loss_reasons::list_loss_reasons(app, &auth.0, active, page))
+            .await?;
+    Ok(HttpResponse::Ok().json(LossReasonList {
+        items: page.items.into_iter().map(LossReasonDto::from).collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+/// Add a loss reason.
+///
+/// Heads and admins. Names are unique without regard to case.
+#[utoipa::path(post, path = "/api/v1/loss-reasons", operation_id = "createLossReason", tag = "scenarios",
+    request_body = CreateLossReasonRequest,
+    responses((status = 201, description = "Created", body = LossReasonDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn create_loss_reason(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<CreateLossReasonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let name = body.into_inner().name;
+    let v =
+        run(&state, move |app| crm_app::sales::loss_reasons::create_loss_reason(app, &auth.0, &name)).await?;
+    let (id, version) = (v.id, v.version);
+    Ok(created(format!("/api/v1/loss-reasons/{id}"), &LossReasonDto::from(v), Some(version)))
+}
+
+/// Rename or (de)activate a loss reason.
+#[utoipa::path(patch, path = "/api/v1/loss-reasons/{id}", operation_id = "updateLossReason", tag = "scenarios",
+    params(("id" = Uuid, Path, description = "Loss reason id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = UpdateLossReasonRequest,
+    responses((status = 200, description = "Changed", body = LossReasonDto, headers(("ETag" = String)))))]
+pub async fn update_loss_reason(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<UpdateLossReasonRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let id = id.into_inner();
+    let v = run(&state, move |app| {
+        crm_app::sales::loss_reasons::update_loss_reason(
+            app,
+            &auth.0,
+            id,
+            if_match.0,
+            b.name.as_deref(),
+            b.active,
+        )
+    })
+    .await?;
+    let version = v.version;
+    Ok(versioned(&req, &LossReasonDto::from(v), version))
+}

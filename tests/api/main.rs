@@ -10,4 +10,5 @@ mod conventions;
 mod helpers;
 mod operations;
 mod organisation;
+mod sales;
 mod storage;

@@ -619,3 +619,64 @@ async fn tasks_are_listed_by_due_window_in_the_assignees_day() {
     app.get(&format!("/api/v1/tasks?assignee={}", o.manager_id), &other).await.problem(403);
     assert_eq!(app.get(&format!("/api/v1/tasks?assignee={}", o.manager_id), &head).await.status, 200);
 }
+
+#[tokio::test]
+async fn an_integration_key_moves_interests_and_the_rules_run_all_the_same() {
+    let app = spawn_app().await;
+    let o = org(&app).await;
+    let key = app
+        .post(
+            "/api/v1/api-keys",
+            Some(&o.admin),
+            &json!({"name": "ERP", "scopes": ["interests:write", "interests:read", "tasks:read"]}),
+        )
+        .await;
+    let key = key.body["secret"].as_str().unwrap().to_owned();
+    let no_owner = app.post("/api/v1/interests", Some(&key), &json!({"title": "From ERP"})).await;
+    assert_eq!(no_owner.problem(400)["errors"][0]["field"], "responsible_id");
+    let i = new_interest(&app, &key, json!({"title": "From ERP", "responsible_id": o.manager_id})).await;
+    let id = i["id"].as_str().unwrap();
+    assert_eq!(tasks_of(&app, &o.manager, id).await[0]["title"], "Call the client");
+    let moved = transition(&app, &key, id, json!({"to_stage": "payment"})).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let timeline = app.get(&format!("/api/v1/interests/{id}/timeline"), &o.manager).await;
+    let mv = timeline.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "stage_changed")
+        .unwrap()
+        .clone();
+    assert_eq!(mv["actor_kind"], "api_key");
+
+    // "Orders fully paid" while in payment: the interest moves to shipment by
+    // itself, the payment task closes, "Ship the goods" and a reminder appear.
+    let after = crm_app::sales::interests::record_event(
+        &app.app,
+        id.parse().unwrap(),
+        crm_app::scenario::DomainEvent::OrdersFullyPaid,
+    )
+    .unwrap();
+    assert_eq!(after.stage, "shipment");
+    let tasks = tasks_of(&app, &o.manager, id).await;
+    let status = |title: &str| {
+        tasks.iter().find(|t| t["title"] == title).map(|t| t["status"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(status("What about the payment?").as_deref(), Some("done"));
+    assert_eq!(status("Ship the goods").as_deref(), Some("open"));
+    let notes = app.get("/api/v1/notifications", &o.manager).await;
+    assert!(notes.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["text"].as_str().unwrap().contains("ship the goods")));
+    // The same event elsewhere does nothing.
+    let again = crm_app::sales::interests::record_event(
+        &app.app,
+        id.parse().unwrap(),
+        crm_app::scenario::DomainEvent::OrdersFullyPaid,
+    )
+    .unwrap();
+    assert_eq!(again.stage, "shipment");
+    assert_eq!(again.version, after.version);
+}

@@ -45,8 +45,8 @@ CREATE TABLE interests (
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
-CREATE INDEX interests_responsible_idx ON interests (responsible_id, state);
-CREATE INDEX interests_scenario_stage_idx ON interests (scenario_id, stage);
+CREATE INDEX interests_responsible_idx ON interests (responsible_id, scenario_id, stage, id);
+CREATE INDEX interests_scenario_stage_idx ON interests (scenario_id, stage, id);
 CREATE INDEX interests_updated_at_idx ON interests (updated_at);
 CREATE INDEX interests_client_idx ON interests (client_id);
 

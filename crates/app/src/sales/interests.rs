@@ -865,10 +865,8 @@ pub fn board(app: &App, actor: &Principal, query: BoardQuery, page: PageRequest)
             InterestFilter { scenario_id: Some(scenario_row.id), responsible_in, ..Default::default() };
 
         let mut totals: HashMap<String, (usize, i64)> = HashMap::new();
-        for (stage, potential) in q::stage_totals(conn, &base)? {
-            let t = totals.entry(stage).or_default();
-            t.0 += 1;
-            t.1 += potential.unwrap_or(0);
+        for (stage, count, sum) in q::stage_totals(conn, &base)? {
+            totals.insert(stage, (usize::try_from(count).unwrap_or(0), sum.unwrap_or(0)));
         }
         let mut columns = Vec::new();
         let mut rows_by_stage = Vec::new();
@@ -939,5 +937,58 @@ pub fn board(app: &App, actor: &Principal, query: BoardQuery, page: PageRequest)
             });
         }
         Ok(Board { scenario_id: scenario_row.id.0, scenario_name: scenario_row.name, columns })
+    })
+}
+
+/// Runs a domain event's rules on an interest inside the caller's
+/// transaction: a payment or a shipment (later use cases) calls this in the
+/// same transaction as its own change, so the move, its tasks, the timeline
+/// and the outbox commit together with it.
+pub fn apply_event(
+    conn: &mut DbConnection,
+    actor: Option<&Principal>,
+    now: DateTime<Utc>,
+    fallback: Tz,
+    interest: Uuid,
+    event: crm_scenario::DomainEvent,
+) -> Result<(), AppError> {
+    let mut row = q::find_interest(conn, interest.into())?.ok_or(AppError::NotFound("interest"))?;
+    let def = parse_definition(
+        &q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?.definition,
+    )?;
+    let (snap, _) = snapshot(conn, &row)?;
+    let tz = user_tz(conn, row.responsible_id, fallback)?;
+    let effects = crm_scenario::decide_event(&def, &snap, event, now, tz);
+    if effects.is_empty() {
+        return Ok(());
+    }
+    let before = row.stage.clone();
+    apply_effects(conn, actor, now, &def, &mut row, effects, &serde_json::json!({"event": event.as_str()}))?;
+    let version = row.version;
+    row.version += 1;
+    row.updated_at = now.naive_utc();
+    if q::update_interest(conn, &row, version)? != 1 {
+        return Err(AppError::PreconditionFailed { expected: version, current: version + 1 });
+    }
+    let kind = if row.stage != before { "interest.stage_changed" } else { "interest.updated" };
+    outbox::record(conn, now, actor, kind, "interest", interest, event_payload(&row))
+}
+
+/// A domain event reported from outside a use case (an integration's signal,
+/// or a test): one transaction around [`apply_event`].
+pub fn record_event(
+    app: &App,
+    interest: Uuid,
+    event: crm_scenario::DomainEvent,
+) -> Result<InterestView, AppError> {
+    let now = app.now();
+    let fallback = app.settings().default_time_zone.tz();
+    app.write(|conn| {
+        apply_event(conn, None, now, fallback, interest, event)?;
+        let row = q::find_interest(conn, interest.into())?.ok_or(AppError::NotFound("interest"))?;
+        let def = parse_definition(
+            &q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?.definition,
+        )?;
+        view(conn, row, &def, now, fallback)
     })
 }

@@ -170,27 +170,31 @@ pub struct InterestFilter {
     pub updated_since: Option<NaiveDateTime>,
 }
 
-fn filtered(filter: &InterestFilter) -> interests::BoxedQuery<'static, crate::db::MultiBackend> {
-    let mut q = interests::table.into_boxed();
-    if let Some(s) = filter.scenario_id {
-        q = q.filter(interests::scenario_id.eq(s));
-    }
-    if let Some(stage) = &filter.stage {
-        q = q.filter(interests::stage.eq(stage.clone()));
-    }
-    if let Some(users) = &filter.responsible_in {
-        q = q.filter(interests::responsible_id.eq_any(users.clone()));
-    }
-    if let Some(states) = &filter.states {
-        q = q.filter(interests::state.eq_any(states.clone()));
-    }
-    if let Some(c) = filter.client_id {
-        q = q.filter(interests::client_id.eq(c));
-    }
-    if let Some(since) = filter.updated_since {
-        q = q.filter(interests::updated_at.ge(since));
-    }
-    q
+/// Applies an [`InterestFilter`] to any boxed query over `interests`.
+macro_rules! filter_interests {
+    ($query:expr, $filter:expr) => {{
+        let filter: &InterestFilter = $filter;
+        let mut q = $query;
+        if let Some(s) = filter.scenario_id {
+            q = q.filter(interests::scenario_id.eq(s));
+        }
+        if let Some(stage) = &filter.stage {
+            q = q.filter(interests::stage.eq(stage.clone()));
+        }
+        if let Some(users) = &filter.responsible_in {
+            q = q.filter(interests::responsible_id.eq_any(users.clone()));
+        }
+        if let Some(states) = &filter.states {
+            q = q.filter(interests::state.eq_any(states.clone()));
+        }
+        if let Some(c) = filter.client_id {
+            q = q.filter(interests::client_id.eq(c));
+        }
+        if let Some(since) = filter.updated_since {
+            q = q.filter(interests::updated_at.ge(since));
+        }
+        q
+    }};
 }
 
 pub fn list_interests(
@@ -198,19 +202,30 @@ pub fn list_interests(
     filter: &InterestFilter,
     page: PageQuery,
 ) -> QueryResult<Vec<InterestRow>> {
-    let mut q = filtered(filter).select(InterestRow::as_select());
+    let mut q = filter_interests!(interests::table.select(InterestRow::as_select()).into_boxed(), filter);
     if let Some(after) = page.after {
         q = q.filter(interests::id.gt(after));
     }
     q.order(interests::id.asc()).limit(page.limit).load(conn)
 }
 
-/// Stage and potential of every matching interest: the board's column totals.
+/// Per stage: how many matching interests and the sum of their potential
+/// (aggregated in the database: one row per stage, whatever the count).
 pub fn stage_totals(
     conn: &mut DbConnection,
     filter: &InterestFilter,
-) -> QueryResult<Vec<(String, Option<i64>)>> {
-    filtered(filter).select((interests::stage, interests::potential_minor)).load(conn)
+) -> QueryResult<Vec<(String, i64, Option<i64>)>> {
+    use diesel::dsl::{count_star, sql};
+    use diesel::sql_types::{BigInt, Nullable};
+    let grouped = interests::table
+        .group_by(interests::stage)
+        .select((
+            interests::stage,
+            count_star(),
+            sql::<Nullable<BigInt>>("CAST(SUM(potential_minor) AS BIGINT)"),
+        ))
+        .into_boxed();
+    filter_interests!(grouped, filter).load(conn)
 }
 
 // --- interactions ----------------------------------------------------------

@@ -680,3 +680,165 @@ async fn an_integration_key_moves_interests_and_the_rules_run_all_the_same() {
     assert_eq!(again.stage, "shipment");
     assert_eq!(again.version, after.version);
 }
+
+#[tokio::test]
+async fn planned_interactions_are_rescheduled_completed_or_cancelled_once() {
+    let app = spawn_app().await;
+    let o = org(&app).await;
+    let i = new_interest(&app, &o.manager, json!({"title": "Chairs"})).await;
+    let id = i["id"].as_str().unwrap();
+    let plan = |subject: &str| json!({"type": "call", "subject": subject, "planned_at": morning() + Duration::days(1)});
+    let a = app
+        .post(&format!("/api/v1/interests/{id}/interactions"), Some(&o.manager), &plan("First"))
+        .await
+        .body;
+    let b = app
+        .post(&format!("/api/v1/interests/{id}/interactions"), Some(&o.manager), &plan("Second"))
+        .await
+        .body;
+    let (a_id, b_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+
+    let both = app.post(&format!("/api/v1/interests/{id}/interactions"), Some(&o.manager),
+        &json!({"type": "call", "subject": "x", "planned_at": morning() + Duration::days(1), "result": "y"})).await;
+    assert_eq!(both.problem(400)["errors"][0]["field"], "result");
+    let neither = app
+        .post(
+            &format!("/api/v1/interests/{id}/interactions"),
+            Some(&o.manager),
+            &json!({"type": "fax", "subject": "x"}),
+        )
+        .await;
+    neither.problem(400);
+    let done_now = app
+        .post(
+            &format!("/api/v1/interests/{id}/interactions"),
+            Some(&o.manager),
+            &json!({"type": "note", "subject": "Met at the fair", "result": "Interested in chairs"}),
+        )
+        .await;
+    assert_eq!(done_now.body["status"], "done");
+
+    let later = morning() + Duration::days(3);
+    let moved = app
+        .patch(
+            &format!("/api/v1/interactions/{a_id}"),
+            &o.manager,
+            &json!({"planned_at": later, "subject": "First, later"}),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    assert_eq!(at(moved.body["planned_at"].as_str().unwrap()), later);
+    let done = app
+        .post(
+            &format!("/api/v1/interactions/{a_id}/complete"),
+            Some(&o.manager),
+            &json!({"result": "Agreed on a demo"}),
+        )
+        .await;
+    assert_eq!(done.body["status"], "done");
+    app.post(&format!("/api/v1/interactions/{a_id}/complete"), Some(&o.manager), &json!({"result": "Again"}))
+        .await
+        .problem(409);
+    app.patch(&format!("/api/v1/interactions/{a_id}"), &o.manager, &json!({"subject": "Too late"}))
+        .await
+        .problem(409);
+    let cancelled = app
+        .post(
+            &format!("/api/v1/interactions/{b_id}/cancel"),
+            Some(&o.manager),
+            &json!({"reason": "Client on holiday"}),
+        )
+        .await;
+    assert_eq!(cancelled.body["status"], "cancelled");
+    let typo = app
+        .post(&format!("/api/v1/interactions/{b_id}/cancel"), Some(&o.manager), &json!({"raeson": "x"}))
+        .await;
+    typo.problem(400);
+    app.post(&format!("/api/v1/interactions/{a_id}/complete"), Some(&o.other), &json!({"result": "x"}))
+        .await
+        .problem(404);
+
+    // Nothing is planned any more: the card says so.
+    let board = app.get("/api/v1/board", &o.manager).await;
+    assert_eq!(card(&board.body, id)["no_next_step"], true);
+}
+
+#[tokio::test]
+async fn tasks_are_changed_handed_over_and_cancelled_with_a_trace() {
+    let app = spawn_app().await;
+    let o = org(&app).await;
+    let i = new_interest(&app, &o.manager, json!({"title": "Chairs"})).await;
+    let id = i["id"].as_str().unwrap();
+    let made = app.post("/api/v1/tasks", Some(&o.manager),
+        &json!({"title": "Send the catalogue", "due_at": morning() + Duration::hours(5), "interest_id": id})).await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let task = made.body["id"].as_str().unwrap();
+    let path = format!("/api/v1/tasks/{task}");
+
+    let stale = Reply::read(
+        app.request(Method::PATCH, &path, Some(&o.manager))
+            .header("if-match", "\"7\"")
+            .json(&json!({"title": "x"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    stale.problem(412);
+    let handed = app
+        .patch(
+            &path,
+            &o.manager,
+            &json!({"assignee_id": o.other_id, "due_at": morning() + Duration::days(1)}),
+        )
+        .await;
+    assert_eq!(handed.status, 200, "{}", handed.text);
+    assert_eq!(handed.body["assignee_id"], o.other_id.as_str());
+    let notes = app.get("/api/v1/notifications", &o.other).await;
+    assert!(notes.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["text"].as_str().unwrap().contains("Send the catalogue")));
+    let listed = app.get("/api/v1/tasks", &o.other).await;
+    assert!(listed.body["items"].as_array().unwrap().iter().any(|t| t["id"] == task));
+
+    let cancelled =
+        app.post(&format!("{path}/cancel"), Some(&o.other), &json!({"note": "Sent by post instead"})).await;
+    assert_eq!(cancelled.body["status"], "cancelled");
+    app.post(&format!("{path}/complete"), Some(&o.other), &json!({})).await.problem(409);
+    let timeline = app.get(&format!("/api/v1/interests/{id}/timeline"), &o.manager).await;
+    let kinds: Vec<&str> =
+        timeline.body["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"task_updated") && kinds.contains(&"task_cancelled"), "{kinds:?}");
+    // A stranger to the task and its interest does not see it.
+    app.create_user(&o.admin, "nobody@test.crm", "manager", None).await;
+    let nobody = app.token("nobody@test.crm", PASSWORD).await;
+    app.patch(&path, &nobody, &json!({"title": "mine"})).await.problem(404);
+}
+
+#[tokio::test]
+async fn a_head_sees_the_departments_below_and_approves_their_losses_when_theirs_has_no_head() {
+    let app = spawn_app().await;
+    let o = org(&app).await;
+    let top = app.get("/api/v1/departments?limit=1", &o.admin).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let north = app
+        .post("/api/v1/departments", Some(&o.admin), &json!({"name": "Sales North", "parent_id": top}))
+        .await
+        .body;
+    app.create_user(&o.admin, "petr@test.crm", "manager", Some(north["id"].as_str().unwrap())).await;
+    let petr = app.token("petr@test.crm", PASSWORD).await;
+    let i = new_interest(&app, &petr, json!({"title": "Northern deal"})).await;
+    let id = i["id"].as_str().unwrap();
+    assert_eq!(app.get(&format!("/api/v1/interests/{id}"), &o.head).await.status, 200, "the head sees below");
+    let reason = loss_reason(&app, &o.head).await;
+    let asked = transition(&app, &petr, id, json!({"to_stage": "lost", "loss_reason_id": reason})).await;
+    assert_eq!(
+        asked.body["loss_approver_id"],
+        o.head_id.as_str(),
+        "no head in North: the head above decides"
+    );
+}

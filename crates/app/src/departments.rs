@@ -205,11 +205,7 @@ pub fn update_department(
     let now = app.now();
     app.write(|conn| {
         let row = q::find(conn, id.into())?.ok_or(AppError::NotFound("department"))?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         let mut form = DepartmentUpdateForm {
             name: row.name.clone(),
             name_key: row.name_key.clone(),

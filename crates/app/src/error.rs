@@ -138,3 +138,11 @@ impl Problems {
         }
     }
 }
+
+/// Refuses with 412 when the client's `If-Match` version is not the current one.
+pub fn check_version(expected: Option<i64>, current: i64) -> Result<(), AppError> {
+    match expected {
+        Some(expected) if expected != current => Err(AppError::PreconditionFailed { expected, current }),
+        _ => Ok(()),
+    }
+}

@@ -257,11 +257,7 @@ pub fn update_user(
     let now = app.now();
     app.write(|conn| {
         let row = q::find(conn, id.into())?.ok_or(AppError::NotFound("user"))?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         let mut form = UserUpdateForm {
             email: row.email.clone(),
             name: row.name.clone(),

@@ -417,11 +417,7 @@ pub fn update_interest(
     let fallback = app.settings().default_time_zone.tz();
     app.write(|conn| {
         let (mut row, vis) = visible_interest(conn, actor, id)?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         if state_of(&row)? != InterestState::Active {
             return Err(AppError::rule("interest_active", "a closed or waiting interest cannot be changed"));
         }
@@ -577,11 +573,7 @@ pub fn move_interest(
 
     app.write(|conn| {
         let (mut row, _) = visible_interest(conn, actor, id)?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         let def = parse_definition(&q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?.definition)?;
         let (snap, planned) = snapshot(conn, &row)?;
         let mut unmet = Vec::new();
@@ -684,11 +676,7 @@ pub fn decide_loss(
             }
             return Err(AppError::Forbidden("only the loss's approver may decide it".to_owned()));
         }
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         let def = parse_definition(
             &q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?.definition,
         )?;
@@ -708,16 +696,7 @@ pub fn decide_loss(
         };
         let effects = effects
             .map_err(|u| AppError::Rules(u.into_iter().map(|u| Unmet::new(u.check, u.message)).collect()))?;
-        for mut task in
-            q::open_tasks_of(conn, &[row.id])?.into_iter().filter(|t| t.task_kind == "loss_approval")
-        {
-            let v = task.version;
-            task.status = "done".to_owned();
-            task.completed_at = Some(now.naive_utc());
-            task.version += 1;
-            task.updated_at = now.naive_utc();
-            q::update_task(conn, &task, v)?;
-        }
+        super::close_open_tasks(conn, row.id, "loss_approval", now)?;
         timeline(
             conn,
             row.id,

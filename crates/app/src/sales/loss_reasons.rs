@@ -97,11 +97,7 @@ pub fn update_loss_reason(
     let now = app.now();
     app.write(|conn| {
         let row = q::find_loss_reason(conn, id.into())?.ok_or(AppError::NotFound("loss reason"))?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         let (new_name, key) = match name.flatten() {
             Some(n) => {
                 if n.key() != row.name_key && q::find_loss_reason_by_name_key(conn, &n.key())?.is_some() {

@@ -364,15 +364,7 @@ pub(crate) fn apply_effects(
                 )?;
             }
             Effect::CloseTasks { task_kind } => {
-                for mut task in
-                    q::open_tasks_of(conn, &[row.id])?.into_iter().filter(|t| t.task_kind == task_kind)
-                {
-                    let version = task.version;
-                    task.status = "done".to_owned();
-                    task.completed_at = Some(now.naive_utc());
-                    task.version += 1;
-                    task.updated_at = now.naive_utc();
-                    q::update_task(conn, &task, version)?;
+                for task in close_open_tasks(conn, row.id, &task_kind, now)? {
                     timeline(
                         conn,
                         row.id,
@@ -404,4 +396,24 @@ pub(crate) fn active_user(conn: &mut DbConnection, id: Uuid, field: &str) -> Res
         Some(_) => Err(AppError::rule(&format!("{field}_active"), format!("user {id} is deactivated"))),
         None => Err(AppError::rule(&format!("{field}_exists"), format!("user {id} does not exist"))),
     }
+}
+
+/// Marks the interest's open tasks of a kind done; returns them.
+pub(crate) fn close_open_tasks(
+    conn: &mut DbConnection,
+    interest: DbUuid,
+    task_kind: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<TaskRow>, AppError> {
+    let mut closed = Vec::new();
+    for mut task in q::open_tasks_of(conn, &[interest])?.into_iter().filter(|t| t.task_kind == task_kind) {
+        let version = task.version;
+        task.status = "done".to_owned();
+        task.completed_at = Some(now.naive_utc());
+        task.version += 1;
+        task.updated_at = now.naive_utc();
+        q::update_task(conn, &task, version)?;
+        closed.push(task);
+    }
+    Ok(closed)
 }

@@ -203,11 +203,7 @@ pub fn replace_scenario(
     let now = app.now();
     app.write(|conn| {
         let row = q::find_scenario(conn, id.into())?.ok_or(AppError::NotFound("scenario"))?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         check_definition(conn, &definition)?;
         if name.key() != row.name_key && q::find_scenario_by_name_key(conn, &name.key())?.is_some() {
             return Err(AppError::conflict(Some("name"), format!("a scenario named {name} already exists")));

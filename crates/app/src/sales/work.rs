@@ -255,11 +255,7 @@ pub fn update_interaction(
     p.into_result()?;
     app.write(|conn| {
         let mut row = visible_interaction(conn, actor, id)?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         if row.status != "planned" {
             return Err(AppError::conflict(None, format!("the interaction is {}; only a planned one can change", row.status)));
         }
@@ -299,11 +295,7 @@ pub fn complete_interaction(
     p.into_result()?;
     app.write(|conn| {
         let row = visible_interaction(conn, actor, id)?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         if row.status != "planned" {
             return Err(AppError::conflict(None, format!("the interaction is already {}", row.status)));
         }
@@ -322,11 +314,7 @@ pub fn cancel_interaction(
     let now = app.now();
     app.write(|conn| {
         let mut row = visible_interaction(conn, actor, id)?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         if row.status != "planned" {
             return Err(AppError::conflict(None, format!("the interaction is already {}", row.status)));
         }
@@ -580,11 +568,7 @@ pub fn update_task(
     p.into_result()?;
     app.write(|conn| {
         let mut row = visible_task(conn, actor, id)?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         if row.status != "open" {
             return Err(AppError::conflict(None, format!("the task is {}; only an open task can change", row.status)));
         }
@@ -631,11 +615,7 @@ pub fn finish_task(
     let now = app.now();
     app.write(|conn| {
         let mut row = visible_task(conn, actor, id)?;
-        if let Some(expected) = expected_version {
-            if expected != row.version {
-                return Err(AppError::PreconditionFailed { expected, current: row.version });
-            }
-        }
+        crate::error::check_version(expected_version, row.version)?;
         if row.status != "open" {
             return Err(AppError::conflict(None, format!("the task is already {}", row.status)));
         }

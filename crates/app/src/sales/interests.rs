@@ -108,23 +108,26 @@ fn next_of(planned: &[InteractionRow]) -> Option<NextInteraction> {
     })
 }
 
-fn view(
-    conn: &mut DbConnection,
+/// What an interest's read model needs beyond its row.
+struct Extras<'a> {
+    tasks: &'a [crm_store::rows::TaskRow],
+    planned: &'a [InteractionRow],
+    tz: Tz,
+}
+
+fn build(
     row: InterestRow,
     def: &Scenario,
     now: DateTime<Utc>,
-    fallback: Tz,
+    extras: Extras<'_>,
 ) -> Result<InterestView, AppError> {
-    let tasks = q::open_tasks_of(conn, &[row.id])?;
-    let planned = q::planned_interactions(conn, &[row.id])?;
-    let tz = user_tz(conn, row.responsible_id, fallback)?;
     Ok(InterestView {
         id: row.id.0,
         scenario_id: row.scenario_id.0,
         state: state_of(&row)?,
         stages: progress(def, &row.stage),
-        health: health_of(now, tz, &tasks, &planned),
-        next_interaction: next_of(&planned),
+        health: health_of(now, extras.tz, extras.tasks, extras.planned),
+        next_interaction: next_of(extras.planned),
         stage: row.stage,
         pending_stage: row.pending_stage,
         title: row.title,
@@ -143,6 +146,92 @@ fn view(
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
     })
+}
+
+fn view(
+    conn: &mut DbConnection,
+    row: InterestRow,
+    def: &Scenario,
+    now: DateTime<Utc>,
+    fallback: Tz,
+) -> Result<InterestView, AppError> {
+    let tasks = q::open_tasks_of(conn, &[row.id])?;
+    let planned = q::planned_interactions(conn, &[row.id])?;
+    let tz = user_tz(conn, row.responsible_id, fallback)?;
+    build(row, def, now, Extras { tasks: &tasks, planned: &planned, tz })
+}
+
+/// Open tasks, planned interactions and responsible people of a set of
+/// interests, each in one query: pages and boards never query per card.
+struct Related {
+    tasks: HashMap<DbUuid, Vec<crm_store::rows::TaskRow>>,
+    planned: HashMap<DbUuid, Vec<InteractionRow>>,
+    people: HashMap<DbUuid, (String, Tz)>,
+}
+
+impl Related {
+    fn load(conn: &mut DbConnection, rows: &[&InterestRow], fallback: Tz) -> Result<Self, AppError> {
+        let mut related = Related { tasks: HashMap::new(), planned: HashMap::new(), people: HashMap::new() };
+        if rows.is_empty() {
+            return Ok(related);
+        }
+        let ids: Vec<DbUuid> = rows.iter().map(|r| r.id).collect();
+        for t in q::open_tasks_of(conn, &ids)? {
+            if let Some(i) = t.interest_id {
+                related.tasks.entry(i).or_default().push(t);
+            }
+        }
+        for i in q::planned_interactions(conn, &ids)? {
+            related.planned.entry(i.interest_id).or_default().push(i);
+        }
+        let mut people: Vec<DbUuid> = rows.iter().map(|r| r.responsible_id).collect();
+        people.sort();
+        people.dedup();
+        for u in uq::find_many(conn, &people)? {
+            let tz = u.time_zone.parse::<Tz>().unwrap_or(fallback);
+            related.people.insert(u.id, (u.name, tz));
+        }
+        Ok(related)
+    }
+
+    fn tasks(&self, id: DbUuid) -> &[crm_store::rows::TaskRow] {
+        self.tasks.get(&id).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn planned(&self, id: DbUuid) -> &[InteractionRow] {
+        self.planned.get(&id).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn person(&self, id: DbUuid, fallback: Tz) -> (String, Tz) {
+        self.people.get(&id).cloned().unwrap_or_else(|| (String::new(), fallback))
+    }
+}
+
+/// Read models for a page of interests in a fixed number of queries.
+fn views(
+    conn: &mut DbConnection,
+    rows: Vec<InterestRow>,
+    now: DateTime<Utc>,
+    fallback: Tz,
+) -> Result<Vec<InterestView>, AppError> {
+    let related = Related::load(conn, &rows.iter().collect::<Vec<_>>(), fallback)?;
+    let mut defs: HashMap<DbUuid, Scenario> = HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let std::collections::hash_map::Entry::Vacant(e) = defs.entry(row.scenario_id) {
+            let s = q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?;
+            e.insert(parse_definition(&s.definition)?);
+        }
+        let def = defs.get(&row.scenario_id).ok_or(AppError::NotFound("scenario"))?;
+        let (id, responsible) = (row.id, row.responsible_id);
+        let extras = Extras {
+            tasks: related.tasks(id),
+            planned: related.planned(id),
+            tz: related.person(responsible, fallback).1,
+        };
+        out.push(build(row, def, now, extras)?);
+    }
+    Ok(out)
 }
 
 fn event_payload(row: &InterestRow) -> serde_json::Value {
@@ -364,18 +453,7 @@ pub fn list_interests(
         };
         let rows = q::list_interests(conn, &store_filter, page.query())?;
         let page = Page::from_rows(rows, page, |r| r.id.0, |r| r);
-        let mut defs: HashMap<DbUuid, Scenario> = HashMap::new();
-        let mut items = Vec::with_capacity(page.items.len());
-        for row in page.items {
-            let def = match defs.entry(row.scenario_id) {
-                std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    let s = q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?;
-                    e.insert(parse_definition(&s.definition)?).clone()
-                }
-            };
-            items.push(view(conn, row, &def, now, fallback)?);
-        }
+        let items = views(conn, page.items, now, fallback)?;
         Ok(Page { items, next_after: page.next_after })
     })
 }
@@ -854,38 +932,16 @@ pub fn board(app: &App, actor: &Principal, query: BoardQuery, page: PageRequest)
             let rows = q::list_interests(conn, &filter, page.query())?;
             rows_by_stage.push((stage, Page::from_rows(rows, page, |r| r.id.0, |r| r)));
         }
-        let ids: Vec<DbUuid> = rows_by_stage.iter().flat_map(|(_, p)| p.items.iter().map(|r| r.id)).collect();
-        let mut tasks_by: HashMap<DbUuid, Vec<crm_store::rows::TaskRow>> = HashMap::new();
-        let mut planned_by: HashMap<DbUuid, Vec<InteractionRow>> = HashMap::new();
-        let mut people: HashMap<DbUuid, (String, Tz)> = HashMap::new();
-        if !ids.is_empty() {
-            for t in q::open_tasks_of(conn, &ids)? {
-                if let Some(i) = t.interest_id {
-                    tasks_by.entry(i).or_default().push(t);
-                }
-            }
-            for i in q::planned_interactions(conn, &ids)? {
-                planned_by.entry(i.interest_id).or_default().push(i);
-            }
-            let mut users: Vec<DbUuid> =
-                rows_by_stage.iter().flat_map(|(_, p)| p.items.iter().map(|r| r.responsible_id)).collect();
-            users.sort();
-            users.dedup();
-            for u in uq::find_many(conn, &users)? {
-                let tz = u.time_zone.parse::<Tz>().unwrap_or(fallback);
-                people.insert(u.id, (u.name, tz));
-            }
-        }
+        let all: Vec<&InterestRow> = rows_by_stage.iter().flat_map(|(_, p)| p.items.iter()).collect();
+        let related = Related::load(conn, &all, fallback)?;
         for (stage, page) in rows_by_stage {
             let (count, sum) = totals.get(&stage.code).copied().unwrap_or_default();
             let cards = page
                 .items
                 .into_iter()
                 .map(|r| {
-                    let tasks = tasks_by.get(&r.id).map(Vec::as_slice).unwrap_or_default();
-                    let planned = planned_by.get(&r.id).map(Vec::as_slice).unwrap_or_default();
-                    let (name, tz) =
-                        people.get(&r.responsible_id).cloned().unwrap_or_else(|| (String::new(), fallback));
+                    let (tasks, planned) = (related.tasks(r.id), related.planned(r.id));
+                    let (name, tz) = related.person(r.responsible_id, fallback);
                     let open = r.state == InterestState::Active.as_str()
                         || r.state == InterestState::AwaitingLossApproval.as_str();
                     BoardCard {

@@ -241,8 +241,16 @@ async fn winning_without_orders_is_refused_with_every_unmet_check() {
     let r = transition(&app, &o.manager, id, json!({"to_stage": "won"})).await;
     r.problem(422);
     assert_eq!(r.unmet_checks(), vec!["client_set", "orders_fully_paid", "orders_fully_shipped"]);
-    let patched = app
+    let unknown_client = app
         .patch(&format!("/api/v1/interests/{id}"), &o.manager, &json!({"client_id": uuid::Uuid::now_v7()}))
+        .await;
+    assert_eq!(unknown_client.unmet_checks(), vec!["client_exists"]);
+    let client = app
+        .post("/api/v1/clients", Some(&o.manager), &json!({"name": "ООО «Ромашка»", "kind": "company"}))
+        .await;
+    assert_eq!(client.status, 201, "{}", client.text);
+    let patched = app
+        .patch(&format!("/api/v1/interests/{id}"), &o.manager, &json!({"client_id": client.body["id"]}))
         .await;
     assert_eq!(patched.status, 200, "{}", patched.text);
     let r = transition(&app, &o.manager, id, json!({"to_stage": "won"})).await;

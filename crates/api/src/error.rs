@@ -61,6 +61,9 @@ pub struct Problem {
     /// Every unmet business rule (422 problems).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unmet: Vec<ProblemUnmet>,
+    /// Existing records the request looks like (409 on a possible duplicate).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<crate::routes::clients::CandidateDto>,
 }
 
 impl Problem {
@@ -72,6 +75,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             unmet: Vec::new(),
+            candidates: Vec::new(),
         }
     }
 
@@ -182,6 +186,17 @@ impl ApiError {
                         message: message.clone(),
                     });
                 }
+                p
+            }
+            AppError::Duplicates(found) => {
+                let mut p = Problem::new(
+                    StatusCode::CONFLICT,
+                    "possible_duplicate",
+                    "Possible duplicate",
+                    "records with the same phone, e-mail or tax id exist; use one of them, or repeat with \"confirm_new\": true",
+                );
+                p.candidates =
+                    found.iter().cloned().map(crate::routes::clients::CandidateDto::from).collect();
                 p
             }
             AppError::PreconditionFailed { .. } => Problem::new(

@@ -14,7 +14,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField, ProblemUnmet};
-use crate::routes::{api_keys, auth, departments, health, interests, scenarios, users, work};
+use crate::routes::{api_keys, auth, clients, departments, health, interests, scenarios, users, work};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,6 +44,10 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         work::complete_interaction, work::cancel_interaction,
         work::list_tasks, work::create_task, work::update_task, work::complete_task, work::cancel_task,
         work::list_notifications, work::read_notification,
+        clients::list_clients, clients::create_client, clients::get_client, clients::update_client,
+        clients::list_client_contacts, clients::create_client_contact, clients::create_contact,
+        clients::get_contact, clients::update_contact, clients::client_history, clients::contact_history,
+        clients::search_duplicates,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(Problem, ProblemField, ProblemUnmet)),
@@ -57,6 +61,7 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         (name = "interests", description = "Interests (deals), their stage moves, timeline and the board"),
         (name = "interactions", description = "Calls, e-mails, meetings and messages with clients"),
         (name = "tasks", description = "Tasks and notifications"),
+        (name = "clients", description = "Clients, contacts, their history and duplicate search"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -105,6 +110,18 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("cancelTask", &perm::WRITE_TASKS),
     ("listNotifications", &perm::READ_NOTIFICATIONS),
     ("readNotification", &perm::READ_NOTIFICATIONS),
+    ("listClients", &perm::READ_CLIENTS),
+    ("getClient", &perm::READ_CLIENTS),
+    ("listClientContacts", &perm::READ_CLIENTS),
+    ("getContact", &perm::READ_CLIENTS),
+    ("getClientHistory", &perm::READ_CLIENTS),
+    ("getContactHistory", &perm::READ_CLIENTS),
+    ("searchDuplicates", &perm::READ_CLIENTS),
+    ("createClient", &perm::WRITE_CLIENTS),
+    ("updateClient", &perm::WRITE_CLIENTS),
+    ("createClientContact", &perm::WRITE_CLIENTS),
+    ("createContact", &perm::WRITE_CLIENTS),
+    ("updateContact", &perm::WRITE_CLIENTS),
 ];
 
 /// Create operations and the read operation their `Location` points at.

@@ -7,6 +7,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod bootstrap;
+pub mod clients;
 pub mod clock;
 pub mod departments;
 pub mod error;

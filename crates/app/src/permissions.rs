@@ -78,3 +78,8 @@ pub const READ_NOTIFICATIONS: Access =
     Access { action: "read their notifications", roles: EVERYONE, key: KeyRule::Never };
 pub const READ_BOARD: Access =
     Access { action: "see the board", roles: &[Role::Manager, Role::Head, Role::Admin], key: KeyRule::Never };
+
+pub const READ_CLIENTS: Access =
+    Access { action: "read clients and contacts", roles: EVERYONE, key: KeyRule::Scope(Scope::ClientsRead) };
+pub const WRITE_CLIENTS: Access =
+    Access { action: "change clients and contacts", roles: SALES, key: KeyRule::Scope(Scope::ClientsWrite) };

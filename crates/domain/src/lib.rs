@@ -1,12 +1,14 @@
 //! The CRM's business vocabulary: entities, value types that cannot hold a bad
 //! value, and their invariants. No IO, no framework types.
 
+pub mod contact_data;
 pub mod health;
 pub mod ids;
 pub mod money;
 pub mod org;
 pub mod values;
 
+pub use contact_data::{Phone, TaxId};
 pub use health::Health;
 pub use ids::new_id;
 pub use money::Money;

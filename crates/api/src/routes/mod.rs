@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod clients;
 pub mod departments;
 pub mod health;
 pub mod interests;
@@ -21,7 +22,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .configure(api_keys::configure)
             .configure(scenarios::configure)
             .configure(interests::configure)
-            .configure(work::configure),
+            .configure(work::configure)
+            .configure(clients::configure),
     );
 }
 

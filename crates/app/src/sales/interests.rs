@@ -290,6 +290,31 @@ fn may_assign(vis: &Visibility, actor: &Principal, user: Uuid) -> bool {
     }
 }
 
+/// A client or contact an interest names must exist and be visible to the actor.
+fn check_parties(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    client: Option<Uuid>,
+    contact: Option<Uuid>,
+) -> Result<(), AppError> {
+    let mut unmet = Vec::new();
+    if let Some(c) = client {
+        if !crate::clients::client_visible(conn, actor, c)? {
+            unmet.push(Unmet::new("client_exists", format!("no client {c} that you may see")));
+        }
+    }
+    if let Some(c) = contact {
+        if !crate::clients::contact_visible(conn, actor, c)? {
+            unmet.push(Unmet::new("contact_exists", format!("no contact {c} that you may see")));
+        }
+    }
+    if unmet.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Rules(unmet))
+    }
+}
+
 /// Creates an interest on its scenario's first open stage; the stage's entry rules run.
 pub fn create_interest(app: &App, actor: &Principal, input: NewInterest) -> Result<InterestView, AppError> {
     actor.require(&permissions::WRITE_INTERESTS)?;
@@ -323,6 +348,7 @@ pub fn create_interest(app: &App, actor: &Principal, input: NewInterest) -> Resu
             return Err(AppError::Forbidden("you may not make that user responsible".to_owned()));
         }
         let responsible = active_user(conn, responsible, "responsible")?;
+        check_parties(conn, actor, input.client_id, input.contact_id)?;
         if q::find_interest(conn, id.into())?.is_some() {
             return Err(AppError::conflict(Some("id"), format!("an interest with id {id} already exists")));
         }
@@ -499,6 +525,7 @@ pub fn update_interest(
         if state_of(&row)? != InterestState::Active {
             return Err(AppError::rule("interest_active", "a closed or waiting interest cannot be changed"));
         }
+        check_parties(conn, actor, changes.client_id.flatten(), changes.contact_id.flatten())?;
         let before = event_payload(&row);
         let mut changed = Vec::new();
         if let Some(t) = title {

@@ -1,0 +1,626 @@
+//! Clients, contacts, their history, and duplicate search.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use crm_app::clients::{
+    Candidate, ClientChanges, ClientInput, ClientListFilter, ClientView, ContactChanges, ContactInput,
+    ContactView, DuplicateQuery, HistoryView,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::extract::{
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+};
+use crate::routes::double_option;
+use crate::routes::scenarios::PageQuery;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/clients").get(list_clients).post(create_client))
+        .service(web::resource("/clients/{id}").get(get_client).patch(update_client))
+        .service(
+            web::resource("/clients/{id}/contacts").get(list_client_contacts).post(create_client_contact),
+        )
+        .service(web::resource("/clients/{id}/history").get(client_history))
+        .service(web::resource("/contacts").post(create_contact))
+        .service(web::resource("/contacts/{id}").get(get_contact).patch(update_contact))
+        .service(web::resource("/contacts/{id}/history").get(contact_history))
+        .service(web::resource("/duplicates/search").post(search_duplicates));
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MatchReasonDto {
+    /// `same_phone`, `same_email`, `same_tax_id` or `similar_name`.
+    #[schema(example = "same_phone")]
+    pub reason: String,
+    /// The value that matched (normalised).
+    #[schema(example = "+79161234567")]
+    pub value: String,
+    /// For `similar_name`: 0–1.
+    pub score: Option<f64>,
+}
+
+/// An existing client or contact that looks like the one in question.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CandidateDto {
+    /// `client` or `contact`.
+    #[schema(example = "client")]
+    pub kind: String,
+    pub id: Uuid,
+    pub name: String,
+    /// For a contact: its client.
+    pub client_id: Option<Uuid>,
+    /// Whom to ask about it.
+    pub responsible_id: Option<Uuid>,
+    pub reasons: Vec<MatchReasonDto>,
+    /// Ranking; higher is likelier the same.
+    pub score: f64,
+}
+
+impl From<Candidate> for CandidateDto {
+    fn from(c: Candidate) -> Self {
+        Self {
+            kind: c.kind.to_owned(),
+            id: c.id,
+            name: c.name,
+            client_id: c.client_id,
+            responsible_id: c.responsible_id,
+            reasons: c
+                .reasons
+                .into_iter()
+                .map(|r| MatchReasonDto { reason: r.reason.to_owned(), value: r.value, score: r.score })
+                .collect(),
+            score: (c.score * 100.0).round() / 100.0,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientDto {
+    pub id: Uuid,
+    #[schema(example = "ООО «Ромашка»")]
+    pub name: String,
+    /// `company` or `person`.
+    #[schema(example = "company")]
+    pub kind: String,
+    /// ИНН, checksum verified.
+    #[schema(example = "7707083893")]
+    pub tax_id: Option<String>,
+    /// E.164.
+    #[schema(example = json!(["+79161234567"]))]
+    pub phones: Vec<String>,
+    #[schema(example = json!(["info@romashka.ru"]))]
+    pub emails: Vec<String>,
+    pub address: Option<String>,
+    pub responsible_id: Option<Uuid>,
+    /// `prospect`, `active` or `inactive`.
+    pub status: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ClientView> for ClientDto {
+    fn from(v: ClientView) -> Self {
+        Self {
+            id: v.id,
+            name: v.name,
+            kind: v.kind,
+            tax_id: v.tax_id,
+            phones: v.phones,
+            emails: v.emails,
+            address: v.address,
+            responsible_id: v.responsible_id,
+            status: v.status,
+            version: v.version,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientList {
+    pub items: Vec<ClientDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClientRequest {
+    pub id: Option<Uuid>,
+    #[validate(length(min = 1, max = 300))]
+    #[schema(example = "ООО «Ромашка»", min_length = 1, max_length = 300)]
+    pub name: String,
+    /// `company` or `person`.
+    #[schema(example = "company")]
+    pub kind: String,
+    #[schema(example = "7707083893")]
+    pub tax_id: Option<String>,
+    /// Any common spelling; stored as E.164. At most 10.
+    #[serde(default)]
+    #[schema(example = json!(["8 (916) 123-45-67"]))]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
+    pub address: Option<String>,
+    /// Default: the caller.
+    pub responsible_id: Option<Uuid>,
+    /// `prospect`, `active` (default) or `inactive`.
+    pub status: Option<String>,
+    /// Create even though records with the same phone, e-mail or tax id exist.
+    #[serde(default)]
+    pub confirm_new: bool,
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClientRequest {
+    #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub tax_id: Option<Option<String>>,
+    /// Replaces the list.
+    pub phones: Option<Vec<String>>,
+    /// Replaces the list.
+    pub emails: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub address: Option<Option<String>>,
+    /// Heads and admins only.
+    pub responsible_id: Option<Uuid>,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub confirm_new: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListClientsQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List clients you may see.
+#[utoipa::path(get, path = "/api/v1/clients", operation_id = "listClients", tag = "clients",
+    params(ListClientsQuery), responses((status = 200, description = "A page of clients", body = ClientList)))]
+pub async fn list_clients(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<ListClientsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let filter = ClientListFilter { kind: q.kind, status: q.status, updated_since: q.updated_since };
+    let page = run(&state, move |app| crm_app::clients::list_clients(app, &auth.0, filter, page)).await?;
+    Ok(HttpResponse::Ok().json(ClientList {
+        items: page.items.into_iter().map(ClientDto::from).collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+/// Create a client.
+///
+/// Phones are stored in E.164, e-mails lower-cased, the ИНН checked. When a
+/// client or contact with the same phone, e-mail or tax id exists, the answer
+/// is 409 with the candidates, unless `confirm_new` is true.
+#[utoipa::path(post, path = "/api/v1/clients", operation_id = "createClient", tag = "clients",
+    request_body = CreateClientRequest,
+    responses((status = 201, description = "Created", body = ClientDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn create_client(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<CreateClientRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let input = ClientInput {
+        id: b.id,
+        name: b.name,
+        kind: b.kind,
+        tax_id: b.tax_id,
+        phones: b.phones,
+        emails: b.emails,
+        address: b.address,
+        responsible_id: b.responsible_id,
+        status: b.status,
+        confirm_new: b.confirm_new,
+    };
+    let v = run(&state, move |app| crm_app::clients::create_client(app, &auth.0, input)).await?;
+    let (id, version) = (v.id, v.version);
+    Ok(created(format!("/api/v1/clients/{id}"), &ClientDto::from(v), Some(version)))
+}
+
+/// Read a client.
+#[utoipa::path(get, path = "/api/v1/clients/{id}", operation_id = "getClient", tag = "clients",
+    params(("id" = Uuid, Path, description = "Client id")),
+    responses((status = 200, description = "The client", body = ClientDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn get_client(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let v = run(&state, move |app| crm_app::clients::get_client(app, &auth.0, id)).await?;
+    let version = v.version;
+    Ok(versioned(&req, &ClientDto::from(v), version))
+}
+
+/// Change a client.
+///
+/// Every changed field is recorded in the client's history. New phones,
+/// e-mails or a tax id that another record has answer 409 unless `confirm_new`.
+#[utoipa::path(patch, path = "/api/v1/clients/{id}", operation_id = "updateClient", tag = "clients",
+    params(("id" = Uuid, Path, description = "Client id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = UpdateClientRequest,
+    responses((status = 200, description = "Changed", body = ClientDto, headers(("ETag" = String)))))]
+pub async fn update_client(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<UpdateClientRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let changes = ClientChanges {
+        name: b.name,
+        kind: b.kind,
+        tax_id: b.tax_id,
+        phones: b.phones,
+        emails: b.emails,
+        address: b.address,
+        responsible_id: b.responsible_id,
+        status: b.status,
+        confirm_new: b.confirm_new,
+    };
+    let id = id.into_inner();
+    let v = run(&state, move |app| crm_app::clients::update_client(app, &auth.0, id, if_match.0, changes))
+        .await?;
+    let version = v.version;
+    Ok(versioned(&req, &ClientDto::from(v), version))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactDto {
+    pub id: Uuid,
+    pub client_id: Option<Uuid>,
+    #[schema(example = "Анна Смирнова")]
+    pub name: String,
+    #[schema(example = "Purchasing manager")]
+    pub position: Option<String>,
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    #[schema(example = "anna_smirnova")]
+    pub telegram: Option<String>,
+    pub vk: Option<String>,
+    /// E.164.
+    pub whatsapp: Option<String>,
+    pub responsible_id: Option<Uuid>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ContactView> for ContactDto {
+    fn from(v: ContactView) -> Self {
+        Self {
+            id: v.id,
+            client_id: v.client_id,
+            name: v.name,
+            position: v.position,
+            phones: v.phones,
+            emails: v.emails,
+            telegram: v.telegram,
+            vk: v.vk,
+            whatsapp: v.whatsapp,
+            responsible_id: v.responsible_id,
+            version: v.version,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactList {
+    pub items: Vec<ContactDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContactRequest {
+    pub id: Option<Uuid>,
+    /// With `POST /contacts`: the client, or none for a contact standing alone.
+    pub client_id: Option<Uuid>,
+    #[validate(length(min = 1, max = 300))]
+    #[schema(example = "Анна Смирнова", min_length = 1, max_length = 300)]
+    pub name: String,
+    #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
+    pub position: Option<String>,
+    #[serde(default)]
+    pub phones: Vec<String>,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    pub telegram: Option<String>,
+    pub vk: Option<String>,
+    pub whatsapp: Option<String>,
+    #[serde(default)]
+    pub confirm_new: bool,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContactRequest {
+    /// Attach to a client (or detach with null).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub client_id: Option<Option<Uuid>>,
+    #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub position: Option<Option<String>>,
+    pub phones: Option<Vec<String>>,
+    pub emails: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub telegram: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub vk: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub whatsapp: Option<Option<String>>,
+    #[serde(default)]
+    pub confirm_new: bool,
+}
+
+fn contact_input(b: CreateContactRequest, client: Option<Uuid>) -> ContactInput {
+    ContactInput {
+        id: b.id,
+        client_id: client.or(b.client_id),
+        name: b.name,
+        position: b.position,
+        phones: b.phones,
+        emails: b.emails,
+        telegram: b.telegram,
+        vk: b.vk,
+        whatsapp: b.whatsapp,
+        confirm_new: b.confirm_new,
+    }
+}
+
+/// List a client's contacts.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/contacts", operation_id = "listClientContacts", tag = "clients",
+    params(("id" = Uuid, Path, description = "Client id"), PageQuery),
+    responses((status = 200, description = "A page of contacts", body = ContactList)))]
+pub async fn list_client_contacts(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let id = id.into_inner();
+    let page = run(&state, move |app| crm_app::clients::list_client_contacts(app, &auth.0, id, page)).await?;
+    Ok(HttpResponse::Ok().json(ContactList {
+        items: page.items.into_iter().map(ContactDto::from).collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+/// Add a contact to a client.
+#[utoipa::path(post, path = "/api/v1/clients/{id}/contacts", operation_id = "createClientContact", tag = "clients",
+    params(("id" = Uuid, Path, description = "Client id")),
+    request_body = CreateContactRequest,
+    responses((status = 201, description = "Created", body = ContactDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn create_client_contact(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<CreateContactRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    if body.client_id.is_some_and(|c| c != *id) {
+        return Err(ApiError::field("client_id", "mismatch", "the path names the client"));
+    }
+    let input = contact_input(body.into_inner(), Some(id.into_inner()));
+    let v = run(&state, move |app| crm_app::clients::create_contact(app, &auth.0, input)).await?;
+    let (cid, version) = (v.id, v.version);
+    Ok(created(format!("/api/v1/contacts/{cid}"), &ContactDto::from(v), Some(version)))
+}
+
+/// Create a contact (of a client, or standing alone until a client is made).
+#[utoipa::path(post, path = "/api/v1/contacts", operation_id = "createContact", tag = "clients",
+    request_body = CreateContactRequest,
+    responses((status = 201, description = "Created", body = ContactDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn create_contact(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<CreateContactRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let input = contact_input(body.into_inner(), None);
+    let v = run(&state, move |app| crm_app::clients::create_contact(app, &auth.0, input)).await?;
+    let (cid, version) = (v.id, v.version);
+    Ok(created(format!("/api/v1/contacts/{cid}"), &ContactDto::from(v), Some(version)))
+}
+
+/// Read a contact.
+#[utoipa::path(get, path = "/api/v1/contacts/{id}", operation_id = "getContact", tag = "clients",
+    params(("id" = Uuid, Path, description = "Contact id")),
+    responses((status = 200, description = "The contact", body = ContactDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn get_contact(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let v = run(&state, move |app| crm_app::clients::get_contact(app, &auth.0, id)).await?;
+    let version = v.version;
+    Ok(versioned(&req, &ContactDto::from(v), version))
+}
+
+/// Change a contact.
+#[utoipa::path(patch, path = "/api/v1/contacts/{id}", operation_id = "updateContact", tag = "clients",
+    params(("id" = Uuid, Path, description = "Contact id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = UpdateContactRequest,
+    responses((status = 200, description = "Changed", body = ContactDto, headers(("ETag" = String)))))]
+pub async fn update_contact(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<UpdateContactRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let changes = ContactChanges {
+        client_id: b.client_id,
+        name: b.name,
+        position: b.position,
+        phones: b.phones,
+        emails: b.emails,
+        telegram: b.telegram,
+        vk: b.vk,
+        whatsapp: b.whatsapp,
+        confirm_new: b.confirm_new,
+    };
+    let id = id.into_inner();
+    let v = run(&state, move |app| crm_app::clients::update_contact(app, &auth.0, id, if_match.0, changes))
+        .await?;
+    let version = v.version;
+    Ok(versioned(&req, &ContactDto::from(v), version))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntryDto {
+    pub id: Uuid,
+    #[schema(example = "phones")]
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub changed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryPage {
+    pub items: Vec<HistoryEntryDto>,
+    pub next_cursor: Option<String>,
+}
+
+fn history_page(page: crm_app::Page<HistoryView>) -> HistoryPage {
+    HistoryPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|h| HistoryEntryDto {
+                id: h.id,
+                field: h.field,
+                old_value: h.old_value,
+                new_value: h.new_value,
+                actor_kind: h.actor_kind,
+                actor_id: h.actor_id,
+                changed_at: h.changed_at,
+            })
+            .collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }
+}
+
+/// A client's history: who changed which field from what to what, when (newest first).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/history", operation_id = "getClientHistory", tag = "clients",
+    params(("id" = Uuid, Path, description = "Client id"), PageQuery),
+    responses((status = 200, description = "A page of changes", body = HistoryPage)))]
+pub async fn client_history(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let id = id.into_inner();
+    let page =
+        run(&state, move |app| crm_app::clients::entity_history(app, &auth.0, "client", id, page)).await?;
+    Ok(HttpResponse::Ok().json(history_page(page)))
+}
+
+/// A contact's history (newest first).
+#[utoipa::path(get, path = "/api/v1/contacts/{id}/history", operation_id = "getContactHistory", tag = "clients",
+    params(("id" = Uuid, Path, description = "Contact id"), PageQuery),
+    responses((status = 200, description = "A page of changes", body = HistoryPage)))]
+pub async fn contact_history(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let id = id.into_inner();
+    let page =
+        run(&state, move |app| crm_app::clients::entity_history(app, &auth.0, "contact", id, page)).await?;
+    Ok(HttpResponse::Ok().json(history_page(page)))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateSearchRequest {
+    #[validate(length(min = 1, max = 300))]
+    #[schema(example = "Ромашка", min_length = 1, max_length = 300)]
+    pub name: Option<String>,
+    #[schema(example = "8 916 123-45-67")]
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub tax_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateSearchResult {
+    /// Best match first.
+    pub candidates: Vec<CandidateDto>,
+}
+
+/// Find clients and contacts matching any of name, phone, e-mail, tax id.
+///
+/// Each candidate lists why it matched (`same_phone`, `same_email`,
+/// `same_tax_id`, `similar_name` with a score); candidates are ranked. Every
+/// lookup uses an index on the normalised value.
+#[utoipa::path(post, path = "/api/v1/duplicates/search", operation_id = "searchDuplicates", tag = "clients",
+    request_body = DuplicateSearchRequest,
+    responses((status = 200, description = "Candidates, best first", body = DuplicateSearchResult)))]
+pub async fn search_duplicates(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<DuplicateSearchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let query = DuplicateQuery { name: b.name, phone: b.phone, email: b.email, tax_id: b.tax_id };
+    let found = run(&state, move |app| crm_app::clients::search_duplicates(app, &auth.0, query)).await?;
+    Ok(HttpResponse::Ok()
+        .json(DuplicateSearchResult { candidates: found.into_iter().map(CandidateDto::from).collect() }))
+}

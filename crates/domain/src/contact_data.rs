@@ -1,0 +1,167 @@
+//! Contact details parsed once: phones in E.164, tax ids with their checksum,
+//! names reduced to a key for comparison. Duplicate search works on these.
+
+use std::fmt;
+
+use crate::values::ValueError;
+
+/// A phone number in E.164 (`+79161234567`). Russian numbers may be written
+/// the local way: `8 (916) 123-45-67` and `+7 916 1234567` are the same.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let bad = || ValueError::new("invalid_phone", format!("{raw:?} is not a phone number"));
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.len() > 40 {
+            return Err(bad());
+        }
+        // A Russian trunk prefix 8 stands for +7 when the number has 11 digits.
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        let candidate = if !trimmed.starts_with('+') && digits.len() == 11 && digits.starts_with('8') {
+            format!("+7{}", &digits[1..])
+        } else {
+            trimmed.to_owned()
+        };
+        let number = phonenumber::parse(Some(phonenumber::country::Id::RU), &candidate).map_err(|_| bad())?;
+        if !phonenumber::is_valid(&number) {
+            return Err(bad());
+        }
+        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Russian taxpayer number (ИНН): 10 digits for organisations, 12 for
+/// individuals and sole traders, with the check digits verified.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TaxId(String);
+
+fn check_digit(digits: &[u32], weights: &[u32]) -> u32 {
+    digits.iter().zip(weights).map(|(d, w)| d * w).sum::<u32>() % 11 % 10
+}
+
+impl TaxId {
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let value: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        if !value.chars().all(|c| c.is_ascii_digit()) || !(value.len() == 10 || value.len() == 12) {
+            return Err(ValueError::new(
+                "invalid_tax_id",
+                "an ИНН has 10 digits (organisation) or 12 (person)",
+            ));
+        }
+        let d: Vec<u32> = value.chars().filter_map(|c| c.to_digit(10)).collect();
+        let ok = if d.len() == 10 {
+            check_digit(&d[..9], &[2, 4, 10, 3, 5, 9, 4, 6, 8]) == d[9]
+        } else {
+            check_digit(&d[..10], &[7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) == d[10]
+                && check_digit(&d[..11], &[3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) == d[11]
+        };
+        if !ok {
+            return Err(ValueError::new("tax_id_checksum", format!("{value} fails the ИНН checksum")));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Organisations have 10 digits, people 12.
+    pub fn is_organisation(&self) -> bool {
+        self.0.len() == 10
+    }
+}
+
+/// Words of legal form that say nothing about who a client is.
+const LEGAL_FORMS: &[&str] = &[
+    "ооо", "оао", "зао", "пао", "ао", "ип", "нко", "ано", "гуп", "муп", "фгуп", "тоо", "llc", "ltd", "inc",
+    "corp", "co", "gmbh", "plc", "jsc", "oy", "ab", "sa", "ag",
+];
+
+/// A name reduced for comparison: lower case, no quotes or punctuation, no
+/// legal-form words, single spaces. `ООО «Ромашка»` and `ромашка ooo`… match.
+pub fn name_key(name: &str) -> String {
+    let cleaned: String = name
+        .to_lowercase()
+        .replace('ё', "е")
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    cleaned.split_whitespace().filter(|w| !LEGAL_FORMS.contains(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// The words of a name key worth indexing for similar-name search.
+pub fn name_tokens(key: &str) -> Vec<String> {
+    let mut tokens: Vec<String> =
+        key.split_whitespace().filter(|w| w.chars().count() >= 2).map(str::to_owned).collect();
+    tokens.sort();
+    tokens.dedup();
+    tokens
+}
+
+/// How alike two name keys are, from 0 to 1 (Jaro–Winkler over the keys).
+pub fn name_similarity(a: &str, b: &str) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    strsim::jaro_winkler(a, b)
+}
+
+/// A messenger handle as given (`@ivan_petrov` → `ivan_petrov`).
+pub fn handle(raw: &str) -> Result<String, ValueError> {
+    let h = raw.trim().trim_start_matches('@');
+    if h.is_empty() || h.chars().count() > 64 || h.chars().any(char::is_whitespace) {
+        return Err(ValueError::new("invalid_handle", format!("{raw:?} is not a messenger handle")));
+    }
+    Ok(h.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn russian_numbers_written_any_way_are_one_number() {
+        let forms =
+            ["8 (916) 123-45-67", "+7 916 1234567", "+7(916)123-45-67", "89161234567", "916 123 45 67"];
+        for f in forms {
+            assert_eq!(Phone::parse(f).unwrap().as_str(), "+79161234567", "{f}");
+        }
+        assert_eq!(Phone::parse("+44 20 7946 0958").unwrap().as_str(), "+442079460958");
+        for bad in ["", "123", "phone", "+7 916 12"] {
+            assert!(Phone::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn tax_ids_are_checked() {
+        assert!(TaxId::parse("7707083893").unwrap().is_organisation());
+        assert!(!TaxId::parse("500100732259").unwrap().is_organisation());
+        assert_eq!(TaxId::parse("7707083894").unwrap_err().code, "tax_id_checksum");
+        assert_eq!(TaxId::parse("500100732258").unwrap_err().code, "tax_id_checksum");
+        assert_eq!(TaxId::parse("77070838").unwrap_err().code, "invalid_tax_id");
+        assert_eq!(TaxId::parse("77070838x3").unwrap_err().code, "invalid_tax_id");
+    }
+
+    #[test]
+    fn names_compare_without_case_quotes_and_legal_forms() {
+        assert_eq!(name_key("ООО «Ромашка»"), "ромашка");
+        assert_eq!(name_key("  \"Ромашка\"   ООО "), "ромашка");
+        assert_eq!(name_key("Acme Ltd."), "acme");
+        assert_eq!(name_key("ИП Пётр Иванов"), "петр иванов");
+        assert!(name_similarity("ромашка", "ромашкa") > 0.9);
+        assert!(name_similarity("ромашка", "василек") < 0.7);
+        assert_eq!(name_tokens("петр иванов и"), vec!["иванов", "петр"]);
+    }
+}

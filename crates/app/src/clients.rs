@@ -449,6 +449,17 @@ fn check_kind_and_tax(
 /// Creates a client. Matching an existing client or contact by phone, e-mail
 /// or tax id is 409 with the candidates unless `confirm_new` is set.
 pub fn create_client(app: &App, actor: &Principal, input: ClientInput) -> Result<ClientView, AppError> {
+    let now = app.now();
+    app.write(|conn| create_client_in(conn, actor, input, now))
+}
+
+/// [`create_client`] inside the caller's transaction (used when one use case makes several records).
+pub(crate) fn create_client_in(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    input: ClientInput,
+    now: DateTime<Utc>,
+) -> Result<ClientView, AppError> {
     actor.require(&permissions::WRITE_CLIENTS)?;
     let mut p = Problems::new();
     let (name, key) = check_name(&mut p, "name", &input.name);
@@ -458,60 +469,57 @@ pub fn create_client(app: &App, actor: &Principal, input: ClientInput) -> Result
     let status = check_status(&mut p, input.status.as_deref().unwrap_or("active"));
     p.into_result()?;
     let kind = kind.ok_or_else(|| AppError::internal("validated kind missing"))?;
-    let now = app.now();
     let id = input.id.unwrap_or_else(crm_domain::new_id);
-    app.write(|conn| {
-        let vis = client_visibility(conn, actor)?;
-        let responsible = match (input.responsible_id, actor) {
-            (Some(r), _) => {
-                if let Principal::User(u) = actor {
-                    if u.role == Role::Manager && u.id != r || !vis.allows(r) {
-                        return Err(AppError::Forbidden("you may not make that user responsible".to_owned()));
-                    }
+    let vis = client_visibility(conn, actor)?;
+    let responsible = match (input.responsible_id, actor) {
+        (Some(r), _) => {
+            if let Principal::User(u) = actor {
+                if u.role == Role::Manager && u.id != r || !vis.allows(r) {
+                    return Err(AppError::Forbidden("you may not make that user responsible".to_owned()));
                 }
-                Some(active_user(conn, r, "responsible")?)
             }
-            (None, Principal::User(u)) => Some(u.id.into()),
-            (None, Principal::ApiKey(_)) => None,
-        };
-        if q::find_client(conn, id.into())?.is_some() {
-            return Err(AppError::conflict(Some("id"), format!("a client with id {id} already exists")));
+            Some(active_user(conn, r, "responsible")?)
         }
-        if !input.confirm_new {
-            let found =
-                blocking(find_candidates(conn, Some(&name), &points, tax.as_ref().map(TaxId::as_str), None)?);
-            if !found.is_empty() {
-                return Err(AppError::Duplicates(found));
-            }
+        (None, Principal::User(u)) => Some(u.id.into()),
+        (None, Principal::ApiKey(_)) => None,
+    };
+    if q::find_client(conn, id.into())?.is_some() {
+        return Err(AppError::conflict(Some("id"), format!("a client with id {id} already exists")));
+    }
+    if !input.confirm_new {
+        let found =
+            blocking(find_candidates(conn, Some(&name), &points, tax.as_ref().map(TaxId::as_str), None)?);
+        if !found.is_empty() {
+            return Err(AppError::Duplicates(found));
         }
-        let row = ClientRow {
-            id: id.into(),
-            name: name.clone(),
-            name_key: key.clone(),
-            kind: kind.as_str().to_owned(),
-            tax_id: tax.as_ref().map(|t| t.as_str().to_owned()),
-            address,
-            responsible_id: responsible,
-            status,
-            version: 1,
-            created_at: now.naive_utc(),
-            updated_at: now.naive_utc(),
-        };
-        q::insert_client(conn, &row)?;
-        q::replace_points(conn, "client", row.id, &points)?;
-        q::replace_tokens(conn, "client", row.id, &name_tokens(&key))?;
-        history(conn, actor, now, ("client", row.id), &[("created", None, Some(name.clone()))])?;
-        outbox::record(
-            conn,
-            now,
-            Some(actor),
-            "client.created",
-            "client",
-            id,
-            serde_json::json!({"id": id, "name": name}),
-        )?;
-        load_client_view(conn, row)
-    })
+    }
+    let row = ClientRow {
+        id: id.into(),
+        name: name.clone(),
+        name_key: key.clone(),
+        kind: kind.as_str().to_owned(),
+        tax_id: tax.as_ref().map(|t| t.as_str().to_owned()),
+        address,
+        responsible_id: responsible,
+        status,
+        version: 1,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    q::insert_client(conn, &row)?;
+    q::replace_points(conn, "client", row.id, &points)?;
+    q::replace_tokens(conn, "client", row.id, &name_tokens(&key))?;
+    history(conn, actor, now, ("client", row.id), &[("created", None, Some(name.clone()))])?;
+    outbox::record(
+        conn,
+        now,
+        Some(actor),
+        "client.created",
+        "client",
+        id,
+        serde_json::json!({"id": id, "name": name}),
+    )?;
+    load_client_view(conn, row)
 }
 
 fn visible_client(conn: &mut DbConnection, actor: &Principal, id: Uuid) -> Result<ClientRow, AppError> {
@@ -702,6 +710,17 @@ pub struct ContactInput {
 
 /// Creates a contact, of a client or standing alone until a client is made.
 pub fn create_contact(app: &App, actor: &Principal, input: ContactInput) -> Result<ContactView, AppError> {
+    let now = app.now();
+    app.write(|conn| create_contact_in(conn, actor, input, now))
+}
+
+/// [`create_contact`] inside the caller's transaction (used when one use case makes several records).
+pub(crate) fn create_contact_in(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    input: ContactInput,
+    now: DateTime<Utc>,
+) -> Result<ContactView, AppError> {
     actor.require(&permissions::WRITE_CLIENTS)?;
     let mut p = Problems::new();
     let (name, key) = check_name(&mut p, "name", &input.name);
@@ -714,50 +733,47 @@ pub fn create_contact(app: &App, actor: &Principal, input: ContactInput) -> Resu
         None => None,
     };
     p.into_result()?;
-    let now = app.now();
     let id = input.id.unwrap_or_else(crm_domain::new_id);
-    app.write(|conn| {
-        if let Some(client) = input.client_id {
-            visible_client(conn, actor, client)?;
+    if let Some(client) = input.client_id {
+        visible_client(conn, actor, client)?;
+    }
+    if q::find_contact(conn, id.into())?.is_some() {
+        return Err(AppError::conflict(Some("id"), format!("a contact with id {id} already exists")));
+    }
+    if !input.confirm_new {
+        let found = blocking(find_candidates(conn, None, &points, None, None)?);
+        if !found.is_empty() {
+            return Err(AppError::Duplicates(found));
         }
-        if q::find_contact(conn, id.into())?.is_some() {
-            return Err(AppError::conflict(Some("id"), format!("a contact with id {id} already exists")));
-        }
-        if !input.confirm_new {
-            let found = blocking(find_candidates(conn, None, &points, None, None)?);
-            if !found.is_empty() {
-                return Err(AppError::Duplicates(found));
-            }
-        }
-        let row = ContactRow {
-            id: id.into(),
-            client_id: input.client_id.map(Into::into),
-            name: name.clone(),
-            name_key: key.clone(),
-            position,
-            telegram,
-            vk,
-            whatsapp,
-            responsible_id: actor.user().map(|u| u.id.into()),
-            version: 1,
-            created_at: now.naive_utc(),
-            updated_at: now.naive_utc(),
-        };
-        q::insert_contact(conn, &row)?;
-        q::replace_points(conn, "contact", row.id, &points)?;
-        q::replace_tokens(conn, "contact", row.id, &name_tokens(&key))?;
-        history(conn, actor, now, ("contact", row.id), &[("created", None, Some(name.clone()))])?;
-        outbox::record(
-            conn,
-            now,
-            Some(actor),
-            "contact.created",
-            "contact",
-            id,
-            serde_json::json!({"id": id, "name": name, "client_id": input.client_id}),
-        )?;
-        load_contact_view(conn, row)
-    })
+    }
+    let row = ContactRow {
+        id: id.into(),
+        client_id: input.client_id.map(Into::into),
+        name: name.clone(),
+        name_key: key.clone(),
+        position,
+        telegram,
+        vk,
+        whatsapp,
+        responsible_id: actor.user().map(|u| u.id.into()),
+        version: 1,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    q::insert_contact(conn, &row)?;
+    q::replace_points(conn, "contact", row.id, &points)?;
+    q::replace_tokens(conn, "contact", row.id, &name_tokens(&key))?;
+    history(conn, actor, now, ("contact", row.id), &[("created", None, Some(name.clone()))])?;
+    outbox::record(
+        conn,
+        now,
+        Some(actor),
+        "contact.created",
+        "contact",
+        id,
+        serde_json::json!({"id": id, "name": name, "client_id": input.client_id}),
+    )?;
+    load_contact_view(conn, row)
 }
 
 /// A contact is visible with its client, or, standing alone, to whoever

@@ -317,6 +317,19 @@ fn check_parties(
 
 /// Creates an interest on its scenario's first open stage; the stage's entry rules run.
 pub fn create_interest(app: &App, actor: &Principal, input: NewInterest) -> Result<InterestView, AppError> {
+    let now = app.now();
+    let fallback = app.settings().default_time_zone.tz();
+    app.write(|conn| create_interest_in(conn, actor, input, now, fallback))
+}
+
+/// [`create_interest`] inside the caller's transaction (used when one use case makes several records).
+pub(crate) fn create_interest_in(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    input: NewInterest,
+    now: DateTime<Utc>,
+    fallback: Tz,
+) -> Result<InterestView, AppError> {
     actor.require(&permissions::WRITE_INTERESTS)?;
     let mut p = Problems::new();
     let title = check_title(&mut p, "title", &input.title);
@@ -339,64 +352,60 @@ pub fn create_interest(app: &App, actor: &Principal, input: NewInterest) -> Resu
     let Some(responsible) = responsible else {
         return Err(AppError::internal("validated responsible missing"));
     };
-    let now = app.now();
-    let fallback = app.settings().default_time_zone.tz();
     let id = input.id.unwrap_or_else(crm_domain::new_id);
-    app.write(|conn| {
-        let vis = visibility(conn, actor)?;
-        if !may_assign(&vis, actor, responsible) {
-            return Err(AppError::Forbidden("you may not make that user responsible".to_owned()));
-        }
-        let responsible = active_user(conn, responsible, "responsible")?;
-        check_parties(conn, actor, input.client_id, input.contact_id)?;
-        if q::find_interest(conn, id.into())?.is_some() {
-            return Err(AppError::conflict(Some("id"), format!("an interest with id {id} already exists")));
-        }
-        let (scenario_row, def) = scenario_for(conn, input.scenario_id)?;
-        let tz = user_tz(conn, responsible, fallback)?;
-        let effects = crm_scenario::decide_start(&def, now, tz)
-            .map_err(|u| AppError::Rules(u.into_iter().map(|u| Unmet::new(u.check, u.message)).collect()))?;
-        let first = def.first_open().map(|s| s.code.clone()).unwrap_or_default();
-        let mut row = InterestRow {
-            id: id.into(),
-            scenario_id: scenario_row.id,
-            stage: first.clone(),
-            state: InterestState::Active.as_str().to_owned(),
-            pending_stage: None,
-            title,
-            potential_minor: potential.map(Money::minor),
-            currency,
-            service_type,
-            client_id: input.client_id.map(Into::into),
-            contact_id: input.contact_id.map(Into::into),
-            responsible_id: responsible,
-            loss_reason_id: None,
-            loss_comment: None,
-            loss_approver_id: None,
-            stage_entered_at: now.naive_utc(),
-            closed_at: None,
-            version: 1,
-            created_at: now.naive_utc(),
-            updated_at: now.naive_utc(),
-        };
-        q::insert_interest(conn, &row)?;
-        timeline(
-            conn,
-            row.id,
-            Some(actor),
-            now,
-            "created",
-            format!("Interest \"{}\" created", row.title),
-            event_payload(&row),
-        )?;
-        // Entering the first stage: skip the EnterStage effect (already there), run its actions.
-        let actions =
-            effects.into_iter().filter(|e| !matches!(e, crm_scenario::Effect::EnterStage { .. })).collect();
-        apply_effects(conn, Some(actor), now, &def, &mut row, actions, &serde_json::json!({}))?;
-        q::update_interest(conn, &row, row.version)?;
-        outbox::record(conn, now, Some(actor), "interest.created", "interest", id, event_payload(&row))?;
-        view(conn, row, &def, now, fallback)
-    })
+    let vis = visibility(conn, actor)?;
+    if !may_assign(&vis, actor, responsible) {
+        return Err(AppError::Forbidden("you may not make that user responsible".to_owned()));
+    }
+    let responsible = active_user(conn, responsible, "responsible")?;
+    check_parties(conn, actor, input.client_id, input.contact_id)?;
+    if q::find_interest(conn, id.into())?.is_some() {
+        return Err(AppError::conflict(Some("id"), format!("an interest with id {id} already exists")));
+    }
+    let (scenario_row, def) = scenario_for(conn, input.scenario_id)?;
+    let tz = user_tz(conn, responsible, fallback)?;
+    let effects = crm_scenario::decide_start(&def, now, tz)
+        .map_err(|u| AppError::Rules(u.into_iter().map(|u| Unmet::new(u.check, u.message)).collect()))?;
+    let first = def.first_open().map(|s| s.code.clone()).unwrap_or_default();
+    let mut row = InterestRow {
+        id: id.into(),
+        scenario_id: scenario_row.id,
+        stage: first.clone(),
+        state: InterestState::Active.as_str().to_owned(),
+        pending_stage: None,
+        title,
+        potential_minor: potential.map(Money::minor),
+        currency,
+        service_type,
+        client_id: input.client_id.map(Into::into),
+        contact_id: input.contact_id.map(Into::into),
+        responsible_id: responsible,
+        loss_reason_id: None,
+        loss_comment: None,
+        loss_approver_id: None,
+        stage_entered_at: now.naive_utc(),
+        closed_at: None,
+        version: 1,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+    };
+    q::insert_interest(conn, &row)?;
+    timeline(
+        conn,
+        row.id,
+        Some(actor),
+        now,
+        "created",
+        format!("Interest \"{}\" created", row.title),
+        event_payload(&row),
+    )?;
+    // Entering the first stage: skip the EnterStage effect (already there), run its actions.
+    let actions =
+        effects.into_iter().filter(|e| !matches!(e, crm_scenario::Effect::EnterStage { .. })).collect();
+    apply_effects(conn, Some(actor), now, &def, &mut row, actions, &serde_json::json!({}))?;
+    q::update_interest(conn, &row, row.version)?;
+    outbox::record(conn, now, Some(actor), "interest.created", "interest", id, event_payload(&row))?;
+    view(conn, row, &def, now, fallback)
 }
 
 pub fn get_interest(app: &App, actor: &Principal, id: Uuid) -> Result<InterestView, AppError> {

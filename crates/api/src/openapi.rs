@@ -14,7 +14,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField, ProblemUnmet};
-use crate::routes::{api_keys, auth, clients, departments, health, interests, scenarios, users, work};
+use crate::routes::{api_keys, auth, clients, departments, health, interests, leads, scenarios, users, work};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,6 +48,7 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         clients::list_client_contacts, clients::create_client_contact, clients::create_contact,
         clients::get_contact, clients::update_contact, clients::client_history, clients::contact_history,
         clients::search_duplicates,
+        leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(Problem, ProblemField, ProblemUnmet)),
@@ -62,6 +63,7 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         (name = "interactions", description = "Calls, e-mails, meetings and messages with clients"),
         (name = "tasks", description = "Tasks and notifications"),
         (name = "clients", description = "Clients, contacts, their history and duplicate search"),
+        (name = "leads", description = "Inbound requests and the acceptance wizard"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -122,6 +124,12 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("createClientContact", &perm::WRITE_CLIENTS),
     ("createContact", &perm::WRITE_CLIENTS),
     ("updateContact", &perm::WRITE_CLIENTS),
+    ("listLeads", &perm::READ_LEADS),
+    ("getLead", &perm::READ_LEADS),
+    ("createLead", &perm::WRITE_LEADS),
+    ("getLeadAcceptance", &perm::PROCESS_LEADS),
+    ("acceptLead", &perm::PROCESS_LEADS),
+    ("rejectLead", &perm::PROCESS_LEADS),
 ];
 
 /// Create operations and the read operation their `Location` points at.

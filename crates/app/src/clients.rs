@@ -158,18 +158,18 @@ fn contact_view(row: ContactRow, points: &[crm_store::rows::ContactPointRow]) ->
     }
 }
 
-fn load_client_view(conn: &mut DbConnection, row: ClientRow) -> Result<ClientView, AppError> {
+pub(crate) fn load_client_view(conn: &mut DbConnection, row: ClientRow) -> Result<ClientView, AppError> {
     let points = q::points_of(conn, "client", &[row.id])?;
     Ok(client_view(row, &points))
 }
 
-fn load_contact_view(conn: &mut DbConnection, row: ContactRow) -> Result<ContactView, AppError> {
+pub(crate) fn load_contact_view(conn: &mut DbConnection, row: ContactRow) -> Result<ContactView, AppError> {
     let points = q::points_of(conn, "contact", &[row.id])?;
     Ok(contact_view(row, &points))
 }
 
 /// Parsed phones and e-mails, every bad one reported by its index.
-fn parse_points(p: &mut Problems, phones: &[String], emails: &[String]) -> Vec<(String, String)> {
+pub(crate) fn parse_points(p: &mut Problems, phones: &[String], emails: &[String]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     if phones.len() > MAX_POINTS {
         p.push("phones", "too_many", format!("at most {MAX_POINTS}"));
@@ -222,7 +222,7 @@ fn optional_handle(p: &mut Problems, field: &str, raw: Option<&str>) -> Option<S
 
 /// Candidates that share a phone, e-mail or tax id, or have a similar name.
 /// Every lookup goes through an index on the normalised value.
-fn find_candidates(
+pub(crate) fn find_candidates(
     conn: &mut DbConnection,
     name: Option<&str>,
     points: &[(String, String)],
@@ -331,6 +331,16 @@ fn find_candidates(
 /// Only exact matches (phone, e-mail, tax id) block a create; similar names are advice.
 fn blocking(candidates: Vec<Candidate>) -> Vec<Candidate> {
     candidates.into_iter().filter(|c| c.reasons.iter().any(|r| r.reason != "similar_name")).collect()
+}
+
+/// A contact may share its own client's (or a colleague's) office phone or e-mail.
+fn outside_client(candidates: Vec<Candidate>, client: Option<Uuid>) -> Vec<Candidate> {
+    match client {
+        None => candidates,
+        Some(client) => {
+            candidates.into_iter().filter(|c| c.id != client && c.client_id != Some(client)).collect()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -741,7 +751,8 @@ pub(crate) fn create_contact_in(
         return Err(AppError::conflict(Some("id"), format!("a contact with id {id} already exists")));
     }
     if !input.confirm_new {
-        let found = blocking(find_candidates(conn, None, &points, None, None)?);
+        let found =
+            outside_client(blocking(find_candidates(conn, None, &points, None, None)?), input.client_id);
         if !found.is_empty() {
             return Err(AppError::Duplicates(found));
         }
@@ -896,7 +907,10 @@ pub fn update_contact(
         let new_points: Vec<(String, String)> =
             points.iter().filter(|pt| !old_points.contains(pt)).cloned().collect();
         if !changes.confirm_new && !new_points.is_empty() {
-            let found = blocking(find_candidates(conn, None, &new_points, None, Some(id))?);
+            let found = outside_client(
+                blocking(find_candidates(conn, None, &new_points, None, Some(id))?),
+                client_id.map(Uuid::from),
+            );
             if !found.is_empty() {
                 return Err(AppError::Duplicates(found));
             }

@@ -13,6 +13,7 @@ pub mod departments;
 pub mod error;
 pub mod health;
 pub mod idempotency;
+pub mod leads;
 pub mod outbox;
 pub mod page;
 pub mod permissions;

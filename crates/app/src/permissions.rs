@@ -83,3 +83,13 @@ pub const READ_CLIENTS: Access =
     Access { action: "read clients and contacts", roles: EVERYONE, key: KeyRule::Scope(Scope::ClientsRead) };
 pub const WRITE_CLIENTS: Access =
     Access { action: "change clients and contacts", roles: SALES, key: KeyRule::Scope(Scope::ClientsWrite) };
+
+pub const READ_LEADS: Access =
+    Access { action: "read leads", roles: SALES, key: KeyRule::Scope(Scope::LeadsRead) };
+pub const WRITE_LEADS: Access =
+    Access { action: "enter leads", roles: SALES, key: KeyRule::Scope(Scope::LeadsWrite) };
+pub const PROCESS_LEADS: Access = Access {
+    action: "accept, link or reject leads",
+    roles: &[Role::Manager, Role::Head, Role::Admin],
+    key: KeyRule::Never,
+};

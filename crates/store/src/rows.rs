@@ -338,3 +338,33 @@ pub struct HistoryRow {
     pub actor_id: Option<DbUuid>,
     pub changed_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = leads, treat_none_as_null = true)]
+pub struct LeadRow {
+    pub id: DbUuid,
+    pub channel: String,
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    pub status: String,
+    pub received_at: NaiveDateTime,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub contact_as_given: Option<String>,
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub client_id: Option<DbUuid>,
+    pub contact_id: Option<DbUuid>,
+    pub assignee_id: Option<DbUuid>,
+    pub interest_id: Option<DbUuid>,
+    pub reject_reason: Option<String>,
+    pub reject_comment: Option<String>,
+    pub raw_payload: Option<String>,
+    pub parse_note: Option<String>,
+    pub processed_by: Option<DbUuid>,
+    pub processed_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}

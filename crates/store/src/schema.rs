@@ -321,6 +321,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    leads (id) {
+        id -> Uuid,
+        channel -> Text,
+        source -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        status -> Text,
+        received_at -> Timestamp,
+        name -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        contact_as_given -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        body -> Nullable<Text>,
+        client_id -> Nullable<Uuid>,
+        contact_id -> Nullable<Uuid>,
+        assignee_id -> Nullable<Uuid>,
+        interest_id -> Nullable<Uuid>,
+        reject_reason -> Nullable<Text>,
+        reject_comment -> Nullable<Text>,
+        raw_payload -> Nullable<Text>,
+        parse_note -> Nullable<Text>,
+        processed_by -> Nullable<Uuid>,
+        processed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(interests -> scenarios (scenario_id));
@@ -349,4 +381,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     contact_points,
     name_tokens,
     entity_history,
+    leads,
 );

@@ -576,10 +576,19 @@ pub struct BoardColumnDto {
     pub next_cursor: Option<String>,
 }
 
+/// The board's first column: unprocessed leads you may take.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxDto {
+    pub count: i64,
+    pub leads: Vec<crate::routes::leads::LeadDto>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BoardDto {
     pub scenario_id: Uuid,
     pub scenario_name: String,
+    /// Absent when one column is asked for.
+    pub inbox: Option<InboxDto>,
     pub columns: Vec<BoardColumnDto>,
 }
 
@@ -588,6 +597,10 @@ impl From<Board> for BoardDto {
         Self {
             scenario_id: b.scenario_id,
             scenario_name: b.scenario_name,
+            inbox: b.inbox.map(|(count, leads)| InboxDto {
+                count,
+                leads: leads.into_iter().map(crate::routes::leads::LeadDto::from).collect(),
+            }),
             columns: b
                 .columns
                 .into_iter()

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod departments;
 pub mod health;
 pub mod interests;
+pub mod leads;
 pub mod scenarios;
 pub mod users;
 pub mod work;
@@ -23,7 +24,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .configure(scenarios::configure)
             .configure(interests::configure)
             .configure(work::configure)
-            .configure(clients::configure),
+            .configure(clients::configure)
+            .configure(leads::configure),
     );
 }
 

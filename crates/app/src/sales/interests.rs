@@ -917,6 +917,8 @@ pub struct BoardColumn {
 pub struct Board {
     pub scenario_id: Uuid,
     pub scenario_name: String,
+    /// The leads inbox: unprocessed leads the viewer may take (absent when one column is asked for).
+    pub inbox: Option<(i64, Vec<crate::leads::LeadView>)>,
     pub columns: Vec<BoardColumn>,
 }
 
@@ -1007,7 +1009,11 @@ pub fn board(app: &App, actor: &Principal, query: BoardQuery, page: PageRequest)
                 next_after: page.next_after,
             });
         }
-        Ok(Board { scenario_id: scenario_row.id.0, scenario_name: scenario_row.name, columns })
+        let inbox = match query.stage {
+            None => Some(crate::leads::inbox(conn, actor, i64::from(page.limit))?),
+            Some(_) => None,
+        };
+        Ok(Board { scenario_id: scenario_row.id.0, scenario_name: scenario_row.name, inbox, columns })
     })
 }
 
@@ -1062,4 +1068,18 @@ pub fn record_event(
         )?;
         view(conn, row, &def, now, fallback)
     })
+}
+
+/// The read model of one interest inside a transaction.
+pub(crate) fn interest_view_in(
+    conn: &mut DbConnection,
+    id: DbUuid,
+    now: DateTime<Utc>,
+    fallback: Tz,
+) -> Result<InterestView, AppError> {
+    let row = q::find_interest(conn, id)?.ok_or(AppError::NotFound("interest"))?;
+    let def = parse_definition(
+        &q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?.definition,
+    )?;
+    view(conn, row, &def, now, fallback)
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clients;
 pub mod departments;
 pub mod idempotency;
+pub mod leads;
 pub mod outbox;
 pub mod sales;
 pub mod users;

@@ -9,6 +9,7 @@ mod auth;
 mod clients;
 mod conventions;
 mod helpers;
+mod intake;
 mod leads;
 mod operations;
 mod organisation;

@@ -14,7 +14,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField, ProblemUnmet};
-use crate::routes::{api_keys, auth, clients, departments, health, interests, leads, scenarios, users, work};
+use crate::routes::{
+    api_keys, auth, clients, departments, health, intake, interests, leads, scenarios, users, work,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,6 +50,8 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         clients::list_client_contacts, clients::create_client_contact, clients::create_contact,
         clients::get_contact, clients::update_contact, clients::client_history, clients::contact_history,
         clients::search_duplicates,
+        intake::intake_call, intake::intake_telegram, intake::intake_vk, intake::intake_email, intake::intake_form,
+        intake::list_channels, intake::create_channel, intake::deactivate_channel, intake::list_forms, intake::create_form,
         leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -64,6 +68,7 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         (name = "tasks", description = "Tasks and notifications"),
         (name = "clients", description = "Clients, contacts, their history and duplicate search"),
         (name = "leads", description = "Inbound requests and the acceptance wizard"),
+        (name = "intake", description = "Leads from e-mail, Telegram, VK, telephony and website forms; channel settings"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -130,6 +135,13 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("getLeadAcceptance", &perm::PROCESS_LEADS),
     ("acceptLead", &perm::PROCESS_LEADS),
     ("rejectLead", &perm::PROCESS_LEADS),
+    ("intakeCall", &perm::PUSH_LEADS),
+    ("intakeEmail", &perm::PUSH_LEADS),
+    ("listChannels", &perm::MANAGE_CHANNELS),
+    ("createChannel", &perm::MANAGE_CHANNELS),
+    ("deactivateChannel", &perm::MANAGE_CHANNELS),
+    ("listForms", &perm::MANAGE_CHANNELS),
+    ("createForm", &perm::MANAGE_CHANNELS),
 ];
 
 /// Create operations and the read operation their `Location` points at.

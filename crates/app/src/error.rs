@@ -133,6 +133,10 @@ impl Problems {
         }
     }
 
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|f| f.field == field)
+    }
+
     pub fn into_result(self) -> Result<(), AppError> {
         if self.0.is_empty() {
             Ok(())

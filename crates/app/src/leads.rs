@@ -94,6 +94,8 @@ pub struct NewLead {
     pub body: Option<String>,
     pub assignee_id: Option<Uuid>,
     pub raw_payload: Option<String>,
+    /// A conversation (messenger chat): later messages join its open lead.
+    pub thread_key: Option<String>,
 }
 
 fn clip(s: Option<String>, max: usize) -> Option<String> {
@@ -177,6 +179,7 @@ pub(crate) fn intake_in(
         channel: lead.channel.clone(),
         source: clip(lead.source, 200),
         external_id: lead.external_id.clone(),
+        thread_key: lead.thread_key.clone(),
         status: "new".to_owned(),
         received_at: lead.received_at.unwrap_or(now).naive_utc(),
         name: clip(lead.name, 300),

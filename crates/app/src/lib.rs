@@ -7,12 +7,14 @@
 pub mod api_keys;
 pub mod auth;
 pub mod bootstrap;
+pub mod channels;
 pub mod clients;
 pub mod clock;
 pub mod departments;
 pub mod error;
 pub mod health;
 pub mod idempotency;
+pub mod intake;
 pub mod leads;
 pub mod outbox;
 pub mod page;

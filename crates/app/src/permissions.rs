@@ -93,3 +93,12 @@ pub const PROCESS_LEADS: Access = Access {
     roles: &[Role::Manager, Role::Head, Role::Admin],
     key: KeyRule::Never,
 };
+
+pub const MANAGE_CHANNELS: Access =
+    Access { action: "manage lead channels", roles: ADMIN, key: KeyRule::Never };
+/// Telephony and mail fetchers push with a key holding `leads:write`.
+pub const PUSH_LEADS: Access = Access {
+    action: "push leads from a channel",
+    roles: &[Role::Admin, Role::Integration],
+    key: KeyRule::Scope(Scope::LeadsWrite),
+};

@@ -346,6 +346,7 @@ pub struct LeadRow {
     pub channel: String,
     pub source: Option<String>,
     pub external_id: Option<String>,
+    pub thread_key: Option<String>,
     pub status: String,
     pub received_at: NaiveDateTime,
     pub name: Option<String>,
@@ -364,6 +365,24 @@ pub struct LeadRow {
     pub parse_note: Option<String>,
     pub processed_by: Option<DbUuid>,
     pub processed_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = channels, treat_none_as_null = true)]
+pub struct ChannelRow {
+    pub id: DbUuid,
+    pub kind: String,
+    pub name: String,
+    pub address: String,
+    pub secret_hash: Option<String>,
+    pub confirmation: Option<String>,
+    pub assignee_id: Option<DbUuid>,
+    /// Space-separated origins (forms).
+    pub allowed_origins: String,
+    pub active: bool,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

@@ -329,6 +329,7 @@ diesel::table! {
         channel -> Text,
         source -> Nullable<Text>,
         external_id -> Nullable<Text>,
+        thread_key -> Nullable<Text>,
         status -> Text,
         received_at -> Timestamp,
         name -> Nullable<Text>,
@@ -350,6 +351,47 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    channels (id) {
+        id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        address -> Text,
+        secret_hash -> Nullable<Text>,
+        confirmation -> Nullable<Text>,
+        assignee_id -> Nullable<Uuid>,
+        allowed_origins -> Text,
+        active -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    rate_limit_hits (id) {
+        id -> Uuid,
+        bucket -> Text,
+        hit_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    intake_deliveries (id) {
+        id -> Uuid,
+        channel -> Text,
+        external_id -> Text,
+        lead_id -> Nullable<Uuid>,
+        received_at -> Timestamp,
     }
 }
 
@@ -382,4 +424,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     name_tokens,
     entity_history,
     leads,
+    channels,
+    rate_limit_hits,
+    intake_deliveries,
 );

@@ -189,6 +189,7 @@ pub async fn create_lead(
         body: b.body,
         assignee_id: b.assignee_id,
         raw_payload: None,
+        thread_key: None,
     };
     let (v, fresh) = run(&state, move |app| crm_app::leads::create_lead(app, &auth.0, lead)).await?;
     let (id, version) = (v.id, v.version);

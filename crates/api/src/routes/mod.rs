@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clients;
 pub mod departments;
 pub mod health;
+pub mod intake;
 pub mod interests;
 pub mod leads;
 pub mod scenarios;
@@ -25,7 +26,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .configure(interests::configure)
             .configure(work::configure)
             .configure(clients::configure)
-            .configure(leads::configure),
+            .configure(leads::configure)
+            .configure(intake::configure),
     );
 }
 

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 
 use super::PageQuery;
 use crate::db::DbConnection;
-use crate::rows::LeadRow;
-use crate::schema::leads;
+use crate::rows::{ChannelRow, LeadRow};
+use crate::schema::{channels, intake_deliveries, leads, rate_limit_hits};
 use crate::types::DbUuid;
 
 pub fn insert_lead(conn: &mut DbConnection, row: &LeadRow) -> QueryResult<()> {
@@ -83,4 +83,137 @@ pub fn list_leads(
 
 pub fn count_leads(conn: &mut DbConnection, filter: &LeadFilter) -> QueryResult<i64> {
     filtered(filter).count().get_result(conn)
+}
+
+/// The unprocessed lead of a conversation (a messenger chat), to append to.
+pub fn open_thread(conn: &mut DbConnection, channel: &str, thread: &str) -> QueryResult<Option<LeadRow>> {
+    leads::table
+        .filter(leads::channel.eq(channel))
+        .filter(leads::thread_key.eq(thread))
+        .filter(leads::status.eq("new"))
+        .order(leads::id.desc())
+        .select(LeadRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_channel(conn: &mut DbConnection, row: &ChannelRow) -> QueryResult<()> {
+    diesel::insert_into(channels::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn find_channel(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<ChannelRow>> {
+    channels::table.find(id).select(ChannelRow::as_select()).first(conn).optional()
+}
+
+pub fn update_channel(
+    conn: &mut DbConnection,
+    row: &ChannelRow,
+    expected_version: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        channels::table.filter(channels::id.eq(row.id)).filter(channels::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)
+}
+
+/// An active channel of a kind by its address (mailbox, line, form key, VK group).
+pub fn channel_by_address(
+    conn: &mut DbConnection,
+    kind: &str,
+    address: &str,
+) -> QueryResult<Option<ChannelRow>> {
+    channels::table
+        .filter(channels::kind.eq(kind))
+        .filter(channels::address.eq(address))
+        .filter(channels::active.eq(true))
+        .select(ChannelRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// An active channel of a kind by the digest of its secret (Telegram's webhook token).
+pub fn channel_by_secret(
+    conn: &mut DbConnection,
+    kind: &str,
+    secret_hash: &str,
+) -> QueryResult<Option<ChannelRow>> {
+    channels::table
+        .filter(channels::kind.eq(kind))
+        .filter(channels::secret_hash.eq(secret_hash))
+        .filter(channels::active.eq(true))
+        .select(ChannelRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_channels(
+    conn: &mut DbConnection,
+    kind: Option<&str>,
+    page: PageQuery,
+) -> QueryResult<Vec<ChannelRow>> {
+    let mut q = channels::table.select(ChannelRow::as_select()).into_boxed();
+    if let Some(k) = kind {
+        q = q.filter(channels::kind.eq(k.to_owned()));
+    }
+    if let Some(after) = page.after {
+        q = q.filter(channels::id.gt(after));
+    }
+    q.order(channels::id.asc()).limit(page.limit).load(conn)
+}
+
+/// Records a hit in a rate-limit bucket and returns the hits since `since` (including it).
+pub fn hit(
+    conn: &mut DbConnection,
+    bucket: &str,
+    at: NaiveDateTime,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::delete(rate_limit_hits::table.filter(rate_limit_hits::hit_at.lt(since))).execute(conn)?;
+    diesel::insert_into(rate_limit_hits::table)
+        .values((
+            rate_limit_hits::id.eq(DbUuid(uuid::Uuid::now_v7())),
+            rate_limit_hits::bucket.eq(bucket),
+            rate_limit_hits::hit_at.eq(at),
+        ))
+        .execute(conn)?;
+    rate_limit_hits::table
+        .filter(rate_limit_hits::bucket.eq(bucket))
+        .filter(rate_limit_hits::hit_at.ge(since))
+        .count()
+        .get_result(conn)
+}
+
+/// The lead a delivery made or joined, if this delivery was seen before
+/// (`Some(None)`: seen, made no lead).
+pub fn find_delivery(
+    conn: &mut DbConnection,
+    channel: &str,
+    external_id: &str,
+) -> QueryResult<Option<Option<DbUuid>>> {
+    intake_deliveries::table
+        .filter(intake_deliveries::channel.eq(channel))
+        .filter(intake_deliveries::external_id.eq(external_id))
+        .select(intake_deliveries::lead_id)
+        .first(conn)
+        .optional()
+}
+
+pub fn record_delivery(
+    conn: &mut DbConnection,
+    channel: &str,
+    external_id: &str,
+    lead: Option<DbUuid>,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(intake_deliveries::table)
+        .values((
+            intake_deliveries::id.eq(DbUuid(uuid::Uuid::now_v7())),
+            intake_deliveries::channel.eq(channel),
+            intake_deliveries::external_id.eq(external_id),
+            intake_deliveries::lead_id.eq(lead),
+            intake_deliveries::received_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }

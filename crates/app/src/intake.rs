@@ -1,0 +1,455 @@
+//! Intake from the real channels, each in its provider's own format: call
+//! events, Telegram Bot API updates, VK Callback API events, website forms
+//! and raw e-mail. Every delivery is recorded so a redelivery changes nothing
+//! and gets the same answer; raw payloads are kept (capped) for audit.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use crm_domain::{Email, Phone};
+use crm_store::queries::{clients as cq, leads as q};
+use crm_store::rows::{ChannelRow, LeadRow};
+use crm_store::{DbConnection, DbUuid};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::auth::sha256_hex;
+use crate::error::{AppError, Problems};
+use crate::leads::{intake_in, NewLead};
+use crate::permissions;
+use crate::principal::Principal;
+use crate::App;
+
+/// What a delivery came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The lead it made or joined; none when the event is not a lead.
+    pub lead_id: Option<Uuid>,
+    /// False when this delivery was seen before.
+    pub first_time: bool,
+}
+
+/// Runs `make` once per (channel, delivery id); a repeat returns what the first made.
+fn once(
+    conn: &mut DbConnection,
+    channel: &str,
+    delivery: &str,
+    now: DateTime<Utc>,
+    make: impl FnOnce(&mut DbConnection) -> Result<Option<DbUuid>, AppError>,
+) -> Result<Delivered, AppError> {
+    if let Some(lead) = q::find_delivery(conn, channel, delivery)? {
+        return Ok(Delivered { lead_id: lead.map(Into::into), first_time: false });
+    }
+    let lead = make(conn)?;
+    q::record_delivery(conn, channel, delivery, lead, now.naive_utc())?;
+    Ok(Delivered { lead_id: lead.map(Into::into), first_time: true })
+}
+
+/// Adds a later message to the open lead of the same conversation, or makes a new lead.
+fn join_or_make(conn: &mut DbConnection, lead: NewLead, now: DateTime<Utc>) -> Result<DbUuid, AppError> {
+    if let Some(thread) = &lead.thread_key {
+        if let Some(mut open) = q::open_thread(conn, &lead.channel, thread)? {
+            let version = open.version;
+            let addition = lead.body.clone().unwrap_or_default();
+            open.body = Some(match open.body.take() {
+                Some(b) if !addition.is_empty() => format!("{b}\n\n{addition}"),
+                Some(b) => b,
+                None => addition,
+            });
+            if open.phone.is_none() {
+                open.phone =
+                    lead.phone.as_deref().and_then(|p| Phone::parse(p).ok()).map(|p| p.as_str().to_owned());
+            }
+            open.version += 1;
+            open.updated_at = now.naive_utc();
+            q::update_lead(conn, &open, version)?;
+            return Ok(open.id);
+        }
+    }
+    let (row, _) = intake_in(conn, None, lead, now)?;
+    Ok(row.id)
+}
+
+fn raw(v: &Value) -> Option<String> {
+    Some(v.to_string())
+}
+
+// --- telephony -------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct CallEvent {
+    pub call_id: String,
+    pub from: String,
+    pub to: String,
+    pub direction: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_seconds: i64,
+    pub status: String,
+    pub recording_url: Option<String>,
+}
+
+/// An inbound call from an unknown number, or a missed one, makes a lead;
+/// the line called decides whose inbox it lands in.
+pub fn call(app: &App, actor: &Principal, e: CallEvent, raw_payload: String) -> Result<Delivered, AppError> {
+    actor.require(&permissions::PUSH_LEADS)?;
+    let mut p = Problems::new();
+    if e.call_id.trim().is_empty() || e.call_id.len() > 200 {
+        p.push("call_id", "invalid", "1 to 200 characters");
+    }
+    if !matches!(e.direction.as_str(), "inbound" | "outbound") {
+        p.push("direction", "invalid", "inbound or outbound");
+    }
+    if !matches!(e.status.as_str(), "answered" | "missed") {
+        p.push("status", "invalid", "answered or missed");
+    }
+    if e.duration_seconds < 0 {
+        p.push("duration_seconds", "negative", "must not be negative");
+    }
+    p.into_result()?;
+    let now = app.now();
+    app.write(|conn| {
+        once(conn, "phone", &e.call_id, now, |conn| {
+            if e.direction != "inbound" {
+                return Ok(None);
+            }
+            let caller = Phone::parse(&e.from).ok();
+            let known = match &caller {
+                Some(ph) => !cq::owners_of_points(conn, "phone", &[ph.as_str().to_owned()])?.is_empty(),
+                None => false,
+            };
+            if known && e.status == "answered" {
+                return Ok(None);
+            }
+            let line = match Phone::parse(&e.to) {
+                Ok(to) => q::channel_by_address(conn, "phone", to.as_str())?,
+                Err(_) => None,
+            };
+            let subject = if e.status == "missed" { "Missed call" } else { "Call from a new number" };
+            let mut body = format!("{} call to {}, {} s", e.status, e.to, e.duration_seconds);
+            if let Some(url) = &e.recording_url {
+                body.push_str(&format!("\nrecording: {url}"));
+            }
+            let lead = NewLead {
+                channel: "phone".into(),
+                source: Some(line.as_ref().map_or_else(|| e.to.clone(), |l| l.name.clone())),
+                external_id: Some(e.call_id.clone()),
+                received_at: Some(e.started_at),
+                phone: Some(e.from.clone()),
+                subject: Some(subject.into()),
+                body: Some(body),
+                assignee_id: line.and_then(|l| l.assignee_id).map(Into::into),
+                raw_payload: Some(raw_payload),
+                ..Default::default()
+            };
+            let (row, _) = intake_in(conn, Some(actor), lead, now)?;
+            Ok(Some(row.id))
+        })
+    })
+}
+
+// --- Telegram --------------------------------------------------------------
+
+/// A Telegram Bot API `Update` from the webhook. The bot is recognised by the
+/// `X-Telegram-Bot-Api-Secret-Token` it was set up with; anything else is 401.
+/// Updates that are not messages are acknowledged and make no lead, so
+/// Telegram does not redeliver them.
+pub fn telegram(app: &App, secret_token: Option<&str>, update: &Value) -> Result<Delivered, AppError> {
+    let bad = || AppError::Unauthenticated("unknown or missing X-Telegram-Bot-Api-Secret-Token".to_owned());
+    let token = secret_token.filter(|t| !t.is_empty()).ok_or_else(bad)?;
+    let now = app.now();
+    let update_id = update
+        .get("update_id")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| AppError::field("update_id", "required", "an Update has an update_id"))?;
+    app.write(|conn| {
+        let bot = q::channel_by_secret(conn, "telegram", &sha256_hex(token))?.ok_or_else(bad)?;
+        let channel_key = format!("telegram:{}", bot.id.0);
+        once(conn, &channel_key, &update_id.to_string(), now, |conn| {
+            let Some(message) = update.get("message") else { return Ok(None) };
+            let text = message.get("text").and_then(Value::as_str).map(str::to_owned);
+            let contact = message.get("contact");
+            if text.is_none() && contact.is_none() {
+                return Ok(None);
+            }
+            let from = message.get("from");
+            let name = [from.and_then(|f| f.get("first_name")), from.and_then(|f| f.get("last_name"))]
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let username = from.and_then(|f| f.get("username")).and_then(Value::as_str);
+            let chat =
+                message.get("chat").and_then(|c| c.get("id")).and_then(Value::as_i64).unwrap_or(update_id);
+            let phone =
+                contact.and_then(|c| c.get("phone_number")).and_then(Value::as_str).map(str::to_owned);
+            let sent =
+                message.get("date").and_then(Value::as_i64).and_then(|d| Utc.timestamp_opt(d, 0).single());
+            let mut body = text.clone().unwrap_or_default();
+            if let Some(ph) = &phone {
+                body = if body.is_empty() {
+                    format!("shared phone {ph}")
+                } else {
+                    format!("{body}\nshared phone {ph}")
+                };
+            }
+            let lead = NewLead {
+                channel: "telegram".into(),
+                source: Some(bot.name.clone()),
+                external_id: Some(format!("{}:{update_id}", bot.id.0)),
+                thread_key: Some(format!("{}:{chat}", bot.id.0)),
+                received_at: sent,
+                name: Some(match username {
+                    Some(u) if name.is_empty() => format!("@{u}"),
+                    Some(u) => format!("{name} (@{u})"),
+                    None => name,
+                })
+                .filter(|n| !n.is_empty()),
+                phone,
+                subject: Some("Telegram message".into()),
+                body: Some(body),
+                assignee_id: bot.assignee_id.map(Into::into),
+                raw_payload: raw(update),
+                ..Default::default()
+            };
+            Ok(Some(join_or_make(conn, lead, now)?))
+        })
+    })
+}
+
+// --- VK --------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VkAnswer {
+    /// The confirmation string, answered as plain text.
+    Confirmation(String),
+    /// `ok`: VK takes the event as delivered.
+    Ok(Delivered),
+}
+
+/// A VK Callback API event for a configured group: `confirmation` is answered
+/// with the stored string; the `secret` must match when one is set (403
+/// otherwise); `message_new` makes a lead; anything else is acknowledged.
+pub fn vk(app: &App, event: &Value) -> Result<VkAnswer, AppError> {
+    let kind = event
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| AppError::field("type", "required", "a VK event has a type"))?;
+    let group = event
+        .get("group_id")
+        .and_then(|g| g.as_i64().map(|n| n.to_string()).or_else(|| g.as_str().map(str::to_owned)))
+        .ok_or_else(|| AppError::field("group_id", "required", "a VK event names its group"))?;
+    let now = app.now();
+    app.write(|conn| {
+        let channel = q::channel_by_address(conn, "vk", &group)?
+            .ok_or_else(|| AppError::Forbidden(format!("VK group {group} is not connected")))?;
+        if kind == "confirmation" {
+            return Ok(VkAnswer::Confirmation(channel.confirmation.clone().unwrap_or_default()));
+        }
+        if let Some(expected) = &channel.secret_hash {
+            let given = event.get("secret").and_then(Value::as_str).map(sha256_hex);
+            if given.as_deref() != Some(expected.as_str()) {
+                return Err(AppError::Forbidden("the VK secret key does not match".to_owned()));
+            }
+        }
+        let event_id = event
+            .get("event_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| sha256_hex(&event.to_string()));
+        let delivered = once(conn, &format!("vk:{}", channel.id.0), &event_id, now, |conn| {
+            if kind != "message_new" {
+                return Ok(None);
+            }
+            let object = event.get("object").cloned().unwrap_or(Value::Null);
+            // API 5.103+ wraps the message; older versions send it bare.
+            let message = object.get("message").cloned().unwrap_or(object);
+            let from = message.get("from_id").and_then(Value::as_i64).unwrap_or_default();
+            let peer = message.get("peer_id").and_then(Value::as_i64).unwrap_or(from);
+            let text = message.get("text").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let sent =
+                message.get("date").and_then(Value::as_i64).and_then(|d| Utc.timestamp_opt(d, 0).single());
+            let lead = NewLead {
+                channel: "vk".into(),
+                source: Some(channel.name.clone()),
+                external_id: Some(format!("{}:{event_id}", channel.id.0)),
+                thread_key: Some(format!("{}:{peer}", channel.id.0)),
+                received_at: sent,
+                name: Some(format!("VK user id{from}")),
+                subject: Some("VK message".into()),
+                body: Some(text),
+                assignee_id: channel.assignee_id.map(Into::into),
+                raw_payload: raw(event),
+                ..Default::default()
+            };
+            Ok(Some(join_or_make(conn, lead, now)?))
+        })?;
+        Ok(VkAnswer::Ok(delivered))
+    })
+}
+
+// --- website forms ---------------------------------------------------------
+
+/// Posts a form may make from one address in ten minutes.
+pub const FORM_POSTS_PER_ADDRESS: i64 = 5;
+
+#[derive(Debug, Clone)]
+pub enum FormOutcome {
+    Lead(Uuid),
+    /// The honeypot was filled: answered as success, nothing stored.
+    Ignored,
+}
+
+/// The form behind a key, and whether an origin may post to it.
+pub fn form_origin_allowed(
+    app: &App,
+    form_key: &str,
+    origin: Option<&str>,
+) -> Result<(ChannelRow, bool), AppError> {
+    let form = app
+        .read(|conn| Ok(q::channel_by_address(conn, "form", form_key)?))?
+        .ok_or(AppError::NotFound("form"))?;
+    let allowed = match origin {
+        None => true,
+        Some(o) => form.allowed_origins.split_whitespace().any(|a| a == o),
+    };
+    Ok((form, allowed))
+}
+
+/// A website form post: fields as the form names them (`name`, `phone`,
+/// `email`, `subject`, `message`); `website` is the honeypot bots fill in.
+pub fn form(
+    app: &App,
+    form_key: &str,
+    origin: Option<&str>,
+    address: &str,
+    fields: &std::collections::HashMap<String, String>,
+) -> Result<FormOutcome, AppError> {
+    let (form, allowed) = form_origin_allowed(app, form_key, origin)?;
+    if !allowed {
+        return Err(AppError::Forbidden("this site may not post to the form".to_owned()));
+    }
+    let get = |k: &str| fields.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    if get("website").is_some() {
+        return Ok(FormOutcome::Ignored);
+    }
+    let now = app.now();
+    let mut p = Problems::new();
+    let phone = get("phone");
+    let email = get("email");
+    if let Some(ph) = &phone {
+        p.check("phone", Phone::parse(ph));
+    }
+    if let Some(e) = &email {
+        p.check("email", Email::parse(e));
+    }
+    if phone.is_none() && email.is_none() {
+        p.push("phone", "required", "leave a phone number or an e-mail so we can answer");
+    }
+    for (k, v) in fields {
+        if v.len() > 10_000 {
+            p.push(k, "too_long", "at most 10000 characters");
+        }
+    }
+    p.into_result()?;
+    let bucket = format!("form:{}:{address}", form.id.0);
+    app.write(|conn| {
+        let hits = q::hit(conn, &bucket, now.naive_utc(), (now - Duration::minutes(10)).naive_utc())?;
+        if hits > FORM_POSTS_PER_ADDRESS {
+            return Err(AppError::RateLimited { retry_after: std::time::Duration::from_secs(600) });
+        }
+        let lead = NewLead {
+            channel: "form".into(),
+            source: Some(form.name.clone()),
+            name: get("name"),
+            phone: phone.clone(),
+            email: email.clone(),
+            subject: get("subject").or_else(|| Some(format!("Form: {}", form.name))),
+            body: get("message").or_else(|| get("text")).or_else(|| get("comment")),
+            assignee_id: form.assignee_id.map(Into::into),
+            raw_payload: serde_json::to_string(fields).ok(),
+            ..Default::default()
+        };
+        let (row, _) = intake_in(conn, None, lead, now)?;
+        Ok(FormOutcome::Lead(row.id.0))
+    })
+}
+
+// --- e-mail ----------------------------------------------------------------
+
+/// A raw message (RFC 5322) as an MTA or a mail fetcher hands it over. The
+/// `Message-ID` is the dedupe key (a digest of the message when it has none).
+/// A message to a connected mailbox with an owner goes to that manager;
+/// otherwise to the shared inbox. Text is taken from the plain part, or made
+/// from the HTML one; charsets and transfer encodings are decoded.
+pub fn email(app: &App, actor: &Principal, raw_message: &[u8]) -> Result<Delivered, AppError> {
+    actor.require(&permissions::PUSH_LEADS)?;
+    if raw_message.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::field("body", "empty", "send the raw message as the body"));
+    }
+    let parsed = mail_parser::MessageParser::default().parse(raw_message);
+    let raw_text = String::from_utf8_lossy(raw_message).into_owned();
+    let now = app.now();
+    let message_id = parsed
+        .as_ref()
+        .and_then(|m| m.message_id().map(str::to_owned))
+        .unwrap_or_else(|| format!("sha256:{}", sha256_hex(&raw_text)));
+    app.write(|conn| {
+        once(conn, "email", &message_id, now, |conn| {
+            let mut lead = NewLead {
+                channel: "email".into(),
+                external_id: Some(message_id.clone()),
+                raw_payload: Some(raw_text.clone()),
+                ..Default::default()
+            };
+            let mut notes = Vec::new();
+            match &parsed {
+                Some(m) => {
+                    let from = m.from().and_then(|a| a.first());
+                    lead.name = from.and_then(|a| a.name()).map(str::to_owned);
+                    lead.email = from.and_then(|a| a.address()).map(str::to_owned);
+                    lead.subject = m.subject().map(str::to_owned);
+                    lead.body = m.body_text(0).map(|b| b.trim().to_owned());
+                    lead.received_at = m.date().and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single());
+                    if lead.email.is_none() {
+                        notes.push("no sender address");
+                    }
+                    if lead.body.is_none() {
+                        notes.push("no text part");
+                    }
+                    let recipients: Vec<String> = m
+                        .to()
+                        .into_iter()
+                        .chain(m.cc())
+                        .flat_map(|a| a.iter())
+                        .filter_map(|a| a.address())
+                        .filter_map(|a| Email::parse(a).ok())
+                        .map(|e| e.as_str().to_owned())
+                        .collect();
+                    for r in recipients {
+                        if let Some(mailbox) = q::channel_by_address(conn, "email", &r)? {
+                            lead.source = Some(mailbox.name.clone());
+                            lead.assignee_id = mailbox.assignee_id.map(Into::into);
+                            break;
+                        }
+                    }
+                }
+                None => {
+                    notes.push("not a MIME message; kept as given");
+                    lead.subject = Some("Unreadable e-mail".into());
+                    lead.body = Some(raw_text.chars().take(20_000).collect());
+                }
+            }
+            let (mut row, _): (LeadRow, bool) = intake_in(conn, Some(actor), lead, now)?;
+            if !notes.is_empty() {
+                let version = row.version;
+                let note = notes.join("; ");
+                row.parse_note = Some(match row.parse_note.take() {
+                    Some(n) => format!("{n}; {note}"),
+                    None => note,
+                });
+                row.version += 1;
+                q::update_lead(conn, &row, version)?;
+            }
+            Ok(Some(row.id))
+        })
+    })
+}

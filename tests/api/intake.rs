@@ -253,6 +253,15 @@ async fn website_forms_take_json_and_urlencoded_posts_from_their_own_site() {
     .await;
     assert_eq!(json_post.status, 200, "{}", json_post.text);
     assert_eq!(json_post.header("access-control-allow-origin"), Some("https://shop.example"));
+    let double_submit = post_raw(
+        &app,
+        &path,
+        &[("content-type", "application/json"), ("origin", "https://shop.example")],
+        serde_json::to_vec(&json!({"name": "Мария", "phone": "8 903 111-22-33", "message": "Нужен диван"}))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(double_submit.status, 200, "{}", double_submit.text);
     let urlencoded = post_raw(
         &app,
         &path,
@@ -369,6 +378,34 @@ Content-Transfer-Encoding: quoted-printable\r\n\
 <html><body><p>=C8=ED=F2=E5=F0=E5=F1=F3=E5=F2 <b>=E4=EE=F1=F2=E0=E2=EA=E0</=\r\n\
 b> =E2 =CA=E0=E7=E0=ED=FC</p></body></html>\r\n";
 
+const UTF8_MULTIPART_B64: &str = "From: Anna <anna@example.net>\r\n\
+To: sales@acme.example\r\n\
+Subject: =?utf-8?Q?=D0=94=D0=B8=D0=B2=D0=B0=D0=BD?=\r\n\
+Message-ID: <multi-1@example.net>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/alternative; boundary=\"b1\"\r\n\
+\r\n\
+--b1\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+0J3Rg9C20LXQvSDQtNC40LLQsNC9\r\n\
+--b1\r\n\
+Content-Type: text/html; charset=utf-8\r\n\
+\r\n\
+<p>HTML version</p>\r\n\
+--b1--\r\n";
+
+const CP1251_B64: &str = "From: client@example.com\r\n\
+To: sales@acme.example\r\n\
+Subject: =?windows-1251?Q?=D1=F7=E5=F2?=\r\n\
+Message-ID: <cp1251-2@example.com>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=windows-1251\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+z/Do+Ovo8uUg8ffl8i4=\r\n";
+
 #[tokio::test]
 async fn e_mails_in_any_charset_and_encoding_become_one_lead_each() {
     let app = spawn_app().await;
@@ -395,7 +432,7 @@ async fn e_mails_in_any_charset_and_encoding_become_one_lead_each() {
         }
     };
     let mut ids = Vec::new();
-    for raw in [UTF8_QP, KOI8_B64, CP1251_HTML] {
+    for raw in [UTF8_QP, KOI8_B64, CP1251_HTML, UTF8_MULTIPART_B64, CP1251_B64] {
         let first = send(raw).await;
         assert_eq!(first.status, 200, "{}", first.text);
         let again = send(raw).await;
@@ -420,7 +457,13 @@ async fn e_mails_in_any_charset_and_encoding_become_one_lead_each() {
     let html = lead(&app, &s.admin, &ids[2]).await;
     assert_eq!(html["name"], "Ольга");
     assert!(html["body"].as_str().unwrap().contains("Интересует доставка в Казань"), "{}", html["body"]);
-    assert_eq!(count(&app, &s.admin, "email").await, 3);
+    let multi = lead(&app, &s.admin, &ids[3]).await;
+    assert_eq!(multi["subject"], "Диван");
+    assert_eq!(multi["body"], "Нужен диван", "the plain part wins over HTML");
+    let b64 = lead(&app, &s.admin, &ids[4]).await;
+    assert_eq!(b64["subject"], "Счет");
+    assert_eq!(b64["body"], "Пришлите счет.");
+    assert_eq!(count(&app, &s.admin, "email").await, 5);
 
     // Not MIME at all: kept as given with a note, not dropped.
     let junk = send("this is not an e-mail at all").await;
@@ -435,4 +478,32 @@ async fn e_mails_in_any_charset_and_encoding_become_one_lead_each() {
     )
     .await
     .problem(415);
+}
+
+#[tokio::test]
+async fn oversize_deliveries_are_refused_with_413_and_store_nothing() {
+    let app = spawn_app_with(&[("CRM_MAX_BODY_BYTES", "2048")]).await;
+    let s = setup(&app).await;
+    channel(&app, &s.admin, json!({"kind": "telegram", "name": "Bot", "secret": "tg-secret"})).await;
+    let big = json!({"update_id": 1, "message": {"message_id": 1, "date": 1764583200, "text": "x".repeat(4000),
+        "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "first_name": "A"}}});
+    let r = post_raw(
+        &app,
+        "/api/v1/intake/telegram",
+        &[("content-type", "application/json"), ("x-telegram-bot-api-secret-token", "tg-secret")],
+        serde_json::to_vec(&big).unwrap(),
+    )
+    .await;
+    r.problem(413);
+    let mail =
+        format!("From: a@example.com\r\nSubject: big\r\nMessage-ID: <big@x>\r\n\r\n{}", "y".repeat(4000));
+    post_raw(
+        &app,
+        "/api/v1/intake/email",
+        &[("content-type", "message/rfc822"), ("x-api-key", &s.key)],
+        mail.into_bytes(),
+    )
+    .await
+    .problem(413);
+    assert_eq!(app.get("/api/v1/leads", &s.admin).await.body["items"], json!([]));
 }

@@ -104,6 +104,16 @@ async fn accepting_a_lead_makes_an_interest_with_its_call_task_and_the_timeline_
     let path = format!("/api/v1/leads/{}", l["id"].as_str().unwrap());
     app.advance(Duration::minutes(5));
     let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    let preset = app
+        .patch(
+            &format!("/api/v1/users/{}", t.ivan_id),
+            &ivan,
+            &json!({"default_service_type": "Office furniture"}),
+        )
+        .await;
+    assert_eq!(preset.status, 200, "{}", preset.text);
+    let wizard = app.get(&format!("{path}/acceptance"), &ivan).await;
+    assert_eq!(wizard.body["default_service_type"], "Office furniture");
     let accepted = app
         .post(&format!("{path}/accept"), Some(&ivan), &json!({"mode": "new_interest",
             "client": {"use": "new", "name": "ИП Петров", "kind": "person", "phones": ["+79035550011"], "confirm_new": true},
@@ -114,6 +124,7 @@ async fn accepting_a_lead_makes_an_interest_with_its_call_task_and_the_timeline_
     assert_eq!(interest["title"], "Office desks");
     assert_eq!(interest["stage"], "request");
     assert_eq!(interest["responsible_id"], t.ivan_id.as_str());
+    assert_eq!(interest["service_type"], "Office furniture", "the user's usual service type is preset");
     assert!(interest["client_id"].is_string() && interest["contact_id"].is_string());
     assert_eq!(accepted.body["lead"]["status"], "accepted");
     assert_eq!(accepted.body["lead"]["interest_id"], interest["id"]);

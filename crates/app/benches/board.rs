@@ -68,6 +68,7 @@ fn main() {
                     version: 1,
                     created_at: now,
                     updated_at: now,
+                    default_service_type: None,
                 },
             )?;
         }

@@ -59,6 +59,7 @@ pub fn bootstrap_admin(app: &App, email: &str, password: Option<&str>) -> Result
                 version: 1,
                 created_at: now.naive_utc(),
                 updated_at: now.naive_utc(),
+                default_service_type: None,
             },
         )?;
         outbox::record(

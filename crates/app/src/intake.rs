@@ -351,7 +351,17 @@ pub fn form(
     }
     p.into_result()?;
     let bucket = format!("form:{}:{address}", form.id.0);
+    // A double submit (or a browser retry) of the same fields from the same
+    // address within ten minutes is one delivery.
+    let mut sorted: Vec<(&String, &String)> = fields.iter().collect();
+    sorted.sort();
+    let window = now.timestamp() / 600;
+    let delivery =
+        sha256_hex(&format!("{address}|{window}|{}", serde_json::to_string(&sorted).unwrap_or_default()));
     app.write(|conn| {
+        if let Some(Some(lead)) = q::find_delivery(conn, &format!("form:{}", form.id.0), &delivery)? {
+            return Ok(FormOutcome::Lead(lead.0));
+        }
         let hits = q::hit(conn, &bucket, now.naive_utc(), (now - Duration::minutes(10)).naive_utc())?;
         if hits > FORM_POSTS_PER_ADDRESS {
             return Err(AppError::RateLimited { retry_after: std::time::Duration::from_secs(600) });
@@ -369,6 +379,7 @@ pub fn form(
             ..Default::default()
         };
         let (row, _) = intake_in(conn, None, lead, now)?;
+        q::record_delivery(conn, &format!("form:{}", form.id.0), &delivery, Some(row.id), now.naive_utc())?;
         Ok(FormOutcome::Lead(row.id.0))
     })
 }

@@ -347,6 +347,8 @@ pub struct Acceptance {
     pub contact: Option<ContactView>,
     pub proposed_responsible_id: Option<Uuid>,
     pub active_interests: Vec<InterestView>,
+    /// The user's usual service type, preset for the new interest.
+    pub default_service_type: Option<String>,
 }
 
 pub fn acceptance(app: &App, actor: &Principal, id: Uuid) -> Result<Acceptance, AppError> {
@@ -382,6 +384,12 @@ pub fn acceptance(app: &App, actor: &Principal, id: Uuid) -> Result<Acceptance, 
                 active_interests.push(interests::interest_view_in(conn, r.id, now, fallback)?);
             }
         }
+        let default_service_type = match actor.user() {
+            Some(u) => {
+                crm_store::queries::users::find(conn, u.id.into())?.and_then(|u| u.default_service_type)
+            }
+            None => None,
+        };
         Ok(Acceptance {
             lead: view(row),
             candidates,
@@ -389,6 +397,7 @@ pub fn acceptance(app: &App, actor: &Principal, id: Uuid) -> Result<Acceptance, 
             contact,
             proposed_responsible_id: proposed,
             active_interests,
+            default_service_type,
         })
     })
 }
@@ -536,13 +545,21 @@ pub fn accept_lead(
                         .and_then(|c| cq::find_client(conn, c.into()).ok().flatten())
                         .and_then(|c| c.responsible_id.map(Uuid::from))
                 });
+                let service_type = match a.service_type {
+                    Some(s) => Some(s),
+                    None => match actor.user() {
+                        Some(u) => crm_store::queries::users::find(conn, u.id.into())?
+                            .and_then(|u| u.default_service_type),
+                        None => None,
+                    },
+                };
                 let input = NewInterest {
                     id: None,
                     title: title.chars().take(200).collect(),
                     scenario_id: a.scenario_id,
                     potential_amount: a.potential_amount,
                     currency: None,
-                    service_type: a.service_type,
+                    service_type,
                     client_id,
                     contact_id,
                     responsible_id: responsible,

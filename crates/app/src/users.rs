@@ -24,6 +24,8 @@ pub struct UserView {
     pub department_id: Option<Uuid>,
     pub time_zone: String,
     pub active: bool,
+    /// Preset by the lead wizard for this user's new interests.
+    pub default_service_type: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -38,6 +40,7 @@ pub(crate) fn view(row: UserRow) -> Result<UserView, AppError> {
         department_id: row.department_id.map(Into::into),
         time_zone: row.time_zone,
         active: row.active,
+        default_service_type: row.default_service_type,
         version: row.version,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
@@ -54,6 +57,7 @@ pub struct NewUser {
     pub time_zone: Option<String>,
     pub password: String,
     pub active: Option<bool>,
+    pub default_service_type: Option<String>,
 }
 
 /// A partial change; `None` leaves a field as it is, `Some(None)` clears a nullable one.
@@ -67,6 +71,7 @@ pub struct UserChanges {
     pub active: Option<bool>,
     pub password: Option<String>,
     pub current_password: Option<String>,
+    pub default_service_type: Option<Option<String>>,
 }
 
 fn check_password(problems: &mut Problems, field: &str, password: &str) {
@@ -128,6 +133,7 @@ pub fn create_user(app: &App, actor: &Principal, input: NewUser) -> Result<UserV
             version: 1,
             created_at: ts,
             updated_at: ts,
+            default_service_type: service_type(&input.default_service_type),
         };
         q::insert(conn, &form)?;
         let created = q::find(conn, id.into())?.ok_or(AppError::NotFound("user"))?;
@@ -268,7 +274,11 @@ pub fn update_user(
             password_hash: row.password_hash.clone(),
             version: row.version + 1,
             updated_at: now.naive_utc(),
+            default_service_type: row.default_service_type.clone(),
         };
+        if let Some(st) = &changes.default_service_type {
+            form.default_service_type = service_type(st);
+        }
         if let Some(Some(email)) = &email {
             if email.as_str() != row.email {
                 if q::find_by_email(conn, email.as_str())?.is_some() {
@@ -343,4 +353,8 @@ fn count_active_admins(conn: &mut DbConnection) -> Result<usize, AppError> {
     let filter =
         UserFilter { role: Some(Role::Admin.as_str().to_owned()), active: Some(true), ..Default::default() };
     Ok(q::list(conn, &filter, crm_store::queries::PageQuery { after: None, limit: 2 })?.len())
+}
+
+fn service_type(raw: &Option<String>) -> Option<String> {
+    raw.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(100).collect())
 }

@@ -57,6 +57,7 @@ pub struct UserRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub default_service_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -73,6 +74,7 @@ pub struct UserInsertForm {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub default_service_type: Option<String>,
 }
 
 #[derive(Debug, Clone, AsChangeset)]
@@ -87,6 +89,7 @@ pub struct UserUpdateForm {
     pub password_hash: String,
     pub version: i64,
     pub updated_at: NaiveDateTime,
+    pub default_service_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

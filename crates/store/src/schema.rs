@@ -32,6 +32,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        default_service_type -> Nullable<Text>,
     }
 }
 

@@ -73,3 +73,6 @@ CREATE TABLE intake_deliveries (
     received_at TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX intake_deliveries_key_idx ON intake_deliveries (channel, external_id);
+
+-- The service type a manager usually sells; the lead wizard presets it.
+ALTER TABLE users ADD COLUMN default_service_type TEXT;

@@ -229,6 +229,8 @@ pub struct AcceptanceDto {
     pub proposed_responsible_id: Option<Uuid>,
     /// Open interests of the client you may see: link the lead to one of them instead.
     pub active_interests: Vec<InterestDto>,
+    /// Your usual service type, preset for the new interest.
+    pub default_service_type: Option<String>,
 }
 
 impl From<Acceptance> for AcceptanceDto {
@@ -240,6 +242,7 @@ impl From<Acceptance> for AcceptanceDto {
             contact: a.contact.map(ContactDto::from),
             proposed_responsible_id: a.proposed_responsible_id,
             active_interests: a.active_interests.into_iter().map(InterestDto::from).collect(),
+            default_service_type: a.default_service_type,
         }
     }
 }

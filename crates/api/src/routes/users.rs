@@ -69,6 +69,8 @@ pub struct UserDto {
     #[schema(example = "Europe/Moscow")]
     pub time_zone: String,
     pub active: bool,
+    /// Preset by the lead wizard for this user's new interests.
+    pub default_service_type: Option<String>,
     /// Increases with every change; the `ETag` is this number in quotes.
     #[schema(example = 1)]
     pub version: i64,
@@ -86,6 +88,7 @@ impl From<UserView> for UserDto {
             department_id: u.department_id,
             time_zone: u.time_zone,
             active: u.active,
+            default_service_type: u.default_service_type,
             version: u.version,
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -122,6 +125,9 @@ pub struct CreateUserRequest {
     pub password: String,
     /// Defaults to true.
     pub active: Option<bool>,
+    #[validate(length(max = 100))]
+    #[schema(example = "Office furniture", max_length = 100)]
+    pub default_service_type: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
@@ -153,6 +159,10 @@ pub struct UpdateUserRequest {
     #[validate(length(min = 1, max = 128))]
     #[schema(min_length = 1, max_length = 128, format = Password)]
     pub current_password: Option<String>,
+    /// Your usual service type (null clears it).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable, max_length = 100)]
+    pub default_service_type: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -219,6 +229,7 @@ pub async fn create_user(
         time_zone: b.time_zone,
         password: b.password,
         active: b.active,
+        default_service_type: b.default_service_type,
     };
     let user = run(&state, move |app| crm_app::users::create_user(app, &auth.0, input)).await?;
     let version = user.version;
@@ -274,6 +285,7 @@ pub async fn update_user(
         active: b.active,
         password: b.password,
         current_password: b.current_password,
+        default_service_type: b.default_service_type,
     };
     let user =
         run(&state, move |app| crm_app::users::update_user(app, &auth.0, id, if_match.0, changes)).await?;

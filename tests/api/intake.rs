@@ -406,6 +406,16 @@ Content-Transfer-Encoding: base64\r\n\
 \r\n\
 z/Do+Ovo8uUg8ffl8i4=\r\n";
 
+const KOI8_QP: &str = "From: shop@example.org\r\n\
+To: sales@acme.example\r\n\
+Subject: =?koi8-r?B?68HUwczPxw==?=\r\n\
+Message-ID: <koi8-2@example.org>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=koi8-r\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\
+\r\n\
+=E4=CF=C2=D2=D9=CA =D7=C5=DE=C5=D2, =CE=D5=D6=C5=CE =CB=C1=D4=C1=CC=CF=C7\r\n";
+
 #[tokio::test]
 async fn e_mails_in_any_charset_and_encoding_become_one_lead_each() {
     let app = spawn_app().await;
@@ -432,7 +442,7 @@ async fn e_mails_in_any_charset_and_encoding_become_one_lead_each() {
         }
     };
     let mut ids = Vec::new();
-    for raw in [UTF8_QP, KOI8_B64, CP1251_HTML, UTF8_MULTIPART_B64, CP1251_B64] {
+    for raw in [UTF8_QP, KOI8_B64, CP1251_HTML, UTF8_MULTIPART_B64, CP1251_B64, KOI8_QP] {
         let first = send(raw).await;
         assert_eq!(first.status, 200, "{}", first.text);
         let again = send(raw).await;
@@ -463,7 +473,10 @@ async fn e_mails_in_any_charset_and_encoding_become_one_lead_each() {
     let b64 = lead(&app, &s.admin, &ids[4]).await;
     assert_eq!(b64["subject"], "Счет");
     assert_eq!(b64["body"], "Пришлите счет.");
-    assert_eq!(count(&app, &s.admin, "email").await, 5);
+    let koi_qp = lead(&app, &s.admin, &ids[5]).await;
+    assert_eq!(koi_qp["subject"], "Каталог");
+    assert_eq!(koi_qp["body"], "Добрый вечер, нужен каталог");
+    assert_eq!(count(&app, &s.admin, "email").await, 6);
 
     // Not MIME at all: kept as given with a note, not dropped.
     let junk = send("this is not an e-mail at all").await;

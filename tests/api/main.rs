@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod auth;
+mod catalog;
 mod clients;
 mod conventions;
 mod helpers;

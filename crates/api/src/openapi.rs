@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField, ProblemUnmet};
 use crate::routes::{
-    api_keys, auth, clients, departments, health, intake, interests, leads, scenarios, users, work,
+    api_keys, auth, catalog, clients, departments, health, intake, interests, leads, scenarios, users, work,
 };
 
 #[derive(OpenApi)]
@@ -52,6 +52,8 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         clients::search_duplicates,
         intake::intake_call, intake::intake_telegram, intake::intake_vk, intake::intake_email, intake::intake_form,
         intake::list_channels, intake::create_channel, intake::deactivate_channel, intake::list_forms, intake::create_form,
+        catalog::list_products, catalog::create_product, catalog::get_product, catalog::update_product,
+        catalog::get_organization, catalog::put_organization,
         leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -68,6 +70,7 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         (name = "tasks", description = "Tasks and notifications"),
         (name = "clients", description = "Clients, contacts, their history and duplicate search"),
         (name = "leads", description = "Inbound requests and the acceptance wizard"),
+        (name = "catalog", description = "Products and services, and the organisation's details"),
         (name = "intake", description = "Leads from e-mail, Telegram, VK, telephony and website forms; channel settings"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
@@ -142,6 +145,12 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("deactivateChannel", &perm::MANAGE_CHANNELS),
     ("listForms", &perm::MANAGE_CHANNELS),
     ("createForm", &perm::MANAGE_CHANNELS),
+    ("listProducts", &perm::READ_CATALOG),
+    ("getProduct", &perm::READ_CATALOG),
+    ("createProduct", &perm::WRITE_CATALOG),
+    ("updateProduct", &perm::WRITE_CATALOG),
+    ("getOrganization", &perm::READ_ORGANIZATION),
+    ("putOrganization", &perm::WRITE_ORGANIZATION),
 ];
 
 /// Create operations and the read operation their `Location` points at.

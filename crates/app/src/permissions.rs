@@ -102,3 +102,15 @@ pub const PUSH_LEADS: Access = Access {
     roles: &[Role::Admin, Role::Integration],
     key: KeyRule::Scope(Scope::LeadsWrite),
 };
+
+pub const READ_CATALOG: Access =
+    Access { action: "read the catalogue", roles: EVERYONE, key: KeyRule::Scope(Scope::OrdersRead) };
+pub const WRITE_CATALOG: Access = Access {
+    action: "change the catalogue",
+    roles: &[Role::Head, Role::Admin, Role::Integration],
+    key: KeyRule::Scope(Scope::OrdersWrite),
+};
+pub const READ_ORGANIZATION: Access =
+    Access { action: "read the organisation's details", roles: EVERYONE, key: KeyRule::Any };
+pub const WRITE_ORGANIZATION: Access =
+    Access { action: "change the organisation's details", roles: ADMIN, key: KeyRule::Never };

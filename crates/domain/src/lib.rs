@@ -6,6 +6,7 @@ pub mod health;
 pub mod ids;
 pub mod money;
 pub mod org;
+pub mod pricing;
 pub mod values;
 
 pub use contact_data::{Phone, TaxId};
@@ -13,4 +14,5 @@ pub use health::Health;
 pub use ids::new_id;
 pub use money::Money;
 pub use org::{Role, Scope};
+pub use pricing::{Quantity, VatRate};
 pub use values::{Email, PersonName, TimeZoneName, ValueError};

@@ -390,3 +390,36 @@ pub struct ChannelRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = products, treat_none_as_null = true)]
+pub struct ProductRow {
+    pub id: DbUuid,
+    pub sku: String,
+    pub name: String,
+    pub unit: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub vat_rate: String,
+    pub price_includes_vat: bool,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = organization_settings, treat_none_as_null = true)]
+pub struct OrganizationRow {
+    pub id: i32,
+    pub name: String,
+    pub tax_id: Option<String>,
+    pub kpp: Option<String>,
+    pub bank: Option<String>,
+    pub bik: Option<String>,
+    pub account: Option<String>,
+    pub correspondent_account: Option<String>,
+    pub address: Option<String>,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}

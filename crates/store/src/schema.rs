@@ -396,6 +396,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    products (id) {
+        id -> Uuid,
+        sku -> Text,
+        name -> Text,
+        unit -> Text,
+        price_minor -> BigInt,
+        currency -> Text,
+        vat_rate -> Text,
+        price_includes_vat -> Bool,
+        active -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    organization_settings (id) {
+        id -> Integer,
+        name -> Text,
+        tax_id -> Nullable<Text>,
+        kpp -> Nullable<Text>,
+        bank -> Nullable<Text>,
+        bik -> Nullable<Text>,
+        account -> Nullable<Text>,
+        correspondent_account -> Nullable<Text>,
+        address -> Nullable<Text>,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(interests -> scenarios (scenario_id));
@@ -428,4 +464,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     channels,
     rate_limit_hits,
     intake_deliveries,
+    products,
+    organization_settings,
 );

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod catalog;
 pub mod clients;
 pub mod departments;
 pub mod health;
@@ -27,7 +28,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .configure(work::configure)
             .configure(clients::configure)
             .configure(leads::configure)
-            .configure(intake::configure),
+            .configure(intake::configure)
+            .configure(catalog::configure),
     );
 }
 

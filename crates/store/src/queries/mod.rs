@@ -2,6 +2,7 @@
 //! transaction opened by `app`) and returns rows.
 
 pub mod auth;
+pub mod catalog;
 pub mod clients;
 pub mod departments;
 pub mod idempotency;

@@ -1,0 +1,309 @@
+//! The product catalogue and the organisation's details.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use crm_app::catalog::{Organization, ProductInput, ProductView};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::extract::{
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/products").get(list_products).post(create_product))
+        .service(web::resource("/products/{id}").get(get_product).patch(update_product))
+        .service(web::resource("/organization").get(get_organization).put(put_organization));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductDto {
+    pub id: Uuid,
+    #[schema(example = "CHAIR-ERGO-01")]
+    pub sku: String,
+    #[schema(example = "Office chair Ergo")]
+    pub name: String,
+    #[schema(example = "шт")]
+    pub unit: String,
+    #[schema(example = "12990.00")]
+    pub price: String,
+    #[schema(example = "RUB")]
+    pub currency: String,
+    /// Percent (`22`, `10`, `0`) or `without`.
+    #[schema(example = "22")]
+    pub vat_rate: String,
+    pub price_includes_vat: bool,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ProductView> for ProductDto {
+    fn from(v: ProductView) -> Self {
+        Self {
+            id: v.id,
+            sku: v.sku,
+            name: v.name,
+            unit: v.unit,
+            price: v.price.to_string(),
+            currency: v.currency,
+            vat_rate: v.vat_rate,
+            price_includes_vat: v.price_includes_vat,
+            active: v.active,
+            version: v.version,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductList {
+    pub items: Vec<ProductDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProductRequest {
+    #[validate(length(min = 1, max = 64))]
+    #[schema(example = "CHAIR-ERGO-01", min_length = 1, max_length = 64)]
+    pub sku: String,
+    #[validate(length(min = 1, max = 300))]
+    #[schema(example = "Office chair Ergo", min_length = 1, max_length = 300)]
+    pub name: String,
+    /// Default `шт`.
+    #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
+    pub unit: Option<String>,
+    #[schema(example = "12990.00")]
+    pub price: String,
+    /// Default RUB.
+    pub currency: Option<String>,
+    /// Default `22`.
+    pub vat_rate: Option<String>,
+    /// Default true: Russian retail prices include VAT.
+    pub price_includes_vat: Option<bool>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProductRequest {
+    #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
+    pub sku: Option<String>,
+    #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
+    pub name: Option<String>,
+    #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
+    pub unit: Option<String>,
+    pub price: Option<String>,
+    pub currency: Option<String>,
+    pub vat_rate: Option<String>,
+    pub price_includes_vat: Option<bool>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListProductsQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub active: Option<bool>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List the catalogue.
+#[utoipa::path(get, path = "/api/v1/products", operation_id = "listProducts", tag = "catalog",
+    params(ListProductsQuery), responses((status = 200, description = "A page of products", body = ProductList)))]
+pub async fn list_products(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<ListProductsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = run(&state, move |app| {
+        crm_app::catalog::list_products(app, &auth.0, q.active, q.updated_since, page)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ProductList {
+        items: page.items.into_iter().map(ProductDto::from).collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+/// Add a product or service.
+///
+/// SKUs are unique. Prices are decimal strings with at most two decimals.
+#[utoipa::path(post, path = "/api/v1/products", operation_id = "createProduct", tag = "catalog",
+    request_body = CreateProductRequest,
+    responses((status = 201, description = "Created", body = ProductDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn create_product(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<CreateProductRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let input = ProductInput {
+        sku: Some(b.sku),
+        name: Some(b.name),
+        unit: b.unit,
+        price: Some(b.price),
+        currency: b.currency,
+        vat_rate: b.vat_rate,
+        price_includes_vat: b.price_includes_vat,
+        active: b.active,
+    };
+    let v = run(&state, move |app| crm_app::catalog::create_product(app, &auth.0, input)).await?;
+    let (id, version) = (v.id, v.version);
+    Ok(created(format!("/api/v1/products/{id}"), &ProductDto::from(v), Some(version)))
+}
+
+/// Read a product.
+#[utoipa::path(get, path = "/api/v1/products/{id}", operation_id = "getProduct", tag = "catalog",
+    params(("id" = Uuid, Path, description = "Product id")),
+    responses((status = 200, description = "The product", body = ProductDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn get_product(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let v = run(&state, move |app| crm_app::catalog::get_product(app, &auth.0, id)).await?;
+    let version = v.version;
+    Ok(versioned(&req, &ProductDto::from(v), version))
+}
+
+/// Change a product.
+#[utoipa::path(patch, path = "/api/v1/products/{id}", operation_id = "updateProduct", tag = "catalog",
+    params(("id" = Uuid, Path, description = "Product id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = UpdateProductRequest,
+    responses((status = 200, description = "Changed", body = ProductDto, headers(("ETag" = String)))))]
+pub async fn update_product(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<UpdateProductRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let input = ProductInput {
+        sku: b.sku,
+        name: b.name,
+        unit: b.unit,
+        price: b.price,
+        currency: b.currency,
+        vat_rate: b.vat_rate,
+        price_includes_vat: b.price_includes_vat,
+        active: b.active,
+    };
+    let id = id.into_inner();
+    let v =
+        run(&state, move |app| crm_app::catalog::update_product(app, &auth.0, id, if_match.0, input)).await?;
+    let version = v.version;
+    Ok(versioned(&req, &ProductDto::from(v), version))
+}
+
+/// The seller's details printed on invoices.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationDto {
+    #[validate(length(min = 1, max = 300))]
+    #[schema(example = "ООО «Мебель-Сервис»", min_length = 1, max_length = 300)]
+    pub name: String,
+    /// ИНН, checksum verified.
+    #[schema(example = "7707083893")]
+    pub tax_id: Option<String>,
+    /// КПП: 9 digits.
+    #[schema(example = "770701001")]
+    pub kpp: Option<String>,
+    #[schema(example = "ПАО Сбербанк")]
+    pub bank: Option<String>,
+    /// БИК: 9 digits.
+    #[schema(example = "044525225")]
+    pub bik: Option<String>,
+    /// Settlement account: 20 digits.
+    #[schema(example = "40702810938000012345")]
+    pub account: Option<String>,
+    /// Correspondent account: 20 digits.
+    #[schema(example = "30101810400000000225")]
+    pub correspondent_account: Option<String>,
+    pub address: Option<String>,
+    /// Read only.
+    #[serde(default, skip_deserializing)]
+    pub version: i64,
+}
+
+impl From<Organization> for OrganizationDto {
+    fn from(o: Organization) -> Self {
+        Self {
+            name: o.name,
+            tax_id: o.tax_id,
+            kpp: o.kpp,
+            bank: o.bank,
+            bik: o.bik,
+            account: o.account,
+            correspondent_account: o.correspondent_account,
+            address: o.address,
+            version: o.version,
+        }
+    }
+}
+
+/// The organisation's details (the seller on invoices).
+#[utoipa::path(get, path = "/api/v1/organization", operation_id = "getOrganization", tag = "catalog",
+    responses((status = 200, description = "The details (empty until set)", body = OrganizationDto, headers(("ETag" = String)))))]
+pub async fn get_organization(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+) -> Result<HttpResponse, ApiError> {
+    let o = run(&state, move |app| crm_app::catalog::get_organization(app, &auth.0)).await?;
+    let version = o.version;
+    Ok(versioned(&req, &OrganizationDto::from(o), version))
+}
+
+/// Set the organisation's details (admins).
+#[utoipa::path(put, path = "/api/v1/organization", operation_id = "putOrganization", tag = "catalog",
+    params(("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = OrganizationDto,
+    responses((status = 200, description = "Saved", body = OrganizationDto, headers(("ETag" = String)))))]
+pub async fn put_organization(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    if_match: IfMatch,
+    body: web::Json<OrganizationDto>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let input = Organization {
+        name: b.name,
+        tax_id: b.tax_id,
+        kpp: b.kpp,
+        bank: b.bank,
+        bik: b.bik,
+        account: b.account,
+        correspondent_account: b.correspondent_account,
+        address: b.address,
+        version: 0,
+        updated_at: None,
+    };
+    let o =
+        run(&state, move |app| crm_app::catalog::put_organization(app, &auth.0, if_match.0, input)).await?;
+    let version = o.version;
+    Ok(versioned(&req, &OrganizationDto::from(o), version))
+}

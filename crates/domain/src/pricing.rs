@@ -1,0 +1,236 @@
+//! Exact prices: quantities in thousandths, money in kopecks, VAT rates in
+//! hundredths of a percent. Each line rounds to kopecks half away from zero;
+//! totals are sums of rounded lines, as Russian invoices do.
+
+use std::fmt;
+
+use crate::money::Money;
+use crate::values::ValueError;
+
+/// A quantity in thousandths of a unit (`1.5` kg = 1500).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Quantity(pub i64);
+
+impl Quantity {
+    pub const MAX: i64 = 1_000_000_000_000;
+
+    /// Parses `"3"`, `"1.5"`, `"0.125"`: at most three decimals, positive.
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let bad =
+            || ValueError::new("invalid_quantity", format!("{raw:?} is not a quantity such as \"1.5\""));
+        let s = raw.trim();
+        let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+        if whole.is_empty() || whole.len() > 12 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) || (s.contains('.') && frac.is_empty())
+        {
+            return Err(bad());
+        }
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<3}").parse().map_err(|_| bad())? };
+        let q = whole.checked_mul(1000).and_then(|w| w.checked_add(frac)).ok_or_else(bad)?;
+        if q == 0 {
+            return Err(ValueError::new("zero_quantity", "the quantity must be more than zero"));
+        }
+        if q > Self::MAX {
+            return Err(ValueError::new("too_large", "the quantity is too large"));
+        }
+        Ok(Self(q))
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (w, r) = (self.0 / 1000, self.0 % 1000);
+        if r == 0 {
+            write!(f, "{w}")
+        } else {
+            let frac = format!("{r:03}");
+            write!(f, "{w}.{}", frac.trim_end_matches('0'))
+        }
+    }
+}
+
+/// A VAT rate: a percentage in hundredths (22% = 2200), or "without VAT".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VatRate {
+    Without,
+    Percent(u32),
+}
+
+impl VatRate {
+    /// `"22"`, `"10"`, `"0"`, `"7.5"` or `"without"`.
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let s = raw.trim().trim_end_matches('%');
+        if s.eq_ignore_ascii_case("without") {
+            return Ok(VatRate::Without);
+        }
+        let bad = || {
+            ValueError::new(
+                "invalid_vat_rate",
+                format!("{raw:?} is not a VAT rate such as \"22\" or \"without\""),
+            )
+        };
+        let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+        if whole.is_empty()
+            || whole.len() > 2
+            || frac.len() > 2
+            || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let bp = whole.parse::<u32>().map_err(|_| bad())? * 100
+            + if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse::<u32>().map_err(|_| bad())? };
+        Ok(VatRate::Percent(bp))
+    }
+
+    fn basis_points(self) -> i128 {
+        match self {
+            VatRate::Without => 0,
+            VatRate::Percent(bp) => i128::from(bp),
+        }
+    }
+}
+
+impl fmt::Display for VatRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VatRate::Without => f.write_str("without"),
+            VatRate::Percent(bp) if bp % 100 == 0 => write!(f, "{}", bp / 100),
+            VatRate::Percent(bp) => {
+                let frac = format!("{:02}", bp % 100);
+                write!(f, "{}.{}", bp / 100, frac.trim_end_matches('0'))
+            }
+        }
+    }
+}
+
+/// `n / d` rounded half away from zero (`d > 0`).
+pub fn div_round(n: i128, d: i128) -> i128 {
+    let (q, r) = (n / d, n % d);
+    if 2 * r.abs() >= d {
+        q + n.signum()
+    } else {
+        q
+    }
+}
+
+/// One priced line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    pub unit_price: Money,
+    pub quantity: Quantity,
+    /// Discount in hundredths of a percent (5% = 500).
+    pub discount_bp: u32,
+    pub vat: VatRate,
+    /// Whether `unit_price` already includes VAT.
+    pub price_includes_vat: bool,
+}
+
+/// A line's amounts, each rounded to kopecks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LineAmounts {
+    pub net: Money,
+    pub vat: Money,
+    pub total: Money,
+}
+
+impl Line {
+    pub fn amounts(&self) -> LineAmounts {
+        let gross = div_round(i128::from(self.unit_price.0) * i128::from(self.quantity.0), 1000);
+        let discounted = div_round(gross * (10_000 - i128::from(self.discount_bp.min(10_000))), 10_000);
+        let rate = self.vat.basis_points();
+        let (net, vat) = if self.price_includes_vat {
+            let vat = div_round(discounted * rate, 10_000 + rate);
+            (discounted - vat, vat)
+        } else {
+            (discounted, div_round(discounted * rate, 10_000))
+        };
+        let clamp = |v: i128| Money(i64::try_from(v).unwrap_or(i64::MAX));
+        LineAmounts { net: clamp(net), vat: clamp(vat), total: clamp(net + vat) }
+    }
+}
+
+/// Totals of a document: sums of its rounded lines.
+pub fn totals<'a>(lines: impl IntoIterator<Item = &'a Line>) -> LineAmounts {
+    lines.into_iter().map(Line::amounts).fold(LineAmounts::default(), |acc, l| LineAmounts {
+        net: Money(acc.net.0 + l.net.0),
+        vat: Money(acc.vat.0 + l.vat.0),
+        total: Money(acc.total.0 + l.total.0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(price: &str, qty: &str, discount_bp: u32, vat: &str, includes: bool) -> LineAmounts {
+        Line {
+            unit_price: Money::parse(price).unwrap(),
+            quantity: Quantity::parse(qty).unwrap(),
+            discount_bp,
+            vat: VatRate::parse(vat).unwrap(),
+            price_includes_vat: includes,
+        }
+        .amounts()
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero() {
+        assert_eq!(div_round(5, 10), 1);
+        assert_eq!(div_round(4, 10), 0);
+        assert_eq!(div_round(-5, 10), -1);
+        assert_eq!(div_round(-4, 10), 0);
+        assert_eq!(div_round(15, 10), 2);
+    }
+
+    #[test]
+    fn vat_on_top_of_the_price() {
+        // 3 × 33.33 = 99.99; 22% of it = 21.9978 → 22.00.
+        let a = line("33.33", "3", 0, "22", false);
+        assert_eq!((a.net, a.vat, a.total), (Money(9_999), Money(2_200), Money(12_199)));
+    }
+
+    #[test]
+    fn vat_inside_the_price() {
+        // 122.00 with 22% inside: VAT 22.00, net 100.00.
+        let a = line("122", "1", 0, "22", true);
+        assert_eq!((a.net, a.vat, a.total), (Money(10_000), Money(2_200), Money(12_200)));
+        // 100.00 with 10% inside: VAT 9.0909… → 9.09.
+        let b = line("100", "1", 0, "10", true);
+        assert_eq!((b.net, b.vat, b.total), (Money(9_091), Money(909), Money(10_000)));
+    }
+
+    #[test]
+    fn fractional_quantities_and_discounts_round_per_line() {
+        // 1.5 kg × 0.05 = 0.075 → 0.08; the half kopeck rounds up.
+        assert_eq!(line("0.05", "1.5", 0, "without", false).total, Money(8));
+        // 19.99 × 7 = 139.93, 5% off = 132.9335 → 132.93.
+        assert_eq!(line("19.99", "7", 500, "0", false).total, Money(13_293));
+        // Totals are sums of rounded lines, not rounded sums.
+        let l = Line {
+            unit_price: Money(5),
+            quantity: Quantity(500),
+            discount_bp: 0,
+            vat: VatRate::Without,
+            price_includes_vat: false,
+        };
+        assert_eq!(l.amounts().total, Money(3)); // 2.5 kopecks → 3
+        assert_eq!(totals(&[l, l]).total, Money(6));
+    }
+
+    #[test]
+    fn rates_and_quantities_parse_strictly() {
+        assert_eq!(VatRate::parse("22%").unwrap(), VatRate::Percent(2200));
+        assert_eq!(VatRate::parse("without").unwrap().to_string(), "without");
+        assert_eq!(VatRate::parse("7.5").unwrap().to_string(), "7.5");
+        assert!(VatRate::parse("220").is_err());
+        assert!(VatRate::parse("abc").is_err());
+        assert_eq!(Quantity::parse("1.5").unwrap().to_string(), "1.5");
+        assert_eq!(Quantity::parse("0.125").unwrap(), Quantity(125));
+        assert_eq!(Quantity::parse("0").unwrap_err().code, "zero_quantity");
+        assert!(Quantity::parse("1.2345").is_err());
+        assert!(Quantity::parse("-1").is_err());
+    }
+}

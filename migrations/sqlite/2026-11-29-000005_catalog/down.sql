@@ -1,0 +1,2 @@
+DROP TABLE organization_settings;
+DROP TABLE products;

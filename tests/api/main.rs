@@ -13,6 +13,7 @@ mod helpers;
 mod intake;
 mod leads;
 mod operations;
+mod orders;
 mod organisation;
 mod sales;
 mod storage;

@@ -131,7 +131,7 @@ fn postgres_shape(conn: &mut crm_store::DbConnection) -> Shape {
     .load(conn)
     .unwrap();
     for i in idx {
-        let cols = i.indexdef.rsplit_once('(').unwrap().1.trim_end_matches(')').replace(' ', "");
+        let cols = i.indexdef.rsplit_once('(').unwrap().1.trim_end_matches(')').replace([' ', '"'], "");
         indexes
             .entry(i.tablename)
             .or_default()

@@ -15,7 +15,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField, ProblemUnmet};
 use crate::routes::{
-    api_keys, auth, catalog, clients, departments, health, intake, interests, leads, scenarios, users, work,
+    api_keys, auth, catalog, clients, departments, health, intake, interests, leads, orders, scenarios,
+    users, work,
 };
 
 #[derive(OpenApi)]
@@ -54,6 +55,9 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         intake::list_channels, intake::create_channel, intake::deactivate_channel, intake::list_forms, intake::create_form,
         catalog::list_products, catalog::create_product, catalog::get_product, catalog::update_product,
         catalog::get_organization, catalog::put_organization,
+        orders::create_order, orders::list_interest_orders, orders::get_order, orders::confirm_order, orders::cancel_order,
+        orders::register_payment, orders::cancel_payment, orders::list_payments,
+        orders::create_shipment, orders::get_shipment, orders::update_shipment,
         leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -71,6 +75,7 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         (name = "clients", description = "Clients, contacts, their history and duplicate search"),
         (name = "leads", description = "Inbound requests and the acceptance wizard"),
         (name = "catalog", description = "Products and services, and the organisation's details"),
+        (name = "orders", description = "Orders, payments and shipments, and the stage moves they cause"),
         (name = "intake", description = "Leads from e-mail, Telegram, VK, telephony and website forms; channel settings"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
@@ -151,6 +156,17 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("updateProduct", &perm::WRITE_CATALOG),
     ("getOrganization", &perm::READ_ORGANIZATION),
     ("putOrganization", &perm::WRITE_ORGANIZATION),
+    ("createOrder", &perm::WRITE_ORDERS),
+    ("listInterestOrders", &perm::READ_ORDERS),
+    ("getOrder", &perm::READ_ORDERS),
+    ("confirmOrder", &perm::WRITE_ORDERS),
+    ("cancelOrder", &perm::WRITE_ORDERS),
+    ("registerPayment", &perm::WRITE_PAYMENTS),
+    ("cancelPayment", &perm::WRITE_PAYMENTS),
+    ("listOrderPayments", &perm::READ_PAYMENTS),
+    ("createShipment", &perm::WRITE_SHIPMENTS),
+    ("getShipment", &perm::READ_SHIPMENTS),
+    ("updateShipment", &perm::WRITE_SHIPMENTS),
 ];
 
 /// Create operations and the read operation their `Location` points at.

@@ -17,6 +17,7 @@ pub mod health;
 pub mod idempotency;
 pub mod intake;
 pub mod leads;
+pub mod orders;
 pub mod outbox;
 pub mod page;
 pub mod permissions;

@@ -114,3 +114,25 @@ pub const READ_ORGANIZATION: Access =
     Access { action: "read the organisation's details", roles: EVERYONE, key: KeyRule::Any };
 pub const WRITE_ORGANIZATION: Access =
     Access { action: "change the organisation's details", roles: ADMIN, key: KeyRule::Never };
+
+const SALES_AND_ACCOUNTING: &[Role] =
+    &[Role::Manager, Role::Head, Role::Admin, Role::Integration, Role::Accountant];
+
+pub const READ_ORDERS: Access =
+    Access { action: "read orders", roles: SALES_AND_ACCOUNTING, key: KeyRule::Scope(Scope::OrdersRead) };
+pub const WRITE_ORDERS: Access =
+    Access { action: "change orders", roles: SALES, key: KeyRule::Scope(Scope::OrdersWrite) };
+pub const READ_PAYMENTS: Access =
+    Access { action: "read payments", roles: SALES_AND_ACCOUNTING, key: KeyRule::Scope(Scope::PaymentsRead) };
+pub const WRITE_PAYMENTS: Access = Access {
+    action: "register payments",
+    roles: &[Role::Accountant, Role::Admin, Role::Integration],
+    key: KeyRule::Scope(Scope::PaymentsWrite),
+};
+pub const WRITE_SHIPMENTS: Access =
+    Access { action: "ship orders", roles: SALES, key: KeyRule::Scope(Scope::ShipmentsWrite) };
+pub const READ_SHIPMENTS: Access = Access {
+    action: "read shipments",
+    roles: SALES_AND_ACCOUNTING,
+    key: KeyRule::Scope(Scope::ShipmentsRead),
+};

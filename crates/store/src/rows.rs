@@ -423,3 +423,83 @@ pub struct OrganizationRow {
     pub version: i64,
     pub updated_at: NaiveDateTime,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = orders, treat_none_as_null = true)]
+pub struct OrderRow {
+    pub id: DbUuid,
+    pub number: String,
+    pub interest_id: DbUuid,
+    pub status: String,
+    pub currency: String,
+    pub net_minor: i64,
+    pub vat_minor: i64,
+    pub total_minor: i64,
+    pub paid_minor: i64,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = order_lines, treat_none_as_null = true)]
+pub struct OrderLineRow {
+    pub id: DbUuid,
+    pub order_id: DbUuid,
+    pub position: i32,
+    pub product_id: Option<DbUuid>,
+    pub description: String,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub discount_bp: i32,
+    pub vat_rate: String,
+    pub price_includes_vat: bool,
+    pub net_minor: i64,
+    pub vat_minor: i64,
+    pub total_minor: i64,
+    pub shipped_quantity: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = payments, treat_none_as_null = true)]
+pub struct PaymentRow {
+    pub id: DbUuid,
+    pub order_id: DbUuid,
+    pub amount_minor: i64,
+    pub paid_on: NaiveDateTime,
+    pub external_ref: Option<String>,
+    pub payer: Option<String>,
+    pub comment: Option<String>,
+    pub status: String,
+    pub overpaid: bool,
+    pub created_by: Option<DbUuid>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = shipments, treat_none_as_null = true)]
+pub struct ShipmentRow {
+    pub id: DbUuid,
+    pub number: String,
+    pub order_id: DbUuid,
+    pub kind: String,
+    pub shipped_on: NaiveDateTime,
+    pub status: String,
+    pub route_sheet: Option<String>,
+    pub notes: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = shipment_lines)]
+pub struct ShipmentLineRow {
+    pub id: DbUuid,
+    pub shipment_id: DbUuid,
+    pub order_line_id: DbUuid,
+    pub quantity: i64,
+}

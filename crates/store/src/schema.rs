@@ -432,6 +432,105 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    document_numbers (kind, year) {
+        kind -> Text,
+        year -> Integer,
+        last_number -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    orders (id) {
+        id -> Uuid,
+        number -> Text,
+        interest_id -> Uuid,
+        status -> Text,
+        currency -> Text,
+        net_minor -> BigInt,
+        vat_minor -> BigInt,
+        total_minor -> BigInt,
+        paid_minor -> BigInt,
+        confirmed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    order_lines (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        position -> Integer,
+        product_id -> Nullable<Uuid>,
+        description -> Text,
+        quantity -> BigInt,
+        unit_price_minor -> BigInt,
+        discount_bp -> Integer,
+        vat_rate -> Text,
+        price_includes_vat -> Bool,
+        net_minor -> BigInt,
+        vat_minor -> BigInt,
+        total_minor -> BigInt,
+        shipped_quantity -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    payments (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        amount_minor -> BigInt,
+        paid_on -> Timestamp,
+        external_ref -> Nullable<Text>,
+        payer -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        status -> Text,
+        overpaid -> Bool,
+        created_by -> Nullable<Uuid>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    shipments (id) {
+        id -> Uuid,
+        number -> Text,
+        order_id -> Uuid,
+        kind -> Text,
+        shipped_on -> Timestamp,
+        status -> Text,
+        route_sheet -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    shipment_lines (id) {
+        id -> Uuid,
+        shipment_id -> Uuid,
+        order_line_id -> Uuid,
+        quantity -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(interests -> scenarios (scenario_id));
@@ -466,4 +565,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     intake_deliveries,
     products,
     organization_settings,
+    document_numbers,
+    orders,
+    order_lines,
+    payments,
+    shipments,
+    shipment_lines,
 );

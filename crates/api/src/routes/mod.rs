@@ -9,6 +9,7 @@ pub mod health;
 pub mod intake;
 pub mod interests;
 pub mod leads;
+pub mod orders;
 pub mod scenarios;
 pub mod users;
 pub mod work;
@@ -29,7 +30,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .configure(clients::configure)
             .configure(leads::configure)
             .configure(intake::configure)
-            .configure(catalog::configure),
+            .configure(catalog::configure)
+            .configure(orders::configure),
     );
 }
 

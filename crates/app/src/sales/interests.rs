@@ -619,6 +619,7 @@ pub struct Transition {
 
 fn snapshot(conn: &mut DbConnection, row: &InterestRow) -> Result<(Snapshot, Vec<InteractionRow>), AppError> {
     let planned = q::planned_interactions(conn, &[row.id])?;
+    let orders = crate::orders::order_facts(conn, row.id)?;
     Ok((
         Snapshot {
             stage: row.stage.clone(),
@@ -629,10 +630,9 @@ fn snapshot(conn: &mut DbConnection, row: &InterestRow) -> Result<(Snapshot, Vec
             potential_amount_set: row.potential_minor.is_some(),
             service_type_set: row.service_type.is_some(),
             loss_reason_set: row.loss_reason_id.is_some(),
-            // Orders come with the quote-to-cash issue: none yet, so neither paid nor shipped.
-            order_count: 0,
-            orders_fully_paid: false,
-            orders_fully_shipped: false,
+            order_count: orders.0,
+            orders_fully_paid: orders.1,
+            orders_fully_shipped: orders.2,
             planned_interactions: planned.len(),
         },
         planned,

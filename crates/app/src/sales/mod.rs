@@ -381,8 +381,8 @@ pub(crate) fn apply_effects(
                 notify(conn, who, Some(row.id), &text, now)?;
             }
             Effect::SetPotentialToRevenue => {
-                // Orders arrive with the quote-to-cash issue; until then there is
-                // no revenue to copy and the won guards cannot pass anyway.
+                let (_, _, _, revenue) = crate::orders::order_facts(conn, row.id)?;
+                row.potential_minor = Some(revenue);
             }
         }
     }

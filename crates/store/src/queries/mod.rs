@@ -7,6 +7,7 @@ pub mod clients;
 pub mod departments;
 pub mod idempotency;
 pub mod leads;
+pub mod orders;
 pub mod outbox;
 pub mod sales;
 pub mod users;

@@ -1,0 +1,513 @@
+//! Orders, payments and shipments.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use crm_app::orders::{
+    LineInput, OrderView, PaymentInput, PaymentView, ShipmentChanges, ShipmentInput, ShipmentView,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/interests/{id}/orders").get(list_interest_orders).post(create_order))
+        .service(web::resource("/orders/{id}").get(get_order))
+        .service(web::resource("/orders/{id}/confirm").post(confirm_order))
+        .service(web::resource("/orders/{id}/cancel").post(cancel_order))
+        .service(web::resource("/orders/{id}/payments").get(list_payments))
+        .service(web::resource("/orders/{id}/shipments").post(create_shipment))
+        .service(web::resource("/payments").post(register_payment))
+        .service(web::resource("/payments/{id}/cancel").post(cancel_payment))
+        .service(web::resource("/shipments/{id}").get(get_shipment).patch(update_shipment));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderLineDto {
+    pub id: Uuid,
+    pub position: i32,
+    pub product_id: Option<Uuid>,
+    pub description: String,
+    #[schema(example = "40")]
+    pub quantity: String,
+    #[schema(example = "12990.00")]
+    pub unit_price: String,
+    /// Percent.
+    #[schema(example = "5")]
+    pub discount_percent: String,
+    #[schema(example = "22")]
+    pub vat_rate: String,
+    pub price_includes_vat: bool,
+    pub net: String,
+    pub vat: String,
+    pub total: String,
+    pub shipped_quantity: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderDto {
+    pub id: Uuid,
+    #[schema(example = "ORD-2026-000045")]
+    pub number: String,
+    pub interest_id: Uuid,
+    pub client_id: Option<Uuid>,
+    /// `draft`, `confirmed` or `cancelled`.
+    pub status: String,
+    pub currency: String,
+    pub net: String,
+    pub vat: String,
+    pub total: String,
+    pub paid: String,
+    pub paid_percent: i64,
+    /// By quantity.
+    pub shipped_percent: i64,
+    pub lines: Vec<OrderLineDto>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<OrderView> for OrderDto {
+    fn from(o: OrderView) -> Self {
+        Self {
+            id: o.id,
+            number: o.number,
+            interest_id: o.interest_id,
+            client_id: o.client_id,
+            status: o.status,
+            currency: o.currency,
+            net: o.net.to_string(),
+            vat: o.vat.to_string(),
+            total: o.total.to_string(),
+            paid: o.paid.to_string(),
+            paid_percent: o.paid_percent,
+            shipped_percent: o.shipped_percent,
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| OrderLineDto {
+                    id: l.id,
+                    position: l.position,
+                    product_id: l.product_id,
+                    description: l.description,
+                    quantity: l.quantity.to_string(),
+                    unit_price: l.unit_price.to_string(),
+                    discount_percent: crm_domain::VatRate::Percent(u32::try_from(l.discount_bp).unwrap_or(0))
+                        .to_string(),
+                    vat_rate: l.vat_rate,
+                    price_includes_vat: l.price_includes_vat,
+                    net: l.net.to_string(),
+                    vat: l.vat.to_string(),
+                    total: l.total.to_string(),
+                    shipped_quantity: l.shipped_quantity.to_string(),
+                })
+                .collect(),
+            confirmed_at: o.confirmed_at,
+            version: o.version,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderList {
+    pub items: Vec<OrderDto>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineRequest {
+    /// A catalogue product (its name, price and VAT are the defaults)…
+    pub product_id: Option<Uuid>,
+    /// …or free text with a unit price.
+    pub description: Option<String>,
+    #[schema(example = "40")]
+    pub quantity: String,
+    #[schema(example = "12990.00")]
+    pub unit_price: Option<String>,
+    #[schema(example = "5")]
+    pub discount_percent: Option<String>,
+    #[schema(example = "22")]
+    pub vat_rate: Option<String>,
+    pub price_includes_vat: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrderRequest {
+    pub lines: Vec<LineRequest>,
+}
+
+/// Make a draft order on an interest.
+///
+/// Each line is rounded to kopecks half away from zero; totals are sums of lines.
+#[utoipa::path(post, path = "/api/v1/interests/{id}/orders", operation_id = "createOrder", tag = "orders",
+    params(("id" = Uuid, Path, description = "Interest id")),
+    request_body = CreateOrderRequest,
+    responses((status = 201, description = "Drafted", body = OrderDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn create_order(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<CreateOrderRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let lines = body
+        .into_inner()
+        .lines
+        .into_iter()
+        .map(|l| LineInput {
+            product_id: l.product_id,
+            description: l.description,
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            discount_percent: l.discount_percent,
+            vat_rate: l.vat_rate,
+            price_includes_vat: l.price_includes_vat,
+        })
+        .collect();
+    let id = id.into_inner();
+    let o = run(&state, move |app| crm_app::orders::create_order(app, &auth.0, id, lines)).await?;
+    let (oid, version) = (o.id, o.version);
+    Ok(created(format!("/api/v1/orders/{oid}"), &OrderDto::from(o), Some(version)))
+}
+
+/// The orders of an interest.
+#[utoipa::path(get, path = "/api/v1/interests/{id}/orders", operation_id = "listInterestOrders", tag = "orders",
+    params(("id" = Uuid, Path, description = "Interest id")),
+    responses((status = 200, description = "Its orders", body = OrderList)))]
+pub async fn list_interest_orders(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let items = run(&state, move |app| crm_app::orders::list_interest_orders(app, &auth.0, id)).await?;
+    Ok(HttpResponse::Ok().json(OrderList { items: items.into_iter().map(OrderDto::from).collect() }))
+}
+
+/// Read an order: totals, paid and shipped shares, lines.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", operation_id = "getOrder", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses((status = 200, description = "The order", body = OrderDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn get_order(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let o = run(&state, move |app| crm_app::orders::get_order(app, &auth.0, id)).await?;
+    let version = o.version;
+    Ok(versioned(&req, &OrderDto::from(o), version))
+}
+
+/// Confirm (post) an order: lines and totals are frozen from now on.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", operation_id = "confirmOrder", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    responses((status = 200, description = "Confirmed", body = OrderDto)))]
+pub async fn confirm_order(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let o = run(&state, move |app| crm_app::orders::confirm_order(app, &auth.0, id, if_match.0)).await?;
+    let version = o.version;
+    Ok(versioned(&req, &OrderDto::from(o), version))
+}
+
+/// Cancel an order that has no payments.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", operation_id = "cancelOrder", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    responses((status = 200, description = "Cancelled", body = OrderDto)))]
+pub async fn cancel_order(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let o = run(&state, move |app| crm_app::orders::cancel_order(app, &auth.0, id, if_match.0)).await?;
+    let version = o.version;
+    Ok(versioned(&req, &OrderDto::from(o), version))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentDto {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    #[schema(example = "240000.00")]
+    pub amount: String,
+    pub paid_on: DateTime<Utc>,
+    /// The bank document's id (the dedupe key).
+    pub external_ref: Option<String>,
+    pub payer: Option<String>,
+    pub comment: Option<String>,
+    /// `posted` or `cancelled`.
+    pub status: String,
+    /// The order was overpaid by this payment.
+    pub overpaid: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<PaymentView> for PaymentDto {
+    fn from(p: PaymentView) -> Self {
+        Self {
+            id: p.id,
+            order_id: p.order_id,
+            amount: p.amount.to_string(),
+            paid_on: p.paid_on,
+            external_ref: p.external_ref,
+            payer: p.payer,
+            comment: p.comment,
+            status: p.status,
+            overpaid: p.overpaid,
+            version: p.version,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentList {
+    pub items: Vec<PaymentDto>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterPaymentRequest {
+    pub order_id: Uuid,
+    #[schema(example = "240000.00")]
+    pub amount: String,
+    pub paid_on: Option<DateTime<Utc>>,
+    /// The bank document's id: the same one twice is one payment.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "PP-000123", min_length = 1, max_length = 200)]
+    pub external_ref: Option<String>,
+    #[validate(length(max = 300))]
+    #[schema(max_length = 300)]
+    pub payer: Option<String>,
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
+    pub comment: Option<String>,
+}
+
+/// Register a payment (accountants, admins, integrations).
+///
+/// The same bank document again answers 200 with the first payment. When the
+/// payment completes every confirmed order of the interest, the scenario's
+/// "orders fully paid" runs in the same transaction (Typical sale: payment →
+/// shipment, tasks).
+#[utoipa::path(post, path = "/api/v1/payments", operation_id = "registerPayment", tag = "orders",
+    request_body = RegisterPaymentRequest,
+    responses((status = 201, description = "Registered", body = PaymentDto, headers(("Location" = String))),
+        (status = 200, description = "Already registered (same external_ref)", body = PaymentDto)))]
+pub async fn register_payment(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: web::Json<RegisterPaymentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let input = PaymentInput {
+        order_id: b.order_id,
+        amount: b.amount,
+        paid_on: b.paid_on,
+        external_ref: b.external_ref,
+        payer: b.payer,
+        comment: b.comment,
+    };
+    let (p, fresh) = run(&state, move |app| crm_app::orders::register_payment(app, &auth.0, input)).await?;
+    let id = p.id;
+    if fresh {
+        Ok(created(format!("/api/v1/payments/{id}"), &PaymentDto::from(p), None))
+    } else {
+        Ok(HttpResponse::Ok().json(PaymentDto::from(p)))
+    }
+}
+
+/// Cancel a mistaken payment; the interest's manager gets a task to check the deal.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/cancel", operation_id = "cancelPayment", tag = "orders",
+    params(("id" = Uuid, Path, description = "Payment id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    responses((status = 200, description = "Cancelled", body = PaymentDto)))]
+pub async fn cancel_payment(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p = run(&state, move |app| crm_app::orders::cancel_payment(app, &auth.0, id, if_match.0)).await?;
+    Ok(HttpResponse::Ok().json(PaymentDto::from(p)))
+}
+
+/// The payments of an order.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/payments", operation_id = "listOrderPayments", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses((status = 200, description = "Its payments", body = PaymentList)))]
+pub async fn list_payments(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let items = run(&state, move |app| crm_app::orders::list_payments(app, &auth.0, id)).await?;
+    Ok(HttpResponse::Ok().json(PaymentList { items: items.into_iter().map(PaymentDto::from).collect() }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShipmentLineDto {
+    pub order_line_id: Uuid,
+    pub quantity: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShipmentDto {
+    pub id: Uuid,
+    #[schema(example = "SHP-2026-000012")]
+    pub number: String,
+    pub order_id: Uuid,
+    /// `sales_document` or `warehouse_issue`.
+    pub kind: String,
+    pub shipped_on: DateTime<Utc>,
+    /// `preparing`, `in_transit`, `delivered`, `returned`.
+    pub status: String,
+    pub route_sheet: Option<String>,
+    pub notes: Option<String>,
+    pub lines: Vec<ShipmentLineDto>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ShipmentView> for ShipmentDto {
+    fn from(s: ShipmentView) -> Self {
+        Self {
+            id: s.id,
+            number: s.number,
+            order_id: s.order_id,
+            kind: s.kind,
+            shipped_on: s.shipped_on,
+            status: s.status,
+            route_sheet: s.route_sheet,
+            notes: s.notes,
+            lines: s
+                .lines
+                .into_iter()
+                .map(|(id, q)| ShipmentLineDto { order_line_id: id, quantity: q.to_string() })
+                .collect(),
+            version: s.version,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipLineRequest {
+    pub order_line_id: Uuid,
+    #[schema(example = "20")]
+    pub quantity: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateShipmentRequest {
+    /// `sales_document` or `warehouse_issue`.
+    #[schema(example = "sales_document")]
+    pub kind: String,
+    pub shipped_on: Option<DateTime<Utc>>,
+    pub lines: Vec<ShipLineRequest>,
+    pub route_sheet: Option<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateShipmentRequest {
+    /// `preparing`, `in_transit`, `delivered` or `returned`.
+    pub status: Option<String>,
+    pub route_sheet: Option<String>,
+    /// Warehouse transfers, production stage.
+    pub notes: Option<String>,
+}
+
+/// Ship (part of) a confirmed order.
+///
+/// Never more than remains unshipped. Fires "shipment made" (Typical sale:
+/// "Check the delivery" in 3 days), and "orders fully shipped" when every
+/// confirmed order of the interest is shipped in full (Typical sale: won, the
+/// potential becomes the orders' revenue).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/shipments", operation_id = "createShipment", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id")),
+    request_body = CreateShipmentRequest,
+    responses((status = 201, description = "Shipped", body = ShipmentDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn create_shipment(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: web::Json<CreateShipmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let input = ShipmentInput {
+        kind: b.kind,
+        shipped_on: b.shipped_on,
+        lines: b.lines.into_iter().map(|l| (l.order_line_id, l.quantity)).collect(),
+        route_sheet: b.route_sheet,
+        notes: b.notes,
+    };
+    let id = id.into_inner();
+    let s = run(&state, move |app| crm_app::orders::create_shipment(app, &auth.0, id, input)).await?;
+    let (sid, version) = (s.id, s.version);
+    Ok(created(format!("/api/v1/shipments/{sid}"), &ShipmentDto::from(s), Some(version)))
+}
+
+/// Read a shipment ("where is my order").
+#[utoipa::path(get, path = "/api/v1/shipments/{id}", operation_id = "getShipment", tag = "orders",
+    params(("id" = Uuid, Path, description = "Shipment id")),
+    responses((status = 200, description = "The shipment", body = ShipmentDto, headers(("ETag" = String)))))]
+pub async fn get_shipment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let s = run(&state, move |app| crm_app::orders::get_shipment(app, &auth.0, id)).await?;
+    let version = s.version;
+    Ok(versioned(&req, &ShipmentDto::from(s), version))
+}
+
+/// Track a shipment: delivery status, route sheet, notes.
+#[utoipa::path(patch, path = "/api/v1/shipments/{id}", operation_id = "updateShipment", tag = "orders",
+    params(("id" = Uuid, Path, description = "Shipment id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = UpdateShipmentRequest,
+    responses((status = 200, description = "Changed", body = ShipmentDto, headers(("ETag" = String)))))]
+pub async fn update_shipment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<UpdateShipmentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let c = ShipmentChanges { status: b.status, route_sheet: b.route_sheet, notes: b.notes };
+    let id = id.into_inner();
+    let s = run(&state, move |app| crm_app::orders::update_shipment(app, &auth.0, id, if_match.0, c)).await?;
+    let version = s.version;
+    Ok(versioned(&req, &ShipmentDto::from(s), version))
+}

@@ -1,0 +1,312 @@
+//! Quote to cash, the core: orders, payments and shipments move the interest
+//! by themselves — payment → shipment when paid, shipment → won when shipped.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn ok(r: Reply, status: u16) -> Value {
+    assert_eq!(r.status.as_u16(), status, "{}", r.text);
+    r.body
+}
+
+fn stage_tasks(tasks: &Value) -> Vec<(String, String)> {
+    tasks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["title"].as_str().unwrap().to_owned(), t["status"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn paying_and_shipping_every_order_moves_the_interest_to_shipment_then_won() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "ivan@test.crm", "manager", None).await;
+    app.create_user(&admin, "olga@test.crm", "accountant", None).await;
+    let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    let olga = app.token("olga@test.crm", PASSWORD).await;
+    let chair = ok(
+        app.post(
+            "/api/v1/products",
+            Some(&admin),
+            &json!({"sku": "CHAIR", "name": "Office chair", "price": "1000", "vat_rate": "22"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    let client = ok(
+        app.post("/api/v1/clients", Some(&ivan), &json!({"name": "ООО «Ромашка»", "kind": "company"})).await,
+        201,
+    )
+    .await;
+    let interest = ok(
+        app.post("/api/v1/interests", Some(&ivan), &json!({"title": "Chairs", "client_id": client["id"]}))
+            .await,
+        201,
+    )
+    .await;
+    let iid = interest["id"].as_str().unwrap().to_owned();
+    let mv = |to: &str| json!({"to_stage": to});
+    ok(app.post(&format!("/api/v1/interests/{iid}/transitions"), Some(&ivan), &mv("proposal")).await, 200)
+        .await;
+
+    let o1 = ok(
+        app.post(
+            &format!("/api/v1/interests/{iid}/orders"),
+            Some(&ivan),
+            &json!({"lines": [
+        {"product_id": chair["id"], "quantity": "3"},
+        {"description": "Delivery", "quantity": "1", "unit_price": "500", "vat_rate": "without"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(o1["total"], "3500.00");
+    assert_eq!(o1["vat"], "540.98", "22% inside 3000.00");
+    assert!(o1["number"].as_str().unwrap().starts_with("ORD-"));
+    let o2 = ok(app.post(&format!("/api/v1/interests/{iid}/orders"), Some(&ivan), &json!({"lines": [
+        {"description": "Assembly", "quantity": "2", "unit_price": "250", "vat_rate": "22", "price_includes_vat": false}]})).await, 201).await;
+    assert_eq!(o2["total"], "610.00");
+    let (o1id, o2id) = (o1["id"].as_str().unwrap().to_owned(), o2["id"].as_str().unwrap().to_owned());
+
+    // A draft order takes no payment.
+    let early = app.post("/api/v1/payments", Some(&olga), &json!({"order_id": o1id, "amount": "100"})).await;
+    assert_eq!(early.unmet_checks(), vec!["order_confirmed"]);
+    for o in [&o1id, &o2id] {
+        ok(app.post(&format!("/api/v1/orders/{o}/confirm"), Some(&ivan), &json!({})).await, 200).await;
+    }
+    ok(app.post(&format!("/api/v1/interests/{iid}/transitions"), Some(&ivan), &mv("payment")).await, 200)
+        .await;
+
+    // Manual won: every unmet check listed.
+    let won = app.post(&format!("/api/v1/interests/{iid}/transitions"), Some(&ivan), &mv("won")).await;
+    assert_eq!(won.unmet_checks(), vec!["orders_fully_paid", "orders_fully_shipped"]);
+
+    // Managers do not register payments; accountants do.
+    app.post("/api/v1/payments", Some(&ivan), &json!({"order_id": o1id, "amount": "1"})).await.problem(403);
+    let part = ok(
+        app.post(
+            "/api/v1/payments",
+            Some(&olga),
+            &json!({"order_id": o1id, "amount": "1500", "external_ref": "PP-1"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(part["amount"], "1500.00");
+    assert_eq!(
+        app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body["stage"],
+        "payment",
+        "partly paid: no move"
+    );
+    let order = app.get(&format!("/api/v1/orders/{o1id}"), &olga).await.body;
+    assert_eq!(order["paid_percent"], 43);
+
+    ok(
+        app.post(
+            "/api/v1/payments",
+            Some(&olga),
+            &json!({"order_id": o1id, "amount": "2000", "external_ref": "PP-2"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    // The same bank document twice is one payment, answered the same.
+    let again = ok(
+        app.post(
+            "/api/v1/payments",
+            Some(&olga),
+            &json!({"order_id": o1id, "amount": "2000", "external_ref": "PP-2"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(again["external_ref"], "PP-2");
+    assert_eq!(
+        app.get(&format!("/api/v1/orders/{o1id}/payments"), &olga).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body["stage"],
+        "payment",
+        "one order still unpaid"
+    );
+
+    ok(
+        app.post(
+            "/api/v1/payments",
+            Some(&olga),
+            &json!({"order_id": o2id, "amount": "610", "external_ref": "PP-3"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let moved = app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body;
+    assert_eq!(moved["stage"], "shipment", "all orders paid: moved by itself");
+    let tasks =
+        stage_tasks(&app.get(&format!("/api/v1/tasks?interest_id={iid}&status=all"), &ivan).await.body);
+    assert!(tasks.contains(&("What about the payment?".into(), "done".into())), "{tasks:?}");
+    assert!(tasks.contains(&("Ship the goods".into(), "open".into())), "{tasks:?}");
+    let notes = app.get("/api/v1/notifications", &ivan).await.body;
+    assert!(notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["text"].as_str().unwrap().contains("ship the goods")));
+
+    // Partial shipment: a delivery check, no move; too much is refused.
+    let lines = app.get(&format!("/api/v1/orders/{o1id}"), &ivan).await.body["lines"].clone();
+    let chairs_line = lines[0]["id"].as_str().unwrap().to_owned();
+    let too_much = app
+        .post(
+            &format!("/api/v1/orders/{o1id}/shipments"),
+            Some(&ivan),
+            &json!({"kind": "sales_document", "lines": [{"order_line_id": chairs_line, "quantity": "4"}]}),
+        )
+        .await;
+    assert_eq!(too_much.unmet_checks(), vec!["within_remaining"]);
+    let s1 = ok(
+        app.post(
+            &format!("/api/v1/orders/{o1id}/shipments"),
+            Some(&ivan),
+            &json!({"kind": "sales_document", "lines": [{"order_line_id": chairs_line, "quantity": "2"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert!(s1["number"].as_str().unwrap().starts_with("SHP-"));
+    let tasks = stage_tasks(&app.get(&format!("/api/v1/tasks?interest_id={iid}"), &ivan).await.body);
+    assert!(tasks.contains(&("Check the delivery".into(), "open".into())), "{tasks:?}");
+    assert_eq!(app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body["stage"], "shipment");
+    let tracked = app
+        .patch(
+            &format!("/api/v1/shipments/{}", s1["id"].as_str().unwrap()),
+            &ivan,
+            &json!({"status": "in_transit", "route_sheet": "RS-77"}),
+        )
+        .await;
+    assert_eq!(tracked.body["status"], "in_transit");
+
+    // The rest ships: won by itself, the potential becomes the revenue.
+    ok(app.post(&format!("/api/v1/orders/{o1id}/shipments"), Some(&ivan), &json!({"kind": "warehouse_issue", "lines": [
+        {"order_line_id": chairs_line, "quantity": "1"}, {"order_line_id": lines[1]["id"], "quantity": "1"}]})).await, 201).await;
+    let o2_line = app.get(&format!("/api/v1/orders/{o2id}"), &ivan).await.body["lines"][0]["id"].clone();
+    ok(
+        app.post(
+            &format!("/api/v1/orders/{o2id}/shipments"),
+            Some(&ivan),
+            &json!({"kind": "sales_document", "lines": [
+        {"order_line_id": o2_line, "quantity": "2"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let won = app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body;
+    assert_eq!(won["stage"], "won");
+    assert_eq!(won["state"], "won");
+    assert_eq!(won["potential_amount"], "4110.00");
+    assert!(won["closed_at"].is_string());
+    let timeline = app.get(&format!("/api/v1/interests/{iid}/timeline?limit=200"), &ivan).await.body;
+    let kinds: Vec<&str> =
+        timeline["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for k in ["order_created", "order_confirmed", "payment_registered", "shipment_made", "stage_changed"] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    assert_eq!(
+        timeline["items"].as_array().unwrap().iter().find(|e| e["kind"] == "stage_changed").unwrap()
+            ["details"]["to"],
+        "won"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_payment_leaves_the_stage_and_asks_the_manager_to_look() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "ivan@test.crm", "manager", None).await;
+    app.create_user(&admin, "olga@test.crm", "accountant", None).await;
+    let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    let olga = app.token("olga@test.crm", PASSWORD).await;
+    let interest =
+        ok(app.post("/api/v1/interests", Some(&ivan), &json!({"title": "Desks"})).await, 201).await;
+    let iid = interest["id"].as_str().unwrap();
+    ok(
+        app.post(
+            &format!("/api/v1/interests/{iid}/transitions"),
+            Some(&ivan),
+            &json!({"to_stage": "payment"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let order = ok(
+        app.post(
+            &format!("/api/v1/interests/{iid}/orders"),
+            Some(&ivan),
+            &json!({"lines": [
+        {"description": "Desk", "quantity": "1", "unit_price": "100"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let oid = order["id"].as_str().unwrap();
+    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&ivan), &json!({})).await, 200).await;
+    let pay = ok(
+        app.post(
+            "/api/v1/payments",
+            Some(&olga),
+            &json!({"order_id": oid, "amount": "150", "external_ref": "PP-9"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(pay["overpaid"], true);
+    assert_eq!(app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body["stage"], "shipment");
+    // A paid order cannot be cancelled.
+    app.post(&format!("/api/v1/orders/{oid}/cancel"), Some(&ivan), &json!({})).await.problem(422);
+
+    let cancelled = ok(
+        app.post(
+            &format!("/api/v1/payments/{}/cancel", pay["id"].as_str().unwrap()),
+            Some(&olga),
+            &json!({}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(app.get(&format!("/api/v1/orders/{oid}"), &ivan).await.body["paid"], "0.00");
+    assert_eq!(
+        app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body["stage"],
+        "shipment",
+        "the stage stays"
+    );
+    let tasks = app.get(&format!("/api/v1/tasks?interest_id={iid}"), &ivan).await.body;
+    assert!(tasks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["title"].as_str().unwrap().contains("was cancelled")));
+    let manual = app
+        .post(&format!("/api/v1/interests/{iid}/transitions"), Some(&ivan), &json!({"to_stage": "won"}))
+        .await;
+    assert_eq!(manual.unmet_checks(), vec!["client_set", "orders_fully_paid", "orders_fully_shipped"]);
+}

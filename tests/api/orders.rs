@@ -310,3 +310,102 @@ async fn a_cancelled_payment_leaves_the_stage_and_asks_the_manager_to_look() {
         .await;
     assert_eq!(manual.unmet_checks(), vec!["client_set", "orders_fully_paid", "orders_fully_shipped"]);
 }
+
+#[tokio::test]
+async fn two_payments_completing_an_interest_at_once_on_two_instances_move_it_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "ivan@test.crm", "manager", None).await;
+    let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    let key = app
+        .post("/api/v1/api-keys", Some(&admin), &json!({"name": "Bank", "scopes": ["payments:write"]}))
+        .await
+        .body;
+    let key = key["secret"].as_str().unwrap().to_owned();
+
+    // A second instance: its own pool on the same database.
+    let (pool2, _) = crm_app::open_database(app.db.url(), 4, std::time::Duration::from_secs(10)).unwrap();
+    let clock: std::sync::Arc<dyn crm_app::Clock> = app.clock.clone();
+    let other = crm_app::App::new(pool2, clock, app.app.settings().clone());
+
+    for round in 0..3 {
+        let interest = ok(
+            app.post("/api/v1/interests", Some(&ivan), &json!({"title": format!("Deal {round}")})).await,
+            201,
+        )
+        .await;
+        let iid = interest["id"].as_str().unwrap().to_owned();
+        ok(
+            app.post(
+                &format!("/api/v1/interests/{iid}/transitions"),
+                Some(&ivan),
+                &json!({"to_stage": "payment"}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        let mut orders = Vec::new();
+        for _ in 0..2 {
+            let o = ok(
+                app.post(
+                    &format!("/api/v1/interests/{iid}/orders"),
+                    Some(&ivan),
+                    &json!({"lines": [{"description": "Item", "quantity": "1", "unit_price": "100"}]}),
+                )
+                .await,
+                201,
+            )
+            .await;
+            let oid = o["id"].as_str().unwrap().to_owned();
+            ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&ivan), &json!({})).await, 200).await;
+            orders.push(oid);
+        }
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let handles: Vec<_> = [app.app.clone(), other.clone()]
+            .into_iter()
+            .zip(orders.clone())
+            .enumerate()
+            .map(|(i, (instance, order))| {
+                let barrier = barrier.clone();
+                let key = key.clone();
+                std::thread::spawn(move || {
+                    let principal = crm_app::auth::authenticate_api_key(&instance, &key).unwrap();
+                    barrier.wait();
+                    crm_app::orders::register_payment(
+                        &instance,
+                        &principal,
+                        crm_app::orders::PaymentInput {
+                            order_id: order.parse().unwrap(),
+                            amount: "100".into(),
+                            paid_on: None,
+                            external_ref: Some(format!("PP-{round}-{i}")),
+                            payer: None,
+                            comment: None,
+                        },
+                    )
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
+        }
+        let after = app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body;
+        assert_eq!(after["stage"], "shipment", "round {round}: both paid, so moved");
+        let timeline = app.get(&format!("/api/v1/interests/{iid}/timeline?limit=200"), &ivan).await.body;
+        let moves = timeline["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "stage_changed" && e["details"]["to"] == "shipment")
+            .count();
+        assert_eq!(moves, 1, "round {round}: one move");
+        let tasks = app.get(&format!("/api/v1/tasks?interest_id={iid}"), &ivan).await.body;
+        let ship =
+            tasks["items"].as_array().unwrap().iter().filter(|t| t["title"] == "Ship the goods").count();
+        assert_eq!(ship, 1, "round {round}: one set of tasks");
+        for o in &orders {
+            assert_eq!(app.get(&format!("/api/v1/orders/{o}"), &ivan).await.body["paid"], "100.00");
+        }
+    }
+}

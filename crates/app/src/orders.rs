@@ -456,7 +456,11 @@ pub fn register_payment(
                 return Ok((payment_view(existing), false));
             }
         }
-        let mut order = q::find_order(conn, input.order_id.into())?.ok_or(AppError::NotFound("order"))?;
+        let found = q::find_order(conn, input.order_id.into())?.ok_or(AppError::NotFound("order"))?;
+        // Payments of one interest run one after another across instances, so
+        // the one that completes it sees the others and fires the move once.
+        sq::lock_interest(conn, found.interest_id)?;
+        let mut order = q::find_order(conn, found.id)?.ok_or(AppError::NotFound("order"))?;
         if order.status != "confirmed" {
             return Err(AppError::rule("order_confirmed", format!("order {} is {}; only confirmed orders take payments", order.number, order.status)));
         }
@@ -517,7 +521,9 @@ pub fn cancel_payment(
         if row.status != "posted" {
             return Err(AppError::conflict(None, "the payment is already cancelled"));
         }
-        let mut order = q::find_order(conn, row.order_id)?.ok_or(AppError::NotFound("order"))?;
+        let found = q::find_order(conn, row.order_id)?.ok_or(AppError::NotFound("order"))?;
+        sq::lock_interest(conn, found.interest_id)?;
+        let mut order = q::find_order(conn, found.id)?.ok_or(AppError::NotFound("order"))?;
         let ov = order.version;
         order.paid_minor -= row.amount_minor;
         order.version += 1;
@@ -644,6 +650,8 @@ pub fn create_shipment(
     let fallback = fallback_tz(app);
     app.write(|conn| {
         let order = visible_order(conn, actor, order)?;
+        sq::lock_interest(conn, order.interest_id)?;
+        let order = q::find_order(conn, order.id)?.ok_or(AppError::NotFound("order"))?;
         if order.status != "confirmed" {
             return Err(AppError::rule("order_confirmed", "only a confirmed order ships"));
         }

@@ -686,7 +686,10 @@ pub fn move_interest(
     p.into_result()?;
 
     app.write(|conn| {
-        let (mut row, _) = visible_interest(conn, actor, id)?;
+        let (row, _) = visible_interest(conn, actor, id)?;
+        // Moves, payments and shipments of one interest run one after another.
+        q::lock_interest(conn, row.id)?;
+        let mut row = q::find_interest(conn, row.id)?.ok_or(AppError::NotFound("interest"))?;
         crate::error::check_version(expected_version, row.version)?;
         let def = parse_definition(&q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?.definition)?;
         let (snap, planned) = snapshot(conn, &row)?;
@@ -778,6 +781,7 @@ pub fn decide_loss(
     let fallback = app.settings().default_time_zone.tz();
     app.write(|conn| {
         // The approver may be a head who does not otherwise see the interest.
+        q::lock_interest(conn, id.into())?;
         let mut row = q::find_interest(conn, id.into())?.ok_or(AppError::NotFound("interest"))?;
         let is_approver = match row.loss_approver_id {
             Some(a) => a.0 == me.id,
@@ -1029,6 +1033,7 @@ pub fn apply_event(
     interest: Uuid,
     event: crm_scenario::DomainEvent,
 ) -> Result<(), AppError> {
+    q::lock_interest(conn, interest.into())?;
     let mut row = q::find_interest(conn, interest.into())?.ok_or(AppError::NotFound("interest"))?;
     let def = parse_definition(
         &q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?.definition,

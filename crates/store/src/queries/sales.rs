@@ -403,3 +403,17 @@ pub fn list_timeline(
     }
     q.order(timeline_entries::id.desc()).limit(limit).load(conn)
 }
+
+/// Locks an interest's row until the transaction ends, so that use cases
+/// touching the same interest from several instances (two payments that
+/// together complete it) run one after the other. SQLite write transactions
+/// already hold the database's write lock from their first statement.
+pub fn lock_interest(conn: &mut DbConnection, id: DbUuid) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(pg) => {
+            interests::table.find(id).select(interests::id).for_update().first::<DbUuid>(pg).optional()?;
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}

@@ -220,6 +220,31 @@ async fn paying_and_shipping_every_order_moves_the_interest_to_shipment_then_won
     assert_eq!(won["state"], "won");
     assert_eq!(won["potential_amount"], "4110.00");
     assert!(won["closed_at"].is_string());
+    // Integrators sync orders and payments; managers see only their own.
+    let synced = app.get("/api/v1/orders?status=confirmed", &olga).await.body;
+    assert_eq!(synced["items"].as_array().unwrap().len(), 2);
+    assert_eq!(synced["items"][0]["shipped_percent"], 100);
+    assert_eq!(app.get("/api/v1/payments", &olga).await.body["items"].as_array().unwrap().len(), 3);
+    app.get("/api/v1/payments", &ivan).await.problem(400);
+    assert_eq!(
+        app.get(&format!("/api/v1/payments?order_id={o2id}"), &ivan).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.create_user(&admin, "maria@test.crm", "manager", None).await;
+    let maria = app.token("maria@test.crm", PASSWORD).await;
+    assert_eq!(app.get("/api/v1/orders", &maria).await.body["items"], json!([]));
+    app.get(&format!("/api/v1/orders/{o1id}"), &maria).await.problem(404);
+    let s1_path = format!("/api/v1/shipments/{}", s1["id"].as_str().unwrap());
+    let undone = ok(app.post(&format!("{s1_path}/cancel"), Some(&ivan), &json!({})).await, 200).await;
+    assert_eq!(undone["status"], "cancelled");
+    assert_eq!(
+        app.get(&format!("/api/v1/orders/{o1id}"), &ivan).await.body["lines"][0]["shipped_quantity"],
+        "1"
+    );
+    app.post(&format!("{s1_path}/cancel"), Some(&ivan), &json!({})).await.problem(409);
     let timeline = app.get(&format!("/api/v1/interests/{iid}/timeline?limit=200"), &ivan).await.body;
     let kinds: Vec<&str> =
         timeline["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();

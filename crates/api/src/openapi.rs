@@ -58,6 +58,7 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         orders::create_order, orders::list_interest_orders, orders::get_order, orders::confirm_order, orders::cancel_order,
         orders::register_payment, orders::cancel_payment, orders::list_payments,
         orders::create_shipment, orders::get_shipment, orders::update_shipment,
+        orders::list_orders, orders::list_all_payments, orders::cancel_shipment,
         leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -167,6 +168,9 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("createShipment", &perm::WRITE_SHIPMENTS),
     ("getShipment", &perm::READ_SHIPMENTS),
     ("updateShipment", &perm::WRITE_SHIPMENTS),
+    ("listOrders", &perm::READ_ORDERS),
+    ("listPayments", &perm::READ_PAYMENTS),
+    ("cancelShipment", &perm::WRITE_SHIPMENTS),
 ];
 
 /// Create operations and the read operation their `Location` points at.

@@ -807,3 +807,118 @@ pub fn update_shipment(
         shipment_view(conn, row)
     })
 }
+
+/// Orders for integrators and lists: by status and `updated_since`, only
+/// those of interests the actor may see (accountants, admins and keys: all).
+pub fn list_orders(
+    app: &App,
+    actor: &Principal,
+    status: Option<String>,
+    updated_since: Option<DateTime<Utc>>,
+    page: crate::page::PageRequest,
+) -> Result<crate::page::Page<OrderView>, AppError> {
+    actor.require(&permissions::READ_ORDERS)?;
+    if status.as_deref().is_some_and(|s| !matches!(s, "draft" | "confirmed" | "cancelled")) {
+        return Err(AppError::field("status", "invalid", "draft, confirmed or cancelled"));
+    }
+    app.read(|conn| {
+        let responsible = order_visibility(conn, actor)?.filter();
+        let rows = q::list_orders(
+            conn,
+            status.as_deref(),
+            updated_since.map(|t| t.naive_utc()),
+            responsible,
+            page.query(),
+        )?;
+        let page = crate::page::Page::from_rows(rows, page, |r| r.id.0, |r| r);
+        let items = page.items.into_iter().map(|r| order_view(conn, r)).collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::page::Page { items, next_after: page.next_after })
+    })
+}
+
+/// Payments for accounting systems: by order and `updated_since`.
+pub fn list_all_payments(
+    app: &App,
+    actor: &Principal,
+    order: Option<Uuid>,
+    updated_since: Option<DateTime<Utc>>,
+    page: crate::page::PageRequest,
+) -> Result<crate::page::Page<PaymentView>, AppError> {
+    actor.require(&permissions::READ_PAYMENTS)?;
+    app.read(|conn| {
+        let all = matches!(order_visibility(conn, actor)?, Visibility::All);
+        if !all && order.is_none() {
+            return Err(AppError::field(
+                "order_id",
+                "required",
+                "name the order; only accounting lists every payment",
+            ));
+        }
+        if let Some(o) = order {
+            visible_order(conn, actor, o)?;
+        }
+        let rows = q::list_payments(
+            conn,
+            order.map(Into::into),
+            updated_since.map(|t| t.naive_utc()),
+            page.query(),
+        )?;
+        Ok(crate::page::Page::from_rows(rows, page, |r| r.id.0, payment_view))
+    })
+}
+
+/// Cancels a shipment made by mistake: its quantities return to the order.
+pub fn cancel_shipment(
+    app: &App,
+    actor: &Principal,
+    id: Uuid,
+    expected: Option<i64>,
+) -> Result<ShipmentView, AppError> {
+    actor.require(&permissions::WRITE_SHIPMENTS)?;
+    let now = app.now();
+    app.write(|conn| {
+        let mut row = q::find_shipment(conn, id.into())?.ok_or(AppError::NotFound("shipment"))?;
+        let order = visible_order(conn, actor, row.order_id.0).map_err(|_| AppError::NotFound("shipment"))?;
+        sq::lock_interest(conn, order.interest_id)?;
+        check_version(expected, row.version)?;
+        if row.status == "cancelled" {
+            return Err(AppError::conflict(None, "the shipment is already cancelled"));
+        }
+        let shipped = q::shipment_lines_of(conn, row.id)?;
+        let mut lines = q::lines_of(conn, &[order.id])?;
+        for s in &shipped {
+            if let Some(l) = lines.iter_mut().find(|l| l.id == s.order_line_id) {
+                l.shipped_quantity = (l.shipped_quantity - s.quantity).max(0);
+            }
+        }
+        for l in &lines {
+            q::update_line(conn, l)?;
+        }
+        let v = row.version;
+        row.status = "cancelled".into();
+        row.version += 1;
+        row.updated_at = now.naive_utc();
+        if q::update_shipment(conn, &row, v)? != 1 {
+            return Err(AppError::PreconditionFailed { expected: v, current: v + 1 });
+        }
+        timeline(
+            conn,
+            order.interest_id,
+            Some(actor),
+            now,
+            "shipment_cancelled",
+            format!("Shipment {} cancelled", row.number),
+            serde_json::json!({"shipment_id": id}),
+        )?;
+        outbox::record(
+            conn,
+            now,
+            Some(actor),
+            "shipment.cancelled",
+            "shipment",
+            id,
+            serde_json::json!({"id": id}),
+        )?;
+        shipment_view(conn, row)
+    })
+}

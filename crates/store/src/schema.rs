@@ -534,6 +534,7 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(interests -> scenarios (scenario_id));
+diesel::joinable!(orders -> interests (interest_id));
 diesel::joinable!(interests -> users (responsible_id));
 diesel::joinable!(interactions -> interests (interest_id));
 diesel::joinable!(timeline_entries -> interests (interest_id));

@@ -6,21 +6,25 @@ use crm_app::orders::{
     LineInput, OrderView, PaymentInput, PaymentView, ShipmentChanges, ShipmentInput, ShipmentView,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch};
+use crate::extract::{
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/interests/{id}/orders").get(list_interest_orders).post(create_order))
+        .service(web::resource("/orders").get(list_orders))
+        .service(web::resource("/payments").get(list_all_payments).post(register_payment))
+        .service(web::resource("/shipments/{id}/cancel").post(cancel_shipment))
         .service(web::resource("/orders/{id}").get(get_order))
         .service(web::resource("/orders/{id}/confirm").post(confirm_order))
         .service(web::resource("/orders/{id}/cancel").post(cancel_order))
         .service(web::resource("/orders/{id}/payments").get(list_payments))
         .service(web::resource("/orders/{id}/shipments").post(create_shipment))
-        .service(web::resource("/payments").post(register_payment))
         .service(web::resource("/payments/{id}/cancel").post(cancel_payment))
         .service(web::resource("/shipments/{id}").get(get_shipment).patch(update_shipment));
 }
@@ -510,4 +514,93 @@ pub async fn update_shipment(
     let s = run(&state, move |app| crm_app::orders::update_shipment(app, &auth.0, id, if_match.0, c)).await?;
     let version = s.version;
     Ok(versioned(&req, &ShipmentDto::from(s), version))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderPage {
+    pub items: Vec<OrderDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListOrdersQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// `draft`, `confirmed` or `cancelled`.
+    pub status: Option<String>,
+    /// Only orders changed at or after this time (RFC 3339), for syncing.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List orders for syncing (ERP, accounting): totals, paid and shipped shares.
+#[utoipa::path(get, path = "/api/v1/orders", operation_id = "listOrders", tag = "orders",
+    params(ListOrdersQuery), responses((status = 200, description = "A page of orders", body = OrderPage)))]
+pub async fn list_orders(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<ListOrdersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page =
+        run(&state, move |app| crm_app::orders::list_orders(app, &auth.0, q.status, q.updated_since, page))
+            .await?;
+    Ok(HttpResponse::Ok().json(OrderPage {
+        items: page.items.into_iter().map(OrderDto::from).collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentPage {
+    pub items: Vec<PaymentDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListPaymentsQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// Required unless you are accounting (or an admin or integration).
+    pub order_id: Option<Uuid>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List payments for syncing.
+#[utoipa::path(get, path = "/api/v1/payments", operation_id = "listPayments", tag = "orders",
+    params(ListPaymentsQuery), responses((status = 200, description = "A page of payments", body = PaymentPage)))]
+pub async fn list_all_payments(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<ListPaymentsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = run(&state, move |app| {
+        crm_app::orders::list_all_payments(app, &auth.0, q.order_id, q.updated_since, page)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PaymentPage {
+        items: page.items.into_iter().map(PaymentDto::from).collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+/// Cancel a shipment made by mistake: its quantities return to the order.
+#[utoipa::path(post, path = "/api/v1/shipments/{id}/cancel", operation_id = "cancelShipment", tag = "orders",
+    params(("id" = Uuid, Path, description = "Shipment id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    responses((status = 200, description = "Cancelled", body = ShipmentDto)))]
+pub async fn cancel_shipment(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let s = run(&state, move |app| crm_app::orders::cancel_shipment(app, &auth.0, id, if_match.0)).await?;
+    Ok(HttpResponse::Ok().json(ShipmentDto::from(s)))
 }

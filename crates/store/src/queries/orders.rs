@@ -130,3 +130,47 @@ pub fn update_shipment(
     .set(row)
     .execute(conn)
 }
+
+/// Orders for syncing, in id order; `responsible_in` limits them to interests of those users.
+pub fn list_orders(
+    conn: &mut DbConnection,
+    status: Option<&str>,
+    updated_since: Option<chrono::NaiveDateTime>,
+    responsible_in: Option<Vec<DbUuid>>,
+    page: super::PageQuery,
+) -> QueryResult<Vec<OrderRow>> {
+    let mut q = orders::table.inner_join(interests::table).select(OrderRow::as_select()).into_boxed();
+    if let Some(s) = status {
+        q = q.filter(orders::status.eq(s.to_owned()));
+    }
+    if let Some(since) = updated_since {
+        q = q.filter(orders::updated_at.ge(since));
+    }
+    if let Some(users) = responsible_in {
+        q = q.filter(interests::responsible_id.eq_any(users));
+    }
+    if let Some(after) = page.after {
+        q = q.filter(orders::id.gt(after));
+    }
+    q.order(orders::id.asc()).limit(page.limit).load(conn)
+}
+
+/// Payments for syncing, in id order.
+pub fn list_payments(
+    conn: &mut DbConnection,
+    order: Option<DbUuid>,
+    updated_since: Option<chrono::NaiveDateTime>,
+    page: super::PageQuery,
+) -> QueryResult<Vec<PaymentRow>> {
+    let mut q = payments::table.select(PaymentRow::as_select()).into_boxed();
+    if let Some(o) = order {
+        q = q.filter(payments::order_id.eq(o));
+    }
+    if let Some(since) = updated_since {
+        q = q.filter(payments::updated_at.ge(since));
+    }
+    if let Some(after) = page.after {
+        q = q.filter(payments::id.gt(after));
+    }
+    q.order(payments::id.asc()).limit(page.limit).load(conn)
+}

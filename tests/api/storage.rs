@@ -214,16 +214,16 @@ fn an_unknown_database_scheme_is_refused_by_name() {
 }
 
 #[tokio::test]
-async fn a_wrong_postgres_password_is_reported_as_such() {
+async fn a_postgres_refusal_is_reported_in_the_servers_own_words() {
     let Some(admin_url) = std::env::var("CRM_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
         eprintln!(
-            "a_wrong_postgres_password_is_reported_as_such: needs PostgreSQL; set CRM_TEST_DATABASE_URL"
+            "a_postgres_refusal_is_reported_in_the_servers_own_words: needs PostgreSQL; set CRM_TEST_DATABASE_URL"
         );
         return;
     };
-    // A role that exists only to be refused: the server checks its password even under trust
-    // for other roles only if pg_hba says so, so use a database that does not exist instead,
-    // which every authentication set-up refuses with the server's own words.
+    // The local server trusts every password, so a wrong one cannot be provoked
+    // here; a missing database is refused by any set-up, through the same path
+    // (our manager's direct connect) that reports a wrong password.
     let base = admin_url.split('?').next().unwrap();
     let (server, _) = base.rsplit_once('/').unwrap();
     let url = format!("{server}/crm_no_such_database_{}", uuid::Uuid::now_v7().simple());

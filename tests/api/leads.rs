@@ -89,6 +89,26 @@ async fn a_known_clients_phone_in_any_spelling_identifies_the_client_and_the_wiz
     let wizard =
         app.get(&format!("/api/v1/leads/{}/acceptance", by_mail["id"].as_str().unwrap()), &t.ivan).await;
     assert_eq!(wizard.body["active_interests"][0]["id"], open["id"]);
+
+    // Maria accepts it as proposed: the new interest goes to Ivan, the client's manager.
+    let accepted = app
+        .post(
+            &format!("/api/v1/leads/{}/accept", by_mail["id"].as_str().unwrap()),
+            Some(&t.maria),
+            &json!({"mode": "new_interest"}),
+        )
+        .await;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    assert_eq!(accepted.body["interest"]["responsible_id"], t.ivan_id.as_str());
+    assert_eq!(accepted.body["interest"]["client_id"], client["id"]);
+    assert_eq!(accepted.body["interest"]["contact_id"], contact["id"]);
+    // She still may not hand her own work to Ivan, nor hang it on his client for herself.
+    app.post("/api/v1/interests", Some(&t.maria), &json!({"title": "X", "responsible_id": t.ivan_id}))
+        .await
+        .problem(403);
+    app.post("/api/v1/interests", Some(&t.maria), &json!({"title": "X", "client_id": client["id"]}))
+        .await
+        .problem(422);
 }
 
 #[tokio::test]

@@ -540,11 +540,13 @@ pub fn accept_lead(
                 let title = a.title.or_else(|| row.subject.clone()).unwrap_or_else(|| {
                     format!("Request from {}", row.name.clone().unwrap_or_else(|| row.channel.clone()))
                 });
-                let responsible = a.responsible_id.or_else(|| {
-                    client_id
-                        .and_then(|c| cq::find_client(conn, c.into()).ok().flatten())
-                        .and_then(|c| c.responsible_id.map(Uuid::from))
-                });
+                let client_manager = match client_id {
+                    Some(c) => {
+                        cq::find_client(conn, c.into())?.and_then(|c| c.responsible_id).map(Uuid::from)
+                    }
+                    None => None,
+                };
+                let responsible = a.responsible_id.or(client_manager);
                 let service_type = match a.service_type {
                     Some(s) => Some(s),
                     None => match actor.user() {

@@ -354,11 +354,32 @@ pub(crate) fn create_interest_in(
     };
     let id = input.id.unwrap_or_else(crm_domain::new_id);
     let vis = visibility(conn, actor)?;
-    if !may_assign(&vis, actor, responsible) {
+    // A known client's new interest may always go to that client's own manager
+    // (a colleague takes a repeat request from the inbox): it stays where the
+    // client is seen, so nothing leaks.
+    let client_owner = match input.client_id {
+        Some(c) => crm_store::queries::clients::find_client(conn, c.into())?
+            .and_then(|c| c.responsible_id)
+            .map(Uuid::from),
+        None => None,
+    };
+    let to_client_owner = client_owner == Some(responsible);
+    if !to_client_owner && !may_assign(&vis, actor, responsible) {
         return Err(AppError::Forbidden("you may not make that user responsible".to_owned()));
     }
     let responsible = active_user(conn, responsible, "responsible")?;
-    check_parties(conn, actor, input.client_id, input.contact_id)?;
+    if to_client_owner {
+        let contact_of_client = match input.contact_id {
+            Some(c) => crm_store::queries::clients::find_contact(conn, c.into())?
+                .and_then(|c| c.client_id)
+                .map(Uuid::from),
+            None => None,
+        };
+        let contact = input.contact_id.filter(|_| contact_of_client != input.client_id);
+        check_parties(conn, actor, None, contact)?;
+    } else {
+        check_parties(conn, actor, input.client_id, input.contact_id)?;
+    }
     if q::find_interest(conn, id.into())?.is_some() {
         return Err(AppError::conflict(Some("id"), format!("an interest with id {id} already exists")));
     }

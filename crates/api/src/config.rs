@@ -32,6 +32,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub trust_proxy: bool,
     pub workers: Option<usize>,
+    /// `CRM_SMTP_URL`: send mail over SMTP; unset, invoices are written as `.eml` files.
+    pub smtp_url: Option<String>,
+    /// `CRM_MAIL_DIR`: where `.eml` files go without SMTP (default `<data dir>/mail`).
+    pub mail_dir: Option<PathBuf>,
+    pub mail_from: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -167,7 +172,16 @@ impl Config {
                     .ok_or_else(|| err("CRM_WORKERS", format!("{v:?} is not a number from 1 to 256")))?,
             ),
         };
+        let smtp_url = get("CRM_SMTP_URL");
+        if let Some(u) = &smtp_url {
+            crm_app::invoices::check_smtp_url(u).map_err(|m| err("CRM_SMTP_URL", m))?;
+        }
+        let mail_from = get("CRM_MAIL_FROM").unwrap_or_else(|| "CRM <crm@localhost>".to_owned());
+        crm_app::invoices::check_mailbox(&mail_from).map_err(|m| err("CRM_MAIL_FROM", m))?;
         Ok(Self {
+            smtp_url,
+            mail_dir: get("CRM_MAIL_DIR").map(PathBuf::from),
+            mail_from,
             bind,
             database_url,
             pool_size,

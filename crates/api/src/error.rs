@@ -239,6 +239,15 @@ impl ApiError {
                     "no database connection became free in time; retry shortly",
                 )
             }
+            AppError::DeliveryFailed { message, attempt } => {
+                headers.push((header::LOCATION, format!("/api/v1/invoice-sendings/{attempt}")));
+                Problem::new(
+                    StatusCode::BAD_GATEWAY,
+                    "delivery_failed",
+                    "The message could not be delivered",
+                    format!("{message}; the attempt {attempt} is recorded and can be retried"),
+                )
+            }
             AppError::Internal(cause) => {
                 tracing::error!(cause = %cause, "internal error");
                 Problem::new(

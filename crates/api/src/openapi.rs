@@ -15,8 +15,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField, ProblemUnmet};
 use crate::routes::{
-    api_keys, auth, catalog, clients, departments, health, intake, interests, leads, orders, scenarios,
-    users, work,
+    api_keys, auth, catalog, clients, departments, documents, health, intake, interests, leads, orders,
+    scenarios, users, work,
 };
 
 #[derive(OpenApi)]
@@ -58,7 +58,12 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         orders::create_order, orders::list_interest_orders, orders::get_order, orders::confirm_order, orders::cancel_order,
         orders::register_payment, orders::cancel_payment, orders::list_payments,
         orders::create_shipment, orders::get_shipment, orders::update_shipment,
-        orders::list_orders, orders::list_all_payments, orders::cancel_shipment,
+        orders::list_orders, orders::list_all_payments, orders::cancel_shipment, orders::update_order,
+        documents::create_quote, documents::list_interest_quotes, documents::get_quote, documents::update_quote,
+        documents::approve_quote, documents::orders_from_quote, documents::quote_pdf,
+        documents::create_agreement, documents::list_agreements, documents::get_agreement, documents::update_agreement,
+        documents::invoice_pdf, documents::send_invoice, documents::list_sendings, documents::get_sending,
+        documents::retry_sending, documents::record_related, documents::list_related, documents::document_tree,
         leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -77,6 +82,10 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         (name = "leads", description = "Inbound requests and the acceptance wizard"),
         (name = "catalog", description = "Products and services, and the organisation's details"),
         (name = "orders", description = "Orders, payments and shipments, and the stage moves they cause"),
+        (name = "quotes", description = "Quotes (КП) with variants, approval, orders from the chosen variant, PDF"),
+        (name = "agreements", description = "Agreements with clients and their payment terms"),
+        (name = "invoices", description = "Invoices as PDF, and e-mailing them"),
+        (name = "purchasing", description = "Purchase documents procurement makes for orders"),
         (name = "intake", description = "Leads from e-mail, Telegram, VK, telephony and website forms; channel settings"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
@@ -171,10 +180,36 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("listOrders", &perm::READ_ORDERS),
     ("listPayments", &perm::READ_PAYMENTS),
     ("cancelShipment", &perm::WRITE_SHIPMENTS),
+    ("updateOrder", &perm::WRITE_ORDERS),
+    ("createQuote", &perm::WRITE_QUOTES),
+    ("listInterestQuotes", &perm::READ_QUOTES),
+    ("getQuote", &perm::READ_QUOTES),
+    ("updateQuote", &perm::WRITE_QUOTES),
+    ("approveQuote", &perm::WRITE_QUOTES),
+    ("createOrdersFromQuote", &perm::WRITE_QUOTES),
+    ("getQuotePdf", &perm::READ_QUOTES),
+    ("createAgreement", &perm::WRITE_AGREEMENTS),
+    ("listAgreements", &perm::READ_AGREEMENTS),
+    ("getAgreement", &perm::READ_AGREEMENTS),
+    ("updateAgreement", &perm::WRITE_AGREEMENTS),
+    ("getInvoicePdf", &perm::READ_INVOICES),
+    ("sendInvoice", &perm::SEND_INVOICES),
+    ("listInvoiceSendings", &perm::READ_INVOICES),
+    ("getInvoiceSending", &perm::READ_INVOICES),
+    ("retryInvoiceSending", &perm::SEND_INVOICES),
+    ("recordRelatedDocument", &perm::WRITE_PURCHASING),
+    ("listRelatedDocuments", &perm::READ_PURCHASING),
+    ("getDocumentTree", &perm::READ_DOCUMENT_TREE),
 ];
 
 /// Create operations and the read operation their `Location` points at.
-const LINKS: &[(&str, &str)] = &[("createUser", "getUser"), ("createDepartment", "getDepartment")];
+const LINKS: &[(&str, &str)] = &[
+    ("createUser", "getUser"),
+    ("createDepartment", "getDepartment"),
+    ("createQuote", "getQuote"),
+    ("createAgreement", "getAgreement"),
+    ("sendInvoice", "getInvoiceSending"),
+];
 
 struct Complete;
 

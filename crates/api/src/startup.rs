@@ -45,6 +45,11 @@ pub fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError
         login_max_failures_per_address: 20,
         login_window: std::time::Duration::from_secs(15 * 60),
         pool_timeout: config.pool_timeout,
+        mail: crm_app::MailSettings {
+            smtp_url: config.smtp_url.clone(),
+            dir: config.mail_dir.clone().unwrap_or_else(|| config.data_dir.join("mail")),
+            from: config.mail_from.clone(),
+        },
     };
     let app = App::new(pool, clock, settings);
     crm_app::sales::scenarios::ensure_typical_sale(&app)

@@ -43,6 +43,11 @@ fn main() {
         login_max_failures_per_address: 20,
         login_window: Duration::from_secs(900),
         pool_timeout: Duration::from_secs(10),
+        mail: crm_app::MailSettings {
+            smtp_url: None,
+            dir: dir.path().join("mail"),
+            from: "crm@localhost".into(),
+        },
     };
     let app = App::new(pool, Arc::new(SystemClock), settings);
     crm_app::sales::scenarios::ensure_typical_sale(&app).unwrap();

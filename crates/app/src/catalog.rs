@@ -231,7 +231,12 @@ pub struct Organization {
 
 pub fn get_organization(app: &App, actor: &Principal) -> Result<Organization, AppError> {
     actor.require(&permissions::READ_ORGANIZATION)?;
-    let row = app.read(|conn| Ok(q::organization(conn)?))?;
+    app.read(organization_in)
+}
+
+/// The organisation's details inside the caller's transaction (empty until set).
+pub(crate) fn organization_in(conn: &mut crm_store::DbConnection) -> Result<Organization, AppError> {
+    let row = q::organization(conn)?;
     Ok(row.map_or_else(Organization::default, |r| Organization {
         name: r.name,
         tax_id: r.tax_id,

@@ -532,7 +532,11 @@ pub(crate) fn create_client_in(
     load_client_view(conn, row)
 }
 
-fn visible_client(conn: &mut DbConnection, actor: &Principal, id: Uuid) -> Result<ClientRow, AppError> {
+pub(crate) fn visible_client(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> Result<ClientRow, AppError> {
     let row = q::find_client(conn, id.into())?.ok_or(AppError::NotFound("client"))?;
     let vis = client_visibility(conn, actor)?;
     if !sees(&vis, row.responsible_id) {

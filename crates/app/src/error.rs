@@ -68,6 +68,9 @@ pub enum AppError {
     /// The database did not give a connection in time (503).
     #[error("database unavailable")]
     Unavailable,
+    /// A mail server (or another outside system) refused or failed (502); the attempt is recorded.
+    #[error("delivery failed: {message}")]
+    DeliveryFailed { message: String, attempt: uuid::Uuid },
     /// A fault of ours; the cause is logged, the client sees a generic message (500).
     #[error("internal error: {0}")]
     Internal(String),

@@ -4,6 +4,7 @@
 //!
 //! This is the only crate that begins transactions.
 
+pub mod agreements;
 pub mod api_keys;
 pub mod auth;
 pub mod bootstrap;
@@ -12,16 +13,20 @@ pub mod channels;
 pub mod clients;
 pub mod clock;
 pub mod departments;
+pub mod documents;
 pub mod error;
 pub mod health;
 pub mod idempotency;
 pub mod intake;
+pub mod invoices;
 pub mod leads;
 pub mod orders;
 pub mod outbox;
 pub mod page;
+pub mod pdf;
 pub mod permissions;
 pub mod principal;
+pub mod quotes;
 pub mod sales;
 pub mod users;
 
@@ -51,6 +56,17 @@ pub struct Settings {
     pub login_max_failures_per_address: usize,
     pub login_window: Duration,
     pub pool_timeout: Duration,
+    pub mail: MailSettings,
+}
+
+/// Where outgoing mail goes: an SMTP server, or `.eml` files in a folder.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `smtp://`, `smtps://` URL as lettre reads it; `None`: write files to `dir`.
+    pub smtp_url: Option<String>,
+    pub dir: std::path::PathBuf,
+    /// The From: mailbox (`Sales <sales@example.com>`).
+    pub from: String,
 }
 
 impl std::fmt::Debug for Settings {

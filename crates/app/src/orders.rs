@@ -2,13 +2,16 @@
 //! a payment that completes an interest's orders, or a shipment that ships
 //! them in full, runs the scenario's event in the same transaction.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
+use crm_domain::documents::{allocate, InstalmentCoverage, OrderStatus};
 use crm_domain::pricing::{Line, Quantity, VatRate};
 use crm_domain::{Money, Role};
 use crm_scenario::DomainEvent;
-use crm_store::queries::{catalog as cq, orders as q, sales as sq};
-use crm_store::rows::{OrderLineRow, OrderRow, PaymentRow, ShipmentLineRow, ShipmentRow};
+use crm_store::queries::{catalog as cq, documents as dq, orders as q, sales as sq};
+use crm_store::rows::{
+    AgreementRow, InstalmentRow, OrderLineRow, OrderRow, PaymentRow, ShipmentLineRow, ShipmentRow,
+};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
@@ -36,12 +39,30 @@ pub struct OrderLineView {
     pub shipped_quantity: Quantity,
 }
 
+/// One instalment of an order's payment schedule, with what it has received.
+#[derive(Debug, Clone)]
+pub struct InstalmentView {
+    pub position: i32,
+    pub amount: Money,
+    pub paid: Money,
+    /// `on_confirmation | before_shipment | after_shipment | fixed_date`.
+    pub trigger: String,
+    pub days_offset: i32,
+    /// Known once its trigger happened (always for a fixed date).
+    pub due_on: Option<NaiveDate>,
+    /// `paid | partially_paid | due | overdue`.
+    pub status: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct OrderView {
     pub id: Uuid,
     pub number: String,
     pub interest_id: Uuid,
     pub client_id: Option<Uuid>,
+    pub quote_id: Option<Uuid>,
+    pub agreement_id: Option<Uuid>,
+    pub schedule: Vec<InstalmentView>,
     pub status: String,
     pub currency: String,
     pub net: Money,
@@ -66,8 +87,47 @@ fn percent(part: i64, whole: i64) -> i64 {
     i64::try_from(crm_domain::pricing::div_round(i128::from(part) * 100, i128::from(whole))).unwrap_or(0)
 }
 
-fn order_view(conn: &mut DbConnection, row: OrderRow) -> Result<OrderView, AppError> {
+/// The schedule as integrators read it: payments cover instalments in order;
+/// an instalment not paid in full after its due date is overdue.
+fn schedule_view(rows: Vec<InstalmentRow>, paid: Money, today: NaiveDate) -> Vec<InstalmentView> {
+    let amounts: Vec<Money> = rows.iter().map(|r| Money(r.amount_minor)).collect();
+    rows.into_iter()
+        .zip(allocate(paid, &amounts))
+        .map(|(r, cov)| {
+            let due_on = r.due_on.map(|d| d.date());
+            let late = due_on.is_some_and(|d| d < today);
+            let (got, status) = match cov {
+                InstalmentCoverage::Paid => (r.amount_minor, "paid"),
+                InstalmentCoverage::PartiallyPaid(m) if !late => (m.0, "partially_paid"),
+                InstalmentCoverage::PartiallyPaid(m) => (m.0, "overdue"),
+                InstalmentCoverage::Unpaid if late => (0, "overdue"),
+                InstalmentCoverage::Unpaid => (0, "due"),
+            };
+            InstalmentView {
+                position: r.position,
+                amount: Money(r.amount_minor),
+                paid: Money(got),
+                trigger: r.due_trigger,
+                days_offset: r.days_offset,
+                due_on,
+                status: status.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Today in the organisation's zone, for instalment due dates.
+pub(crate) fn today(app: &App) -> NaiveDate {
+    app.now().with_timezone(&fallback_tz(app)).date_naive()
+}
+
+pub(crate) fn order_view(
+    conn: &mut DbConnection,
+    row: OrderRow,
+    today: NaiveDate,
+) -> Result<OrderView, AppError> {
     let lines = q::lines_of(conn, &[row.id])?;
+    let schedule = schedule_view(dq::instalments_of(conn, row.id)?, Money(row.paid_minor), today);
     let client = sq::find_interest(conn, row.interest_id)?.and_then(|i| i.client_id).map(Into::into);
     let (qty, shipped): (i64, i64) =
         lines.iter().fold((0, 0), |a, l| (a.0 + l.quantity, a.1 + l.shipped_quantity));
@@ -76,6 +136,9 @@ fn order_view(conn: &mut DbConnection, row: OrderRow) -> Result<OrderView, AppEr
         number: row.number,
         interest_id: row.interest_id.0,
         client_id: client,
+        quote_id: row.quote_id.map(Into::into),
+        agreement_id: row.agreement_id.map(Into::into),
+        schedule,
         status: row.status,
         currency: row.currency,
         net: Money(row.net_minor),
@@ -110,14 +173,18 @@ fn order_view(conn: &mut DbConnection, row: OrderRow) -> Result<OrderView, AppEr
 }
 
 /// Accountants (and admins, integrations, keys) see every order; others those of interests they see.
-fn order_visibility(conn: &mut DbConnection, actor: &Principal) -> Result<Visibility, AppError> {
+pub(crate) fn order_visibility(conn: &mut DbConnection, actor: &Principal) -> Result<Visibility, AppError> {
     match actor {
-        Principal::User(u) if u.role == Role::Accountant => Ok(Visibility::All),
+        Principal::User(u) if matches!(u.role, Role::Accountant | Role::Procurement) => Ok(Visibility::All),
         _ => visibility(conn, actor),
     }
 }
 
-fn visible_order(conn: &mut DbConnection, actor: &Principal, id: Uuid) -> Result<OrderRow, AppError> {
+pub(crate) fn visible_order(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> Result<OrderRow, AppError> {
     let row = q::find_order(conn, id.into())?.ok_or(AppError::NotFound("order"))?;
     let interest = sq::find_interest(conn, row.interest_id)?.ok_or(AppError::NotFound("order"))?;
     if !order_visibility(conn, actor)?.allows(interest.responsible_id.0) {
@@ -142,136 +209,473 @@ pub struct LineInput {
     pub price_includes_vat: Option<bool>,
 }
 
-/// Creates a draft order on an interest: lines from the catalogue or free
-/// text, totals computed line by line.
-pub fn create_order(
-    app: &App,
-    actor: &Principal,
-    interest: Uuid,
-    lines: Vec<LineInput>,
-) -> Result<OrderView, AppError> {
-    actor.require(&permissions::WRITE_ORDERS)?;
-    let mut p = Problems::new();
+/// A line's input after its own fields parsed, before the catalogue fills gaps.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedLine {
+    input: LineInput,
+    qty: Option<Quantity>,
+    price: Option<Money>,
+    rate: Option<VatRate>,
+    discount: Option<u32>,
+}
+
+/// A priced line, ready to store on an order or a quote variant.
+#[derive(Debug, Clone)]
+pub(crate) struct PricedLine {
+    pub quote_line_id: Option<Uuid>,
+    pub product_id: Option<Uuid>,
+    pub description: String,
+    pub line: Line,
+    pub amounts: crm_domain::pricing::LineAmounts,
+}
+
+impl PricedLine {
+    /// The same goods and price for another quantity (a quote line split between orders).
+    pub(crate) fn with_quantity(&self, quantity: Quantity) -> Self {
+        let line = Line { quantity, ..self.line };
+        Self {
+            quote_line_id: self.quote_line_id,
+            product_id: self.product_id,
+            description: self.description.clone(),
+            line,
+            amounts: line.amounts(),
+        }
+    }
+}
+
+/// Checks each line's own fields, naming problems `{prefix}[i].field`.
+pub(crate) fn parse_lines(p: &mut Problems, prefix: &str, lines: &[LineInput]) -> Vec<ParsedLine> {
     if lines.is_empty() || lines.len() > 500 {
-        p.push("lines", "count", "give 1 to 500 lines");
+        p.push(prefix, "count", "give 1 to 500 lines");
     }
     let mut parsed = Vec::new();
     for (i, l) in lines.iter().enumerate() {
-        let qty = p.check(&format!("lines[{i}].quantity"), Quantity::parse(&l.quantity));
-        let price =
-            l.unit_price.as_deref().and_then(|x| p.check(&format!("lines[{i}].unit_price"), Money::parse(x)));
-        if price.is_some_and(|m| m.0 < 0) {
-            p.push(&format!("lines[{i}].unit_price"), "negative", "must not be negative");
+        let f = |name: &str| format!("{prefix}[{i}].{name}");
+        let qty = p.check(&f("quantity"), Quantity::parse(&l.quantity));
+        if qty.is_some_and(|q| q.0 <= 0) {
+            p.push(&f("quantity"), "not_positive", "must be more than zero");
         }
-        let rate =
-            l.vat_rate.as_deref().and_then(|x| p.check(&format!("lines[{i}].vat_rate"), VatRate::parse(x)));
+        let price = l.unit_price.as_deref().and_then(|x| p.check(&f("unit_price"), Money::parse(x)));
+        if price.is_some_and(|m| m.0 < 0) {
+            p.push(&f("unit_price"), "negative", "must not be negative");
+        }
+        let rate = l.vat_rate.as_deref().and_then(|x| p.check(&f("vat_rate"), VatRate::parse(x)));
         let discount = match l.discount_percent.as_deref() {
             None => Some(0u32),
             Some(d) => match VatRate::parse(d) {
                 Ok(VatRate::Percent(bp)) if bp <= 10_000 => Some(bp),
                 _ => {
-                    p.push(&format!("lines[{i}].discount_percent"), "invalid", "a percentage from 0 to 100");
+                    p.push(&f("discount_percent"), "invalid", "a percentage from 0 to 100");
                     None
                 }
             },
         };
+        if l.description.as_deref().is_some_and(|d| d.chars().count() > 500) {
+            p.push(&f("description"), "too_long", "must be at most 500 characters");
+        }
         if l.product_id.is_none()
             && (l.description.as_deref().is_none_or(|d| d.trim().is_empty()) || l.unit_price.is_none())
         {
             p.push(
-                &format!("lines[{i}]"),
+                &format!("{prefix}[{i}]"),
                 "incomplete",
                 "a free-text line needs a description and a unit price",
             );
         }
-        parsed.push((qty, price, rate, discount));
+        parsed.push(ParsedLine { input: l.clone(), qty, price, rate, discount });
     }
-    p.into_result()?;
-    let now = app.now();
-    app.write(|conn| {
-        let (interest_row, _) = crate::sales::visible_interest(conn, actor, interest)?;
-        if !matches!(interest_row.state.as_str(), "active") {
-            return Err(AppError::rule("interest_active", "orders are made on open interests"));
-        }
-        let id = crm_domain::new_id();
-        let mut order = OrderRow {
-            id: id.into(),
-            number: number(conn, "ORD", now)?,
-            interest_id: interest_row.id,
-            status: "draft".into(),
-            currency: interest_row.currency.clone(),
-            net_minor: 0,
-            vat_minor: 0,
-            total_minor: 0,
-            paid_minor: 0,
-            confirmed_at: None,
-            version: 1,
-            created_at: now.naive_utc(),
-            updated_at: now.naive_utc(),
+    parsed
+}
+
+/// Fills catalogue lines from their products (price, VAT, name) and prices
+/// every line; an unknown or archived product is an unmet rule.
+pub(crate) fn price_lines(
+    conn: &mut DbConnection,
+    prefix: &str,
+    parsed: Vec<ParsedLine>,
+) -> Result<Vec<PricedLine>, AppError> {
+    let mut unmet = Vec::new();
+    let mut out = Vec::new();
+    for (i, l) in parsed.into_iter().enumerate() {
+        let product = match l.input.product_id {
+            Some(pid) => match cq::find_product(conn, pid.into())? {
+                Some(prod) if prod.active => Some(prod),
+                _ => {
+                    unmet.push(Unmet::new(
+                        "product_exists",
+                        format!("{prefix}[{i}]: no active product {pid}"),
+                    ));
+                    continue;
+                }
+            },
+            None => None,
         };
-        q::insert_order(conn, &order)?;
-        let mut unmet = Vec::new();
-        for (i, (l, (qty, price, rate, discount))) in lines.iter().zip(parsed).enumerate() {
-            let product = match l.product_id {
-                Some(pid) => match cq::find_product(conn, pid.into())? {
-                    Some(prod) if prod.active => Some(prod),
-                    _ => {
-                        unmet.push(Unmet::new("product_exists", format!("lines[{i}]: no active product {pid}")));
-                        continue;
-                    }
-                },
-                None => None,
-            };
-            let (Some(qty), Some(discount)) = (qty, discount) else { continue };
-            let unit_price = price.or(product.as_ref().map(|pr| Money(pr.price_minor))).unwrap_or_default();
-            let vat = rate
-                .or_else(|| product.as_ref().and_then(|pr| VatRate::parse(&pr.vat_rate).ok()))
-                .unwrap_or(VatRate::Percent(2200));
-            let includes = l.price_includes_vat.or(product.as_ref().map(|pr| pr.price_includes_vat)).unwrap_or(true);
-            let amounts = Line { unit_price, quantity: qty, discount_bp: discount, vat, price_includes_vat: includes }.amounts();
-            let description = l
-                .description
-                .clone()
-                .filter(|d| !d.trim().is_empty())
-                .or(product.as_ref().map(|pr| pr.name.clone()))
-                .unwrap_or_default();
-            q::insert_line(conn, &OrderLineRow {
+        let (Some(qty), Some(discount)) = (l.qty, l.discount) else { continue };
+        let unit_price = l.price.or(product.as_ref().map(|pr| Money(pr.price_minor))).unwrap_or_default();
+        let vat = l
+            .rate
+            .or_else(|| product.as_ref().and_then(|pr| VatRate::parse(&pr.vat_rate).ok()))
+            .unwrap_or(VatRate::Percent(2200));
+        let includes =
+            l.input.price_includes_vat.or(product.as_ref().map(|pr| pr.price_includes_vat)).unwrap_or(true);
+        let line =
+            Line { unit_price, quantity: qty, discount_bp: discount, vat, price_includes_vat: includes };
+        let description = l
+            .input
+            .description
+            .clone()
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty())
+            .or(product.as_ref().map(|pr| pr.name.clone()))
+            .unwrap_or_default();
+        out.push(PricedLine {
+            quote_line_id: None,
+            product_id: l.input.product_id,
+            description: description.chars().take(500).collect(),
+            line,
+            amounts: line.amounts(),
+        });
+    }
+    if !unmet.is_empty() {
+        return Err(AppError::Rules(unmet));
+    }
+    Ok(out)
+}
+
+/// Writes an order's lines and totals (the order must still be a draft).
+fn write_lines(conn: &mut DbConnection, order: &mut OrderRow, lines: &[PricedLine]) -> Result<(), AppError> {
+    order.net_minor = 0;
+    order.vat_minor = 0;
+    order.total_minor = 0;
+    for (i, l) in lines.iter().enumerate() {
+        q::insert_line(
+            conn,
+            &OrderLineRow {
                 id: crm_domain::new_id().into(),
                 order_id: order.id,
                 position: i32::try_from(i).unwrap_or(i32::MAX),
                 product_id: l.product_id.map(Into::into),
-                description: description.chars().take(500).collect(),
-                quantity: qty.0,
-                unit_price_minor: unit_price.0,
-                discount_bp: i32::try_from(discount).unwrap_or(0),
-                vat_rate: vat.to_string(),
-                price_includes_vat: includes,
-                net_minor: amounts.net.0,
-                vat_minor: amounts.vat.0,
-                total_minor: amounts.total.0,
+                description: l.description.clone(),
+                quantity: l.line.quantity.0,
+                unit_price_minor: l.line.unit_price.0,
+                discount_bp: i32::try_from(l.line.discount_bp).unwrap_or(0),
+                vat_rate: l.line.vat.to_string(),
+                price_includes_vat: l.line.price_includes_vat,
+                net_minor: l.amounts.net.0,
+                vat_minor: l.amounts.vat.0,
+                total_minor: l.amounts.total.0,
                 shipped_quantity: 0,
-            })?;
-            order.net_minor += amounts.net.0;
-            order.vat_minor += amounts.vat.0;
-            order.total_minor += amounts.total.0;
+                quote_line_id: l.quote_line_id.map(Into::into),
+            },
+        )?;
+        order.net_minor += l.amounts.net.0;
+        order.vat_minor += l.amounts.vat.0;
+        order.total_minor += l.amounts.total.0;
+    }
+    Ok(())
+}
+
+/// A payment schedule entered by hand: amounts with due dates.
+#[derive(Debug, Clone)]
+pub struct ManualInstalment {
+    pub amount: String,
+    pub due_on: NaiveDate,
+}
+
+/// How an order's schedule is given: none, from its agreement, or by hand.
+#[derive(Debug, Clone)]
+enum Schedule {
+    None,
+    FromAgreement(Vec<crate::agreements::Term>),
+    Manual(Vec<(Money, NaiveDate)>),
+}
+
+fn parse_manual(p: &mut Problems, items: &[ManualInstalment]) -> Vec<(Money, NaiveDate)> {
+    if items.len() > 50 {
+        p.push("schedule", "count", "at most 50 instalments");
+    }
+    let mut out = Vec::new();
+    for (i, m) in items.iter().enumerate() {
+        if let Some(a) = p.check(&format!("schedule[{i}].amount"), Money::parse(&m.amount)) {
+            if a.0 <= 0 {
+                p.push(&format!("schedule[{i}].amount"), "not_positive", "must be more than zero");
+            }
+            out.push((a, m.due_on));
         }
-        if !unmet.is_empty() {
-            return Err(AppError::Rules(unmet));
+    }
+    out
+}
+
+fn midnight(d: NaiveDate) -> chrono::NaiveDateTime {
+    d.and_time(chrono::NaiveTime::MIN)
+}
+
+/// Rewrites the order's schedule for its current total: an agreement's terms
+/// split it (summing exactly); a manual schedule must add up to it.
+fn write_schedule(conn: &mut DbConnection, order: &OrderRow, schedule: &Schedule) -> Result<(), AppError> {
+    let rows: Vec<InstalmentRow> = match schedule {
+        Schedule::None => Vec::new(),
+        Schedule::FromAgreement(terms) => {
+            let shares: Vec<u32> = terms.iter().map(|t| t.percent_bp).collect();
+            crm_domain::documents::split_by_percents(Money(order.total_minor), &shares)
+                .into_iter()
+                .zip(terms)
+                .filter(|(amount, _)| amount.0 > 0)
+                .enumerate()
+                .map(|(i, (amount, t))| InstalmentRow {
+                    id: crm_domain::new_id().into(),
+                    order_id: order.id,
+                    position: i32::try_from(i).unwrap_or(i32::MAX),
+                    amount_minor: amount.0,
+                    due_trigger: t.trigger.clone(),
+                    days_offset: t.days_offset,
+                    due_on: None,
+                })
+                .collect()
         }
-        q::update_order(conn, &order, 1)?;
-        timeline(conn, order.interest_id, Some(actor), now, "order_created", format!("Order {} drafted for {}", order.number, Money(order.total_minor)),
-            serde_json::json!({"order_id": id, "number": order.number, "total": Money(order.total_minor).to_string()}))?;
-        outbox::record(conn, now, Some(actor), "order.created", "order", id, serde_json::json!({"id": id, "number": order.number}))?;
-        let order = q::find_order(conn, order.id)?.ok_or(AppError::NotFound("order"))?;
-        order_view(conn, order)
+        Schedule::Manual(items) => {
+            let sum: i64 = items.iter().map(|(m, _)| m.0).sum();
+            if sum != order.total_minor {
+                return Err(AppError::rule(
+                    "schedule_total",
+                    format!(
+                        "the instalments add up to {}, the order's total is {}",
+                        Money(sum),
+                        Money(order.total_minor)
+                    ),
+                ));
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, (amount, due))| InstalmentRow {
+                    id: crm_domain::new_id().into(),
+                    order_id: order.id,
+                    position: i32::try_from(i).unwrap_or(i32::MAX),
+                    amount_minor: amount.0,
+                    due_trigger: "fixed_date".into(),
+                    days_offset: 0,
+                    due_on: Some(midnight(*due)),
+                })
+                .collect()
+        }
+    };
+    dq::replace_instalments(conn, order.id, &rows)?;
+    Ok(())
+}
+
+/// The agreement an order may follow: the interest's client's, active, same currency.
+fn usable_agreement(
+    conn: &mut DbConnection,
+    interest: &crm_store::rows::InterestRow,
+    id: Uuid,
+) -> Result<AgreementRow, AppError> {
+    let a = dq::find_agreement(conn, id.into())?
+        .ok_or_else(|| AppError::rule("agreement_exists", format!("no agreement {id}")))?;
+    if interest.client_id != Some(a.client_id) {
+        return Err(AppError::rule("agreement_of_client", "the agreement belongs to another client"));
+    }
+    if a.status != "active" {
+        return Err(AppError::rule("agreement_active", format!("agreement {} is closed", a.number)));
+    }
+    if a.currency != interest.currency {
+        return Err(AppError::rule(
+            "agreement_currency",
+            format!("agreement {} is in {}, the interest in {}", a.number, a.currency, interest.currency),
+        ));
+    }
+    Ok(a)
+}
+
+/// What a new order is made of.
+#[derive(Debug, Clone, Default)]
+pub struct OrderInput {
+    pub lines: Vec<LineInput>,
+    pub agreement_id: Option<Uuid>,
+    pub schedule: Option<Vec<ManualInstalment>>,
+}
+
+/// Inserts a draft order with its lines and schedule, inside the caller's
+/// transaction (direct orders and orders made from a quote).
+pub(crate) fn insert_order_in(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    now: DateTime<Utc>,
+    interest_row: &crm_store::rows::InterestRow,
+    lines: &[PricedLine],
+    quote_id: Option<DbUuid>,
+    agreement_id: Option<Uuid>,
+    manual: Option<Vec<(Money, NaiveDate)>>,
+) -> Result<OrderRow, AppError> {
+    if interest_row.state != "active" {
+        return Err(AppError::rule("interest_active", "orders are made on open interests"));
+    }
+    let agreement = agreement_id.map(|a| usable_agreement(conn, interest_row, a)).transpose()?;
+    let schedule = match (&manual, &agreement) {
+        (Some(items), _) => Schedule::Manual(items.clone()),
+        (None, Some(a)) => Schedule::FromAgreement(crate::agreements::terms_of(a)?),
+        (None, None) => Schedule::None,
+    };
+    let id = crm_domain::new_id();
+    let mut order = OrderRow {
+        id: id.into(),
+        number: number(conn, "ORD", now)?,
+        interest_id: interest_row.id,
+        status: "draft".into(),
+        currency: interest_row.currency.clone(),
+        net_minor: 0,
+        vat_minor: 0,
+        total_minor: 0,
+        paid_minor: 0,
+        confirmed_at: None,
+        version: 1,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+        quote_id,
+        agreement_id: agreement.as_ref().map(|a| a.id),
+    };
+    q::insert_order(conn, &order)?;
+    write_lines(conn, &mut order, lines)?;
+    q::update_order(conn, &order, 1)?;
+    write_schedule(conn, &order, &schedule)?;
+    timeline(
+        conn,
+        order.interest_id,
+        Some(actor),
+        now,
+        "order_created",
+        format!("Order {} drafted for {}", order.number, Money(order.total_minor)),
+        serde_json::json!({"order_id": id, "number": order.number, "total": Money(order.total_minor).to_string(), "quote_id": quote_id.map(|q| q.0)}),
+    )?;
+    outbox::record(
+        conn,
+        now,
+        Some(actor),
+        "order.created",
+        "order",
+        id,
+        serde_json::json!({"id": id, "number": order.number}),
+    )?;
+    Ok(order)
+}
+
+/// Creates a draft order on an interest: lines from the catalogue or free
+/// text, totals computed line by line, the schedule from the agreement or by hand.
+pub fn create_order(
+    app: &App,
+    actor: &Principal,
+    interest: Uuid,
+    input: OrderInput,
+) -> Result<OrderView, AppError> {
+    actor.require(&permissions::WRITE_ORDERS)?;
+    let day = today(app);
+    let mut p = Problems::new();
+    let parsed = parse_lines(&mut p, "lines", &input.lines);
+    let manual = input.schedule.as_deref().map(|s| parse_manual(&mut p, s));
+    p.into_result()?;
+    let now = app.now();
+    app.write(|conn| {
+        let (interest_row, _) = crate::sales::visible_interest(conn, actor, interest)?;
+        let lines = price_lines(conn, "lines", parsed)?;
+        let order =
+            insert_order_in(conn, actor, now, &interest_row, &lines, None, input.agreement_id, manual)?;
+        order_view(conn, order, day)
+    })
+}
+
+/// What a PATCH of a draft order may change. `agreement_id: Some(None)` drops it.
+#[derive(Debug, Clone, Default)]
+pub struct OrderChanges {
+    pub lines: Option<Vec<LineInput>>,
+    pub agreement_id: Option<Option<Uuid>>,
+    pub schedule: Option<Vec<ManualInstalment>>,
+}
+
+/// Edits a draft order: lines, agreement, schedule. A posted order's lines
+/// and totals are frozen (the database refuses it too).
+pub fn update_order(
+    app: &App,
+    actor: &Principal,
+    id: Uuid,
+    expected: Option<i64>,
+    c: OrderChanges,
+) -> Result<OrderView, AppError> {
+    actor.require(&permissions::WRITE_ORDERS)?;
+    let day = today(app);
+    let mut p = Problems::new();
+    let parsed = c.lines.as_deref().map(|l| parse_lines(&mut p, "lines", l));
+    let manual = c.schedule.as_deref().map(|s| parse_manual(&mut p, s));
+    p.into_result()?;
+    let now = app.now();
+    app.write(|conn| {
+        let mut row = visible_order(conn, actor, id)?;
+        check_version(expected, row.version)?;
+        let status = OrderStatus::parse(&row.status).unwrap_or(OrderStatus::Cancelled);
+        if !status.lines_editable() {
+            return Err(AppError::rule(
+                "order_draft",
+                format!(
+                    "order {} is {}; its lines, agreement and schedule are frozen",
+                    row.number, row.status
+                ),
+            ));
+        }
+        let interest = sq::find_interest(conn, row.interest_id)?.ok_or(AppError::NotFound("order"))?;
+        if let Some(parsed) = parsed {
+            let lines = price_lines(conn, "lines", parsed)?;
+            dq::delete_lines_of(conn, row.id)?;
+            write_lines(conn, &mut row, &lines)?;
+        }
+        if let Some(a) = c.agreement_id {
+            row.agreement_id = a.map(|a| usable_agreement(conn, &interest, a)).transpose()?.map(|a| a.id);
+        }
+        // The schedule follows the order: by hand when given now or kept by
+        // hand before, else from the agreement's terms for the new total.
+        let existing = dq::instalments_of(conn, row.id)?;
+        let kept_manual = existing.iter().any(|i| i.due_trigger == "fixed_date") && c.agreement_id.is_none();
+        let schedule = match manual {
+            Some(items) => Schedule::Manual(items),
+            None if kept_manual => Schedule::Manual(
+                existing
+                    .iter()
+                    .map(|i| (Money(i.amount_minor), i.due_on.map(|d| d.date()).unwrap_or(now.date_naive())))
+                    .collect(),
+            ),
+            None => match row.agreement_id {
+                Some(a) => {
+                    let a = dq::find_agreement(conn, a)?.ok_or(AppError::NotFound("agreement"))?;
+                    Schedule::FromAgreement(crate::agreements::terms_of(&a)?)
+                }
+                None => Schedule::None,
+            },
+        };
+        write_schedule(conn, &row, &schedule)?;
+        let version = row.version;
+        row.version += 1;
+        row.updated_at = now.naive_utc();
+        if q::update_order(conn, &row, version)? != 1 {
+            return Err(AppError::PreconditionFailed { expected: version, current: version + 1 });
+        }
+        timeline(
+            conn,
+            row.interest_id,
+            Some(actor),
+            now,
+            "order_updated",
+            format!("Order {} changed: {}", row.number, Money(row.total_minor)),
+            serde_json::json!({"order_id": id, "total": Money(row.total_minor).to_string()}),
+        )?;
+        outbox::record(conn, now, Some(actor), "order.updated", "order", id, serde_json::json!({"id": id}))?;
+        order_view(conn, row, day)
     })
 }
 
 pub fn get_order(app: &App, actor: &Principal, id: Uuid) -> Result<OrderView, AppError> {
     actor.require(&permissions::READ_ORDERS)?;
+    let day = today(app);
     app.read(|conn| {
         let row = visible_order(conn, actor, id)?;
-        order_view(conn, row)
+        order_view(conn, row, day)
     })
 }
 
@@ -281,12 +685,13 @@ pub fn list_interest_orders(
     interest: Uuid,
 ) -> Result<Vec<OrderView>, AppError> {
     actor.require(&permissions::READ_ORDERS)?;
+    let day = today(app);
     app.read(|conn| {
         let row = sq::find_interest(conn, interest.into())?.ok_or(AppError::NotFound("interest"))?;
         if !order_visibility(conn, actor)?.allows(row.responsible_id.0) {
             return Err(AppError::NotFound("interest"));
         }
-        q::orders_of_interest(conn, row.id)?.into_iter().map(|o| order_view(conn, o)).collect()
+        q::orders_of_interest(conn, row.id)?.into_iter().map(|o| order_view(conn, o, day)).collect()
     })
 }
 
@@ -299,6 +704,7 @@ fn change_status(
     to: &str,
 ) -> Result<OrderView, AppError> {
     actor.require(access)?;
+    let day = today(app);
     let now = app.now();
     app.write(|conn| {
         let mut row = visible_order(conn, actor, id)?;
@@ -313,6 +719,9 @@ fn change_status(
         };
         if let Some(why) = allowed {
             return Err(AppError::rule("order_status", why));
+        }
+        if to == "confirmed" {
+            fix_due_dates(conn, &row, &["on_confirmation", "before_shipment"], day)?;
         }
         let version = row.version;
         row.status = to.to_owned();
@@ -342,8 +751,37 @@ fn change_status(
             id,
             serde_json::json!({"id": id, "status": to}),
         )?;
-        order_view(conn, row)
+        order_view(conn, row, day)
     })
+}
+
+/// Sets the due dates of instalments whose trigger just happened on `day`
+/// (confirmation, or the first shipment); a schedule must add up to the total.
+fn fix_due_dates(
+    conn: &mut DbConnection,
+    order: &OrderRow,
+    triggers: &[&str],
+    day: NaiveDate,
+) -> Result<(), AppError> {
+    let rows = dq::instalments_of(conn, order.id)?;
+    let sum: i64 = rows.iter().map(|r| r.amount_minor).sum();
+    if !rows.is_empty() && sum != order.total_minor {
+        return Err(AppError::rule(
+            "schedule_total",
+            format!(
+                "the instalments add up to {}, the order's total is {}",
+                Money(sum),
+                Money(order.total_minor)
+            ),
+        ));
+    }
+    for mut r in rows {
+        if r.due_on.is_none() && triggers.contains(&r.due_trigger.as_str()) {
+            r.due_on = Some(midnight(day + chrono::Duration::days(i64::from(r.days_offset))));
+            dq::update_instalment(conn, &r)?;
+        }
+    }
+    Ok(())
 }
 
 /// Posts the order: its lines and totals are frozen from now on.
@@ -461,7 +899,7 @@ pub fn register_payment(
         // the one that completes it sees the others and fires the move once.
         sq::lock_interest(conn, found.interest_id)?;
         let mut order = q::find_order(conn, found.id)?.ok_or(AppError::NotFound("order"))?;
-        if order.status != "confirmed" {
+        if !OrderStatus::parse(&order.status).is_some_and(OrderStatus::takes_payments) {
             return Err(AppError::rule("order_confirmed", format!("order {} is {}; only confirmed orders take payments", order.number, order.status)));
         }
         let version = order.version;
@@ -646,6 +1084,7 @@ pub fn create_shipment(
         .map(|(i, (_, q))| p.check(&format!("lines[{i}].quantity"), Quantity::parse(q)))
         .collect();
     p.into_result()?;
+    let day = today(app);
     let now = app.now();
     let fallback = fallback_tz(app);
     app.write(|conn| {
@@ -707,6 +1146,8 @@ pub fn create_shipment(
         for l in &lines {
             q::update_line(conn, l)?;
         }
+        let shipped_day = input.shipped_on.map_or(day, |t| t.with_timezone(&fallback).date_naive());
+        fix_due_dates(conn, &order, &["after_shipment"], shipped_day)?;
         timeline(
             conn,
             order.interest_id,
@@ -818,6 +1259,7 @@ pub fn list_orders(
     page: crate::page::PageRequest,
 ) -> Result<crate::page::Page<OrderView>, AppError> {
     actor.require(&permissions::READ_ORDERS)?;
+    let day = today(app);
     if status.as_deref().is_some_and(|s| !matches!(s, "draft" | "confirmed" | "cancelled")) {
         return Err(AppError::field("status", "invalid", "draft, confirmed or cancelled"));
     }
@@ -831,7 +1273,8 @@ pub fn list_orders(
             page.query(),
         )?;
         let page = crate::page::Page::from_rows(rows, page, |r| r.id.0, |r| r);
-        let items = page.items.into_iter().map(|r| order_view(conn, r)).collect::<Result<Vec<_>, _>>()?;
+        let items =
+            page.items.into_iter().map(|r| order_view(conn, r, day)).collect::<Result<Vec<_>, _>>()?;
         Ok(crate::page::Page { items, next_after: page.next_after })
     })
 }

@@ -118,8 +118,12 @@ pub const WRITE_ORGANIZATION: Access =
 const SALES_AND_ACCOUNTING: &[Role] =
     &[Role::Manager, Role::Head, Role::Admin, Role::Integration, Role::Accountant];
 
+/// Everyone who works with orders: sales, accounting and purchasing.
+const ORDER_READERS: &[Role] =
+    &[Role::Manager, Role::Head, Role::Admin, Role::Integration, Role::Accountant, Role::Procurement];
+
 pub const READ_ORDERS: Access =
-    Access { action: "read orders", roles: SALES_AND_ACCOUNTING, key: KeyRule::Scope(Scope::OrdersRead) };
+    Access { action: "read orders", roles: ORDER_READERS, key: KeyRule::Scope(Scope::OrdersRead) };
 pub const WRITE_ORDERS: Access =
     Access { action: "change orders", roles: SALES, key: KeyRule::Scope(Scope::OrdersWrite) };
 pub const READ_PAYMENTS: Access =
@@ -135,4 +139,41 @@ pub const READ_SHIPMENTS: Access = Access {
     action: "read shipments",
     roles: SALES_AND_ACCOUNTING,
     key: KeyRule::Scope(Scope::ShipmentsRead),
+};
+
+pub const READ_QUOTES: Access =
+    Access { action: "read quotes", roles: SALES, key: KeyRule::Scope(Scope::OrdersRead) };
+pub const WRITE_QUOTES: Access =
+    Access { action: "change quotes", roles: SALES, key: KeyRule::Scope(Scope::OrdersWrite) };
+
+pub const READ_AGREEMENTS: Access = Access {
+    action: "read agreements",
+    roles: SALES_AND_ACCOUNTING,
+    key: KeyRule::Scope(Scope::ClientsRead),
+};
+pub const WRITE_AGREEMENTS: Access =
+    Access { action: "change agreements", roles: SALES, key: KeyRule::Scope(Scope::ClientsWrite) };
+
+pub const READ_INVOICES: Access =
+    Access { action: "read invoices", roles: SALES_AND_ACCOUNTING, key: KeyRule::Scope(Scope::OrdersRead) };
+pub const SEND_INVOICES: Access =
+    Access { action: "send invoices", roles: SALES_AND_ACCOUNTING, key: KeyRule::Scope(Scope::OrdersWrite) };
+
+/// Purchasing documents: sales see those of their orders, purchasing keeps them.
+pub const READ_PURCHASING: Access = Access {
+    action: "read purchasing documents",
+    roles: &[Role::Manager, Role::Head, Role::Admin, Role::Integration, Role::Procurement],
+    key: KeyRule::Scope(Scope::PurchasingRead),
+};
+pub const WRITE_PURCHASING: Access = Access {
+    action: "record purchasing documents",
+    roles: &[Role::Procurement, Role::Admin, Role::Integration],
+    key: KeyRule::Scope(Scope::PurchasingWrite),
+};
+
+/// The document tree: each reader sees the branches their role may see.
+pub const READ_DOCUMENT_TREE: Access = Access {
+    action: "read an interest's documents",
+    roles: ORDER_READERS,
+    key: KeyRule::Scope(Scope::OrdersRead),
 };

@@ -2,12 +2,14 @@
 //! value, and their invariants. No IO, no framework types.
 
 pub mod contact_data;
+pub mod documents;
 pub mod health;
 pub mod ids;
 pub mod money;
 pub mod org;
 pub mod pricing;
 pub mod values;
+pub mod words;
 
 pub use contact_data::{Phone, TaxId};
 pub use health::Health;

@@ -18,10 +18,13 @@ pub enum Role {
     Admin,
     /// A service account acting for an external system.
     Integration,
+    /// Purchasing: records supplier orders and receipts made for customer orders.
+    Procurement,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Manager, Role::Head, Role::Accountant, Role::Admin, Role::Integration];
+    pub const ALL: [Role; 6] =
+        [Role::Manager, Role::Head, Role::Accountant, Role::Admin, Role::Integration, Role::Procurement];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -30,6 +33,7 @@ impl Role {
             Role::Accountant => "accountant",
             Role::Admin => "admin",
             Role::Integration => "integration",
+            Role::Procurement => "procurement",
         }
     }
 }
@@ -70,10 +74,12 @@ pub enum Scope {
     PaymentsWrite,
     ShipmentsRead,
     ShipmentsWrite,
+    PurchasingRead,
+    PurchasingWrite,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 16] = [
+    pub const ALL: [Scope; 18] = [
         Scope::UsersRead,
         Scope::DepartmentsRead,
         Scope::LeadsRead,
@@ -90,6 +96,8 @@ impl Scope {
         Scope::PaymentsWrite,
         Scope::ShipmentsRead,
         Scope::ShipmentsWrite,
+        Scope::PurchasingRead,
+        Scope::PurchasingWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +118,8 @@ impl Scope {
             Scope::PaymentsWrite => "payments:write",
             Scope::ShipmentsRead => "shipments:read",
             Scope::ShipmentsWrite => "shipments:write",
+            Scope::PurchasingRead => "purchasing:read",
+            Scope::PurchasingWrite => "purchasing:write",
         }
     }
 }

@@ -458,6 +458,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        quote_id -> Nullable<Uuid>,
+        agreement_id -> Nullable<Uuid>,
     }
 }
 
@@ -479,6 +481,7 @@ diesel::table! {
         vat_minor -> BigInt,
         total_minor -> BigInt,
         shipped_quantity -> BigInt,
+        quote_line_id -> Nullable<Uuid>,
     }
 }
 
@@ -531,10 +534,136 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    quotes (id) {
+        id -> Uuid,
+        number -> Text,
+        interest_id -> Uuid,
+        status -> Text,
+        currency -> Text,
+        valid_until -> Timestamp,
+        comment -> Nullable<Text>,
+        approved_variant_id -> Nullable<Uuid>,
+        decided_at -> Nullable<Timestamp>,
+        created_by -> Nullable<Uuid>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    quote_variants (id) {
+        id -> Uuid,
+        quote_id -> Uuid,
+        position -> Integer,
+        name -> Text,
+        net_minor -> BigInt,
+        vat_minor -> BigInt,
+        total_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    quote_lines (id) {
+        id -> Uuid,
+        variant_id -> Uuid,
+        position -> Integer,
+        product_id -> Nullable<Uuid>,
+        description -> Text,
+        quantity -> BigInt,
+        unit_price_minor -> BigInt,
+        discount_bp -> Integer,
+        vat_rate -> Text,
+        price_includes_vat -> Bool,
+        net_minor -> BigInt,
+        vat_minor -> BigInt,
+        total_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    agreements (id) {
+        id -> Uuid,
+        number -> Text,
+        client_id -> Uuid,
+        title -> Text,
+        signed_on -> Timestamp,
+        valid_until -> Nullable<Timestamp>,
+        currency -> Text,
+        payment_terms -> Text,
+        status -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    order_instalments (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        position -> Integer,
+        amount_minor -> BigInt,
+        due_trigger -> Text,
+        days_offset -> Integer,
+        due_on -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    invoice_sendings (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        recipient -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        requested_by -> Nullable<Uuid>,
+        sent_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    related_documents (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        kind -> Text,
+        number -> Text,
+        document_date -> Timestamp,
+        status -> Text,
+        amount_minor -> Nullable<BigInt>,
+        external_id -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(interests -> scenarios (scenario_id));
 diesel::joinable!(orders -> interests (interest_id));
+diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(interests -> users (responsible_id));
 diesel::joinable!(interactions -> interests (interest_id));
 diesel::joinable!(timeline_entries -> interests (interest_id));
@@ -572,4 +701,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     shipments,
     shipment_lines,
+    quotes,
+    quote_variants,
+    quote_lines,
+    agreements,
+    order_instalments,
+    invoice_sendings,
+    related_documents,
 );

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clients;
 pub mod departments;
+pub mod documents;
 pub mod health;
 pub mod intake;
 pub mod interests;
@@ -31,7 +32,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .configure(leads::configure)
             .configure(intake::configure)
             .configure(catalog::configure)
-            .configure(orders::configure),
+            .configure(orders::configure)
+            .configure(documents::configure),
     );
 }
 

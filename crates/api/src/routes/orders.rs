@@ -1,9 +1,11 @@
 //! Orders, payments and shipments.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use crm_app::orders::{
-    LineInput, OrderView, PaymentInput, PaymentView, ShipmentChanges, ShipmentInput, ShipmentView,
+    InstalmentView, LineInput, ManualInstalment, OrderChanges, OrderInput, OrderView, PaymentInput,
+    PaymentView, ShipmentChanges, ShipmentInput, ShipmentView,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -20,7 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/orders").get(list_orders))
         .service(web::resource("/payments").get(list_all_payments).post(register_payment))
         .service(web::resource("/shipments/{id}/cancel").post(cancel_shipment))
-        .service(web::resource("/orders/{id}").get(get_order))
+        .service(web::resource("/orders/{id}").get(get_order).patch(update_order))
         .service(web::resource("/orders/{id}/confirm").post(confirm_order))
         .service(web::resource("/orders/{id}/cancel").post(cancel_order))
         .service(web::resource("/orders/{id}/payments").get(list_payments))
@@ -51,6 +53,39 @@ pub struct OrderLineDto {
     pub shipped_quantity: String,
 }
 
+/// One instalment of the payment schedule and what it has received.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstalmentDto {
+    pub position: i32,
+    #[schema(example = "120000.00")]
+    pub amount: String,
+    #[schema(example = "50000.00")]
+    pub paid: String,
+    /// `on_confirmation`, `before_shipment`, `after_shipment` (from the agreement) or `fixed_date` (by hand).
+    #[schema(example = "on_confirmation")]
+    pub trigger: String,
+    pub days_offset: i32,
+    /// Known once the trigger happened.
+    pub due_on: Option<NaiveDate>,
+    /// `paid`, `partially_paid`, `due` or `overdue`.
+    #[schema(example = "partially_paid")]
+    pub status: String,
+}
+
+impl From<InstalmentView> for InstalmentDto {
+    fn from(i: InstalmentView) -> Self {
+        Self {
+            position: i.position,
+            amount: i.amount.to_string(),
+            paid: i.paid.to_string(),
+            trigger: i.trigger,
+            days_offset: i.days_offset,
+            due_on: i.due_on,
+            status: i.status,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderDto {
     pub id: Uuid,
@@ -58,6 +93,12 @@ pub struct OrderDto {
     pub number: String,
     pub interest_id: Uuid,
     pub client_id: Option<Uuid>,
+    /// The quote it was made from.
+    pub quote_id: Option<Uuid>,
+    /// The agreement whose payment terms it follows.
+    pub agreement_id: Option<Uuid>,
+    /// The payment schedule: instalments add up to the total exactly.
+    pub schedule: Vec<InstalmentDto>,
     /// `draft`, `confirmed` or `cancelled`.
     pub status: String,
     pub currency: String,
@@ -82,6 +123,9 @@ impl From<OrderView> for OrderDto {
             number: o.number,
             interest_id: o.interest_id,
             client_id: o.client_id,
+            quote_id: o.quote_id,
+            agreement_id: o.agreement_id,
+            schedule: o.schedule.into_iter().map(InstalmentDto::from).collect(),
             status: o.status,
             currency: o.currency,
             net: o.net.to_string(),
@@ -141,10 +185,57 @@ pub struct LineRequest {
     pub price_includes_vat: Option<bool>,
 }
 
+impl From<LineRequest> for LineInput {
+    fn from(l: LineRequest) -> Self {
+        LineInput {
+            product_id: l.product_id,
+            description: l.description,
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            discount_percent: l.discount_percent,
+            vat_rate: l.vat_rate,
+            price_includes_vat: l.price_includes_vat,
+        }
+    }
+}
+
+/// An instalment entered by hand.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstalmentRequest {
+    #[schema(example = "120000.00")]
+    pub amount: String,
+    pub due_on: NaiveDate,
+}
+
+impl From<InstalmentRequest> for ManualInstalment {
+    fn from(i: InstalmentRequest) -> Self {
+        ManualInstalment { amount: i.amount, due_on: i.due_on }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrderRequest {
     pub lines: Vec<LineRequest>,
+    /// The client's agreement: its payment terms make the schedule.
+    pub agreement_id: Option<Uuid>,
+    /// A schedule by hand instead (must add up to the total).
+    pub schedule: Option<Vec<InstalmentRequest>>,
+}
+
+/// Changes to a draft order; a confirmed one is frozen.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrderRequest {
+    /// Replaces every line.
+    pub lines: Option<Vec<LineRequest>>,
+    /// An agreement id, or `null` to drop it.
+    #[serde(default, deserialize_with = "crate::routes::double_option")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub agreement_id: Option<Option<Uuid>>,
+    /// Replaces the schedule with one by hand.
+    pub schedule: Option<Vec<InstalmentRequest>>,
 }
 
 /// Make a draft order on an interest.
@@ -160,22 +251,14 @@ pub async fn create_order(
     id: web::Path<Uuid>,
     body: web::Json<CreateOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let lines = body
-        .into_inner()
-        .lines
-        .into_iter()
-        .map(|l| LineInput {
-            product_id: l.product_id,
-            description: l.description,
-            quantity: l.quantity,
-            unit_price: l.unit_price,
-            discount_percent: l.discount_percent,
-            vat_rate: l.vat_rate,
-            price_includes_vat: l.price_includes_vat,
-        })
-        .collect();
+    let body = body.into_inner();
+    let input = OrderInput {
+        lines: body.lines.into_iter().map(Into::into).collect(),
+        agreement_id: body.agreement_id,
+        schedule: body.schedule.map(|s| s.into_iter().map(Into::into).collect()),
+    };
     let id = id.into_inner();
-    let o = run(&state, move |app| crm_app::orders::create_order(app, &auth.0, id, lines)).await?;
+    let o = run(&state, move |app| crm_app::orders::create_order(app, &auth.0, id, input)).await?;
     let (oid, version) = (o.id, o.version);
     Ok(created(format!("/api/v1/orders/{oid}"), &OrderDto::from(o), Some(version)))
 }
@@ -207,6 +290,36 @@ pub async fn get_order(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let o = run(&state, move |app| crm_app::orders::get_order(app, &auth.0, id)).await?;
+    let version = o.version;
+    Ok(versioned(&req, &OrderDto::from(o), version))
+}
+
+/// Change a draft order: lines, agreement, schedule.
+///
+/// With an agreement the schedule is regenerated from its terms for the new
+/// total; a schedule by hand must add up to the total (422 `schedule_total`).
+/// A confirmed order answers 422 `order_draft`.
+#[utoipa::path(patch, path = "/api/v1/orders/{id}", operation_id = "updateOrder", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = UpdateOrderRequest,
+    responses((status = 200, description = "Changed", body = OrderDto, headers(("ETag" = String)))))]
+pub async fn update_order(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: web::Json<UpdateOrderRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let changes = OrderChanges {
+        lines: body.lines.map(|l| l.into_iter().map(Into::into).collect()),
+        agreement_id: body.agreement_id,
+        schedule: body.schedule.map(|s| s.into_iter().map(Into::into).collect()),
+    };
+    let id = id.into_inner();
+    let o =
+        run(&state, move |app| crm_app::orders::update_order(app, &auth.0, id, if_match.0, changes)).await?;
     let version = o.version;
     Ok(versioned(&req, &OrderDto::from(o), version))
 }

@@ -28,6 +28,7 @@ pub enum RoleDto {
     Accountant,
     Admin,
     Integration,
+    Procurement,
 }
 
 impl From<crm_domain::Role> for RoleDto {
@@ -39,6 +40,7 @@ impl From<crm_domain::Role> for RoleDto {
             R::Accountant => RoleDto::Accountant,
             R::Admin => RoleDto::Admin,
             R::Integration => RoleDto::Integration,
+            R::Procurement => RoleDto::Procurement,
         }
     }
 }
@@ -51,6 +53,7 @@ impl RoleDto {
             RoleDto::Accountant => "accountant",
             RoleDto::Admin => "admin",
             RoleDto::Integration => "integration",
+            RoleDto::Procurement => "procurement",
         }
     }
 }

@@ -83,7 +83,7 @@ pub fn visibility(conn: &mut DbConnection, actor: &Principal) -> Result<Visibili
             }
             Ok(Visibility::Responsible(users))
         }
-        Role::Manager | Role::Accountant => Ok(Visibility::Responsible(vec![user.id])),
+        Role::Manager | Role::Accountant | Role::Procurement => Ok(Visibility::Responsible(vec![user.id])),
     }
 }
 

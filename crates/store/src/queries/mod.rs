@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clients;
 pub mod departments;
+pub mod documents;
 pub mod idempotency;
 pub mod leads;
 pub mod orders;

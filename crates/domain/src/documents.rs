@@ -1,0 +1,130 @@
+//! Rules of sales documents that hold whatever stores them: which order
+//! states take payments or edits, how a payment schedule splits a total.
+
+use crate::pricing::div_round;
+use crate::Money;
+
+/// An order's life: drafted, posted (confirmed), or cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Draft,
+    Confirmed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "draft" => Some(Self::Draft),
+            "confirmed" => Some(Self::Confirmed),
+            "cancelled" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// Lines, totals, agreement and schedule change only before posting.
+    pub fn lines_editable(self) -> bool {
+        self == Self::Draft
+    }
+
+    /// Only a posted order takes payments and ships.
+    pub fn takes_payments(self) -> bool {
+        self == Self::Confirmed
+    }
+}
+
+/// Splits `total` by percentages (hundredths of a percent, summing to 10 000):
+/// each share rounds half away from zero and the last takes the remainder,
+/// so the schedule always adds up to the total exactly.
+pub fn split_by_percents(total: Money, shares_bp: &[u32]) -> Vec<Money> {
+    let mut out = Vec::with_capacity(shares_bp.len());
+    let mut left = total.0;
+    for (i, bp) in shares_bp.iter().enumerate() {
+        if i + 1 == shares_bp.len() {
+            out.push(Money(left));
+        } else {
+            let share = i64::try_from(div_round(i128::from(total.0) * i128::from(*bp), 10_000))
+                .unwrap_or(0)
+                .min(left);
+            left -= share;
+            out.push(Money(share));
+        }
+    }
+    out
+}
+
+/// What a payment schedule's instalment has received, given the order's paid
+/// amount: payments cover instalments in their order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstalmentCoverage {
+    Paid,
+    PartiallyPaid(Money),
+    Unpaid,
+}
+
+/// Allocates `paid` over instalment amounts in order.
+pub fn allocate(paid: Money, amounts: &[Money]) -> Vec<InstalmentCoverage> {
+    let mut left = paid.0.max(0);
+    amounts
+        .iter()
+        .map(|a| {
+            let got = left.min(a.0);
+            left -= got;
+            if got >= a.0 {
+                InstalmentCoverage::Paid
+            } else if got > 0 {
+                InstalmentCoverage::PartiallyPaid(Money(got))
+            } else {
+                InstalmentCoverage::Unpaid
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_add_up_to_the_total_exactly() {
+        assert_eq!(split_by_percents(Money(100_01), &[5000, 5000]), vec![Money(50_01), Money(50_00)]);
+        assert_eq!(
+            split_by_percents(Money(100_00), &[3333, 3333, 3334]),
+            vec![Money(33_33), Money(33_33), Money(33_34)]
+        );
+        assert_eq!(split_by_percents(Money(1), &[5000, 5000]), vec![Money(1), Money(0)]);
+        for total in [0, 1, 7, 99_99, 123_456_78] {
+            for shares in [&[10_000][..], &[3000, 7000], &[3333, 3333, 3334], &[1, 9999]] {
+                let parts = split_by_percents(Money(total), shares);
+                assert_eq!(parts.iter().map(|m| m.0).sum::<i64>(), total);
+                assert!(parts.iter().all(|m| m.0 >= 0));
+            }
+        }
+    }
+
+    #[test]
+    fn payments_cover_instalments_in_order() {
+        let amounts = [Money(50_00), Money(50_00)];
+        assert_eq!(
+            allocate(Money(0), &amounts),
+            vec![InstalmentCoverage::Unpaid, InstalmentCoverage::Unpaid]
+        );
+        assert_eq!(
+            allocate(Money(70_00), &amounts),
+            vec![InstalmentCoverage::Paid, InstalmentCoverage::PartiallyPaid(Money(20_00))]
+        );
+        assert_eq!(
+            allocate(Money(150_00), &amounts),
+            vec![InstalmentCoverage::Paid, InstalmentCoverage::Paid]
+        );
+    }
+
+    #[test]
+    fn only_drafts_change_and_only_posted_orders_take_money() {
+        assert!(OrderStatus::Draft.lines_editable());
+        assert!(!OrderStatus::Confirmed.lines_editable());
+        assert!(!OrderStatus::Cancelled.takes_payments());
+        assert!(!OrderStatus::Draft.takes_payments());
+        assert!(OrderStatus::Confirmed.takes_payments());
+    }
+}

@@ -1,0 +1,16 @@
+DROP TRIGGER payments_need_confirmed_order ON payments;
+DROP FUNCTION payments_need_confirmed_order();
+DROP TRIGGER order_lines_frozen ON order_lines;
+DROP FUNCTION order_lines_frozen();
+DROP TABLE related_documents;
+DROP TABLE invoice_sendings;
+DROP TABLE order_instalments;
+DROP INDEX orders_quote_idx;
+DROP INDEX order_lines_quote_line_idx;
+ALTER TABLE order_lines DROP COLUMN quote_line_id;
+ALTER TABLE orders DROP COLUMN agreement_id;
+ALTER TABLE orders DROP COLUMN quote_id;
+DROP TABLE agreements;
+DROP TABLE quote_lines;
+DROP TABLE quote_variants;
+DROP TABLE quotes;

@@ -1,0 +1,156 @@
+-- Quotes with variants, agreements with payment terms, order payment
+-- schedules, invoice e-mails and purchase-side related documents; triggers
+-- keep a posted order's lines frozen and a cancelled order from taking
+-- payments. Keep in step with migrations/sqlite.
+
+CREATE TABLE quotes (
+    id UUID PRIMARY KEY,
+    number TEXT NOT NULL,
+    interest_id UUID NOT NULL REFERENCES interests (id),
+    status TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    valid_until TIMESTAMP NOT NULL,
+    comment TEXT,
+    approved_variant_id UUID,
+    decided_at TIMESTAMP,
+    created_by UUID,
+    version BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    CONSTRAINT quotes_status_known CHECK (status IN ('draft', 'sent', 'approved', 'rejected', 'expired'))
+);
+CREATE UNIQUE INDEX quotes_number_idx ON quotes (number);
+CREATE INDEX quotes_interest_idx ON quotes (interest_id);
+
+CREATE TABLE quote_variants (
+    id UUID PRIMARY KEY,
+    quote_id UUID NOT NULL REFERENCES quotes (id),
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    net_minor BIGINT NOT NULL,
+    vat_minor BIGINT NOT NULL,
+    total_minor BIGINT NOT NULL
+);
+CREATE INDEX quote_variants_quote_idx ON quote_variants (quote_id, position);
+
+CREATE TABLE quote_lines (
+    id UUID PRIMARY KEY,
+    variant_id UUID NOT NULL REFERENCES quote_variants (id),
+    position INTEGER NOT NULL,
+    product_id UUID REFERENCES products (id),
+    description TEXT NOT NULL,
+    quantity BIGINT NOT NULL,
+    unit_price_minor BIGINT NOT NULL,
+    discount_bp INTEGER NOT NULL,
+    vat_rate TEXT NOT NULL,
+    price_includes_vat BOOLEAN NOT NULL,
+    net_minor BIGINT NOT NULL,
+    vat_minor BIGINT NOT NULL,
+    total_minor BIGINT NOT NULL,
+    CONSTRAINT quote_lines_quantity_positive CHECK (quantity > 0)
+);
+CREATE INDEX quote_lines_variant_idx ON quote_lines (variant_id, position);
+
+CREATE TABLE agreements (
+    id UUID PRIMARY KEY,
+    number TEXT NOT NULL,
+    client_id UUID NOT NULL REFERENCES clients (id),
+    title TEXT NOT NULL,
+    signed_on TIMESTAMP NOT NULL,
+    valid_until TIMESTAMP,
+    currency TEXT NOT NULL,
+    payment_terms TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    CONSTRAINT agreements_status_known CHECK (status IN ('active', 'closed'))
+);
+CREATE UNIQUE INDEX agreements_client_number_idx ON agreements (client_id, number);
+
+ALTER TABLE orders ADD COLUMN quote_id UUID REFERENCES quotes (id);
+ALTER TABLE orders ADD COLUMN agreement_id UUID REFERENCES agreements (id);
+ALTER TABLE order_lines ADD COLUMN quote_line_id UUID REFERENCES quote_lines (id);
+CREATE INDEX order_lines_quote_line_idx ON order_lines (quote_line_id);
+CREATE INDEX orders_quote_idx ON orders (quote_id);
+
+CREATE TABLE order_instalments (
+    id UUID PRIMARY KEY,
+    order_id UUID NOT NULL REFERENCES orders (id),
+    position INTEGER NOT NULL,
+    amount_minor BIGINT NOT NULL,
+    due_trigger TEXT NOT NULL,
+    days_offset INTEGER NOT NULL,
+    due_on TIMESTAMP,
+    CONSTRAINT order_instalments_amount_positive CHECK (amount_minor > 0)
+);
+CREATE INDEX order_instalments_order_idx ON order_instalments (order_id, position);
+
+CREATE TABLE invoice_sendings (
+    id UUID PRIMARY KEY,
+    order_id UUID NOT NULL REFERENCES orders (id),
+    recipient TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT,
+    message_id TEXT,
+    requested_by UUID,
+    sent_at TIMESTAMP,
+    version BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX invoice_sendings_order_idx ON invoice_sendings (order_id);
+
+CREATE TABLE related_documents (
+    id UUID PRIMARY KEY,
+    order_id UUID NOT NULL REFERENCES orders (id),
+    kind TEXT NOT NULL,
+    number TEXT NOT NULL,
+    document_date TIMESTAMP NOT NULL,
+    status TEXT NOT NULL,
+    amount_minor BIGINT,
+    external_id TEXT,
+    created_by UUID,
+    version BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    CONSTRAINT related_documents_kind_known CHECK (kind IN ('supplier_order', 'goods_receipt', 'receipt_order'))
+);
+CREATE UNIQUE INDEX related_documents_external_idx ON related_documents (kind, external_id);
+CREATE INDEX related_documents_order_idx ON related_documents (order_id);
+
+-- A posted (or cancelled) order's lines keep their goods and money; only
+-- the shipped quantity moves.
+CREATE FUNCTION order_lines_frozen() RETURNS trigger AS $$
+DECLARE
+    line order_lines;
+BEGIN
+    IF TG_OP = 'DELETE' THEN line := OLD; ELSE line := NEW; END IF;
+    IF (SELECT status FROM orders WHERE id = line.order_id) <> 'draft' AND (
+        TG_OP <> 'UPDATE'
+        OR NEW.quantity <> OLD.quantity OR NEW.unit_price_minor <> OLD.unit_price_minor
+        OR NEW.discount_bp <> OLD.discount_bp OR NEW.vat_rate <> OLD.vat_rate
+        OR NEW.net_minor <> OLD.net_minor OR NEW.vat_minor <> OLD.vat_minor
+        OR NEW.total_minor <> OLD.total_minor OR NEW.description <> OLD.description
+        OR NEW.order_id <> OLD.order_id
+    ) THEN
+        RAISE EXCEPTION 'order_lines_frozen: the lines of a posted order do not change';
+    END IF;
+    IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER order_lines_frozen BEFORE INSERT OR UPDATE OR DELETE ON order_lines
+    FOR EACH ROW EXECUTE FUNCTION order_lines_frozen();
+
+CREATE FUNCTION payments_need_confirmed_order() RETURNS trigger AS $$
+BEGIN
+    IF (SELECT status FROM orders WHERE id = NEW.order_id) <> 'confirmed' THEN
+        RAISE EXCEPTION 'payments_need_confirmed_order: only a confirmed order takes payments';
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER payments_need_confirmed_order BEFORE INSERT ON payments
+    FOR EACH ROW EXECUTE FUNCTION payments_need_confirmed_order();

@@ -75,7 +75,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub app: crm_app::App,
     pub db: TestDb,
-    _data_dir: tempfile::TempDir,
+    pub data_dir: tempfile::TempDir,
 }
 
 pub fn start_time() -> DateTime<Utc> {
@@ -126,7 +126,7 @@ pub async fn spawn_app_on(db: TestDb, vars: &[(&str, &str)]) -> TestApp {
         clock,
         app,
         db,
-        _data_dir: data_dir,
+        data_dir: data_dir,
     }
 }
 

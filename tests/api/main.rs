@@ -9,6 +9,7 @@ mod auth;
 mod catalog;
 mod clients;
 mod conventions;
+mod documents;
 mod helpers;
 mod intake;
 mod leads;

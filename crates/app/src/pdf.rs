@@ -78,8 +78,37 @@ impl Doc {
     }
 
     pub fn finish(self) -> Result<Vec<u8>, AppError> {
-        self.doc.save_to_bytes().map_err(pdf_err)
+        tidy_cmaps(&self.doc.save_to_bytes().map_err(pdf_err)?)
     }
+}
+
+/// printpdf writes `/CMapVersion` and `/WMode` into its ToUnicode maps; they
+/// are legal but strict readers (lopdf among them) then give up on the
+/// text. Text-only maps need neither, so they are dropped, with comments.
+fn tidy_cmaps(pdf: &[u8]) -> Result<Vec<u8>, AppError> {
+    use printpdf::lopdf::{Document, Object};
+    let mut doc = Document::load_mem(pdf).map_err(pdf_err)?;
+    for object in doc.objects.values_mut() {
+        let Object::Stream(stream) = object else { continue };
+        let content = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
+        if !content.windows(9).any(|w| w == b"begincmap") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&content);
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                let l = l.trim_start();
+                !(l.starts_with("/CMapVersion") || l.starts_with("/WMode") || l.starts_with('%'))
+            })
+            .collect();
+        stream.set_plain_content(kept.join("\n").into_bytes());
+        // Compression only fails on an unusable filter; the plain map is fine then.
+        let _ = stream.compress();
+    }
+    let mut out = Vec::new();
+    doc.save_to(&mut out).map_err(pdf_err)?;
+    Ok(out)
 }
 
 /// Width of `s` at `size` points, in millimetres (DejaVu Sans advances).

@@ -126,7 +126,7 @@ pub async fn spawn_app_on(db: TestDb, vars: &[(&str, &str)]) -> TestApp {
         clock,
         app,
         db,
-        data_dir: data_dir,
+        data_dir,
     }
 }
 

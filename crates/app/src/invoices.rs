@@ -327,7 +327,7 @@ pub fn send_invoice(
 ) -> Result<SendingView, AppError> {
     actor.require(&permissions::SEND_INVOICES)?;
     let to = match to {
-        Some(t) => Some(Email::parse(&t).map_err(|e| AppError::field("to", &e.code, e.message))?.to_string()),
+        Some(t) => Some(Email::parse(&t).map_err(|e| AppError::field("to", e.code, e.message))?.to_string()),
         None => None,
     };
     let now = app.now();

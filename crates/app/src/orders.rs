@@ -495,6 +495,15 @@ pub struct OrderInput {
     pub schedule: Option<Vec<ManualInstalment>>,
 }
 
+/// Where a new order comes from and how it is paid.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OrderTerms {
+    pub quote_id: Option<DbUuid>,
+    pub agreement_id: Option<Uuid>,
+    /// A schedule by hand: amounts and due dates.
+    pub manual: Option<Vec<(Money, NaiveDate)>>,
+}
+
 /// Inserts a draft order with its lines and schedule, inside the caller's
 /// transaction (direct orders and orders made from a quote).
 pub(crate) fn insert_order_in(
@@ -503,10 +512,9 @@ pub(crate) fn insert_order_in(
     now: DateTime<Utc>,
     interest_row: &crm_store::rows::InterestRow,
     lines: &[PricedLine],
-    quote_id: Option<DbUuid>,
-    agreement_id: Option<Uuid>,
-    manual: Option<Vec<(Money, NaiveDate)>>,
+    terms: &OrderTerms,
 ) -> Result<OrderRow, AppError> {
+    let OrderTerms { quote_id, agreement_id, manual } = terms.clone();
     if interest_row.state != "active" {
         return Err(AppError::rule("interest_active", "orders are made on open interests"));
     }
@@ -577,8 +585,8 @@ pub fn create_order(
     app.write(|conn| {
         let (interest_row, _) = crate::sales::visible_interest(conn, actor, interest)?;
         let lines = price_lines(conn, "lines", parsed)?;
-        let order =
-            insert_order_in(conn, actor, now, &interest_row, &lines, None, input.agreement_id, manual)?;
+        let terms = OrderTerms { quote_id: None, agreement_id: input.agreement_id, manual };
+        let order = insert_order_in(conn, actor, now, &interest_row, &lines, &terms)?;
         order_view(conn, order, day)
     })
 }

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::error::{check_version, AppError, Problems, Unmet};
 use crate::orders::{
-    insert_order_in, order_view, parse_lines, price_lines, today, LineInput, ManualInstalment, OrderView,
-    PricedLine,
+    insert_order_in, order_view, parse_lines, price_lines, today, LineInput, ManualInstalment, OrderTerms,
+    OrderView, PricedLine,
 };
 use crate::permissions;
 use crate::principal::Principal;
@@ -583,19 +583,10 @@ pub fn create_orders_from_quote(
         if !unmet.is_empty() {
             return Err(AppError::Rules(unmet));
         }
+        let terms = OrderTerms { quote_id: Some(quote.id), agreement_id: input.agreement_id, manual };
         let mut views = Vec::new();
         for lines in &orders_lines {
-            let order = insert_order_in(
-                conn,
-                actor,
-                now,
-                &interest,
-                lines,
-                Some(quote.id),
-                input.agreement_id,
-                manual.clone(),
-            )?;
-            views.push(order);
+            views.push(insert_order_in(conn, actor, now, &interest, lines, &terms)?);
         }
         views.into_iter().map(|o| order_view(conn, o, day)).collect()
     })

@@ -81,7 +81,9 @@ pub fn allocate(paid: Money, amounts: &[Money]) -> Vec<InstalmentCoverage> {
         .collect()
 }
 
+// Amounts in tests are written roubles_kopecks (`100_01` is 100.01).
 #[cfg(test)]
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
 

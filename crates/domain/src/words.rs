@@ -127,7 +127,9 @@ pub fn amount_in_words(amount: Money, currency: &str) -> String {
     }
 }
 
+// Amounts in tests are written roubles_kopecks (`100_01` is 100.01).
 #[cfg(test)]
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
 

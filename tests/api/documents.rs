@@ -350,3 +350,598 @@ async fn the_whole_typical_sale_runs_from_a_lead_to_won_with_every_document_in_t
     assert_eq!(order_nodes[0]["number"], a["number"]);
     assert_eq!(order_nodes[0]["amount"], "264800.00");
 }
+
+/// A department (head, two managers), an accountant, a procurement user, and
+/// Ivan's interest with a client at the proposal stage.
+struct Sale {
+    admin: String,
+    head: String,
+    ivan: String,
+    maria: String,
+    olga: String,
+    petr: String,
+    client_id: String,
+    iid: String,
+}
+
+async fn sale(app: &TestApp) -> Sale {
+    let admin = app.admin_token().await;
+    set_organization(app, &admin).await;
+    let dept = app.post("/api/v1/departments", Some(&admin), &json!({"name": "Sales"})).await.body;
+    let d = dept["id"].as_str().unwrap();
+    let head = app.create_user(&admin, "head@test.crm", "head", Some(d)).await;
+    ok(app.patch(&format!("/api/v1/departments/{d}"), &admin, &json!({"head_id": head["id"]})).await, 200)
+        .await;
+    app.create_user(&admin, "ivan@test.crm", "manager", Some(d)).await;
+    app.create_user(&admin, "maria@test.crm", "manager", Some(d)).await;
+    app.create_user(&admin, "olga@test.crm", "accountant", None).await;
+    app.create_user(&admin, "petr@test.crm", "procurement", None).await;
+    let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    let client = ok(
+        app.post(
+            "/api/v1/clients",
+            Some(&ivan),
+            &json!({"name": "ООО «Ромашка»", "kind": "company", "emails": ["buh@romashka.ru"]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let interest = ok(
+        app.post("/api/v1/interests", Some(&ivan), &json!({"title": "Стулья", "client_id": client["id"]}))
+            .await,
+        201,
+    )
+    .await;
+    Sale {
+        head: app.token("head@test.crm", PASSWORD).await,
+        maria: app.token("maria@test.crm", PASSWORD).await,
+        olga: app.token("olga@test.crm", PASSWORD).await,
+        petr: app.token("petr@test.crm", PASSWORD).await,
+        admin,
+        ivan,
+        client_id: id(&client),
+        iid: id(&interest),
+    }
+}
+
+fn free_line(price: &str, qty: &str) -> Value {
+    json!({"description": "Стул", "quantity": qty, "unit_price": price, "vat_rate": "22"})
+}
+
+#[tokio::test]
+async fn a_quote_goes_draft_sent_approved_and_refuses_what_does_not_fit() {
+    let app = spawn_app().await;
+    let s = sale(&app).await;
+    let quotes = format!("/api/v1/interests/{}/quotes", s.iid);
+
+    // Bad input names each field and stores nothing.
+    let bad = app
+        .post(
+            &quotes,
+            Some(&s.ivan),
+            &json!({"valid_until": "2000-01-01", "variants": [
+            {"name": "", "lines": [{"description": "Стул", "quantity": "-1", "unit_price": "x"}]}]}),
+        )
+        .await;
+    bad.problem(400);
+    let fields = bad.error_fields();
+    for f in [
+        "valid_until",
+        "variants[0].name",
+        "variants[0].lines[0].quantity",
+        "variants[0].lines[0].unit_price",
+    ] {
+        assert!(fields.contains(&f.to_owned()), "{f} not in {fields:?}");
+    }
+    app.post(&quotes, Some(&s.ivan), &json!({"variants": []})).await.problem(400);
+    assert_eq!(app.get(&quotes, &s.ivan).await.body["items"], json!([]));
+    let unknown = app
+        .post(
+            &quotes,
+            Some(&s.ivan),
+            &json!({"variants": [{"name": "A", "lines": [{"product_id": s.client_id, "quantity": "1"}]}]}),
+        )
+        .await;
+    assert_eq!(unknown.unmet_checks(), vec!["product_exists"]);
+
+    let q = ok(
+        app.post(&quotes, Some(&s.ivan), &json!({"variants": [
+            {"name": "A", "lines": [free_line("100", "2")]}, {"name": "B", "lines": [free_line("90", "2")]}]}))
+        .await,
+        201,
+    )
+    .await;
+    let path = format!("/api/v1/quotes/{}", id(&q));
+    assert_eq!(q["valid_until"], (app.clock_now().date_naive() + chrono::Duration::days(14)).to_string());
+    // Orders come only from an approved variant.
+    let early = app.post(&format!("{path}/orders"), Some(&s.ivan), &json!({})).await;
+    assert_eq!(early.unmet_checks(), vec!["quote_approved"]);
+    // A draft's variants change; a sent quote's do not.
+    let edited = ok(
+        app.patch(&path, &s.ivan, &json!({"variants": [{"name": "A", "lines": [free_line("100", "3")]}]}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(edited["variants"].as_array().unwrap().len(), 1);
+    assert_eq!(edited["variants"][0]["total"], "300.00");
+    ok(app.patch(&path, &s.ivan, &json!({"status": "sent"})).await, 200).await;
+    let frozen = app
+        .patch(&path, &s.ivan, &json!({"variants": [{"name": "A", "lines": [free_line("1", "1")]}]}))
+        .await;
+    assert_eq!(frozen.unmet_checks(), vec!["quote_draft"]);
+    app.patch(&path, &s.ivan, &json!({"status": "approved"})).await.problem(400);
+    let foreign = app.post(&format!("{path}/approve"), Some(&s.ivan), &json!({"variant_id": s.iid})).await;
+    assert_eq!(foreign.error_fields(), vec!["variant_id"]);
+
+    // Past its date it reads expired and cannot be approved, until given a new date.
+    app.advance(chrono::Duration::days(15));
+    let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    let stale = app.get(&path, &ivan).await.body;
+    assert_eq!(stale["status"], "expired");
+    let variant = stale["variants"][0]["id"].clone();
+    let late = app.post(&format!("{path}/approve"), Some(&ivan), &json!({"variant_id": variant})).await;
+    assert_eq!(late.unmet_checks(), vec!["quote_valid"]);
+    let renewed_on = (app.clock_now().date_naive() + chrono::Duration::days(7)).to_string();
+    let renewed = ok(app.patch(&path, &ivan, &json!({"valid_until": renewed_on})).await, 200).await;
+    assert_eq!(renewed["status"], "sent");
+    let approved =
+        ok(app.post(&format!("{path}/approve"), Some(&ivan), &json!({"variant_id": variant})).await, 200)
+            .await;
+    assert_eq!(approved["status"], "approved");
+    app.post(&format!("{path}/approve"), Some(&ivan), &json!({"variant_id": variant})).await.problem(409);
+    let changed = app.patch(&path, &ivan, &json!({"comment": "late"})).await;
+    assert_eq!(changed.unmet_checks(), vec!["quote_open"]);
+
+    // One order by default, with every line; a cancelled order frees its quantities.
+    let made = ok(app.post(&format!("{path}/orders"), Some(&ivan), &json!({})).await, 201).await;
+    let order = &made["items"][0];
+    assert_eq!(order["total"], "300.00");
+    assert_eq!(order["lines"][0]["quantity"], "3");
+    let again = app.post(&format!("{path}/orders"), Some(&ivan), &json!({})).await;
+    assert_eq!(again.unmet_checks(), vec!["within_quoted"]);
+    ok(app.post(&format!("/api/v1/orders/{}/cancel", id(order)), Some(&ivan), &json!({})).await, 200).await;
+    ok(app.post(&format!("{path}/orders"), Some(&ivan), &json!({})).await, 201).await;
+    assert_eq!(app.get(&path, &ivan).await.body["order_ids"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn agreements_make_schedules_that_add_up_and_instalments_show_paid_due_and_overdue() {
+    let app = spawn_app().await;
+    let s = sale(&app).await;
+    let agreements = format!("/api/v1/clients/{}/agreements", s.client_id);
+    let term = |p: &str, t: &str, d: i32| json!({"percent": p, "trigger": t, "days_offset": d});
+
+    // Terms must add up to 100% with known triggers.
+    let bad = app
+        .post(
+            &agreements,
+            Some(&s.ivan),
+            &json!({"title": "Д", "signed_on": "2026-01-01",
+            "payment_terms": [term("30", "on_confirmation", 0), term("60", "someday", 400)]}),
+        )
+        .await;
+    bad.problem(400);
+    assert_eq!(
+        bad.error_fields(),
+        vec!["payment_terms[1].trigger", "payment_terms[1].days_offset", "payment_terms"]
+    );
+    let short = app
+        .post(
+            &agreements,
+            Some(&s.ivan),
+            &json!({"title": "Д", "signed_on": "2026-01-01",
+            "payment_terms": [term("30", "on_confirmation", 0), term("60", "after_shipment", 10)]}),
+        )
+        .await;
+    assert_eq!(short.error_fields(), vec!["payment_terms"]);
+    let thirds = ok(
+        app.post(&agreements, Some(&s.ivan), &json!({"number": "17/26", "title": "Договор", "signed_on": "2026-01-01",
+            "payment_terms": [term("33.33", "on_confirmation", 3), term("33.33", "before_shipment", 10), term("33.34", "after_shipment", 5)]}))
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(thirds["payment_terms"][2]["percent"], "33.34");
+    let dup = app
+        .post(
+            &agreements,
+            Some(&s.ivan),
+            &json!({"number": "17/26", "title": "Копия", "signed_on": "2026-01-01",
+            "payment_terms": [term("100", "on_confirmation", 0)]}),
+        )
+        .await;
+    dup.problem(409);
+    // Another manager does not see this client's agreements.
+    app.get(&agreements, &s.maria).await.problem(404);
+    app.get(&format!("/api/v1/agreements/{}", id(&thirds)), &s.maria).await.problem(404);
+    assert_eq!(
+        app.get(&agreements, &s.olga).await.body["items"].as_array().unwrap().len(),
+        1,
+        "accounting reads them"
+    );
+
+    // An order under it: thirds that add up to the total to the kopeck.
+    let orders = format!("/api/v1/interests/{}/orders", s.iid);
+    let order = ok(
+        app.post(
+            &orders,
+            Some(&s.ivan),
+            &json!({"agreement_id": thirds["id"], "lines": [free_line("100.01", "1")]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let amounts: Vec<&str> =
+        order["schedule"].as_array().unwrap().iter().map(|i| i["amount"].as_str().unwrap()).collect();
+    assert_eq!(amounts, ["33.33", "33.33", "33.35"]);
+    assert!(
+        order["schedule"].as_array().unwrap().iter().all(|i| i["due_on"].is_null()),
+        "nothing triggered yet"
+    );
+    // A draft's lines change and the schedule follows the new total.
+    let oid = id(&order);
+    let bigger = ok(
+        app.patch(&format!("/api/v1/orders/{oid}"), &s.ivan, &json!({"lines": [free_line("300", "1")]}))
+            .await,
+        200,
+    )
+    .await;
+    let amounts: Vec<&str> =
+        bigger["schedule"].as_array().unwrap().iter().map(|i| i["amount"].as_str().unwrap()).collect();
+    assert_eq!(amounts, ["99.99", "99.99", "100.02"]);
+    let confirmed =
+        ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
+    let today = app.clock_now().date_naive();
+    let dues: Vec<Value> =
+        confirmed["schedule"].as_array().unwrap().iter().map(|i| i["due_on"].clone()).collect();
+    assert_eq!(
+        dues,
+        [
+            json!((today + chrono::Duration::days(3)).to_string()),
+            json!((today + chrono::Duration::days(10)).to_string()),
+            Value::Null
+        ]
+    );
+
+    // Paid in part; then time passes and the unpaid rest is overdue.
+    ok(app.post("/api/v1/payments", Some(&s.olga), &json!({"order_id": oid, "amount": "150"})).await, 201)
+        .await;
+    let read = |token: String| {
+        let path = format!("/api/v1/orders/{oid}");
+        let app = &app;
+        async move { app.get(&path, &token).await.body }
+    };
+    let statuses = |o: &Value| -> Vec<String> {
+        o["schedule"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap().to_owned()).collect()
+    };
+    let now = read(s.olga.clone()).await;
+    assert_eq!(statuses(&now), ["paid", "partially_paid", "due"]);
+    assert_eq!(now["schedule"][1]["paid"], "50.01");
+    app.advance(chrono::Duration::days(11));
+    let olga = app.token("olga@test.crm", PASSWORD).await;
+    assert_eq!(statuses(&read(olga.clone()).await), ["paid", "overdue", "due"]);
+    // Shipping sets the after-shipment instalment's date.
+    let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    let line = read(ivan.clone()).await["lines"][0]["id"].clone();
+    ok(
+        app.post(
+            &format!("/api/v1/orders/{oid}/shipments"),
+            Some(&ivan),
+            &json!({"kind": "sales_document",
+        "lines": [{"order_line_id": line, "quantity": "1"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let shipped = read(olga.clone()).await;
+    assert_eq!(
+        shipped["schedule"][2]["due_on"],
+        (app.clock_now().date_naive() + chrono::Duration::days(5)).to_string()
+    );
+
+    // By hand: must add up; an agreement of another client or a closed one is refused.
+    let manual = app
+        .post(
+            &orders,
+            Some(&ivan),
+            &json!({"lines": [free_line("100", "1")], "schedule": [
+            {"amount": "40", "due_on": "2027-01-10"}, {"amount": "50", "due_on": "2027-02-10"}]}),
+        )
+        .await;
+    assert_eq!(manual.unmet_checks(), vec!["schedule_total"]);
+    let fine = ok(
+        app.post(
+            &orders,
+            Some(&ivan),
+            &json!({"lines": [free_line("100", "1")], "schedule": [
+            {"amount": "40", "due_on": "2027-01-10"}, {"amount": "60", "due_on": "2027-02-10"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_eq!(fine["schedule"][1]["trigger"], "fixed_date");
+    assert_eq!(fine["schedule"][1]["due_on"], "2027-02-10");
+    let other_client = ok(
+        app.post("/api/v1/clients", Some(&ivan), &json!({"name": "ООО «Василёк»", "kind": "company"})).await,
+        201,
+    )
+    .await;
+    let foreign = ok(
+        app.post(
+            &format!("/api/v1/clients/{}/agreements", id(&other_client)),
+            Some(&ivan),
+            &json!({"title": "Д",
+            "signed_on": "2026-01-01", "payment_terms": [term("100", "on_confirmation", 0)]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let wrong = app
+        .post(&orders, Some(&ivan), &json!({"agreement_id": foreign["id"], "lines": [free_line("1", "1")]}))
+        .await;
+    assert_eq!(wrong.unmet_checks(), vec!["agreement_of_client"]);
+    ok(
+        app.patch(&format!("/api/v1/agreements/{}", id(&thirds)), &ivan, &json!({"status": "closed"})).await,
+        200,
+    )
+    .await;
+    let closed = app
+        .post(&orders, Some(&ivan), &json!({"agreement_id": thirds["id"], "lines": [free_line("1", "1")]}))
+        .await;
+    assert_eq!(closed.unmet_checks(), vec!["agreement_active"]);
+}
+
+/// A minimal SMTP server: accepts one session, answers every command, and
+/// hands back what was sent between DATA and the final dot.
+async fn smtp_once(listener: tokio::net::TcpListener) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (socket, _) = listener.accept().await.unwrap();
+    let (read, mut write) = socket.into_split();
+    let mut lines = BufReader::new(read).lines();
+    write.write_all(b"220 test ESMTP\r\n").await.unwrap();
+    let mut data = String::new();
+    let mut in_data = false;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if in_data {
+            if line == "." {
+                in_data = false;
+                write.write_all(b"250 queued\r\n").await.unwrap();
+            } else {
+                data.push_str(&line);
+                data.push('\n');
+            }
+            continue;
+        }
+        let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let answer: &[u8] = match verb.as_str() {
+            "EHLO" | "HELO" => b"250 test\r\n",
+            "DATA" => {
+                in_data = true;
+                b"354 go ahead\r\n"
+            }
+            "QUIT" => {
+                write.write_all(b"221 bye\r\n").await.unwrap();
+                break;
+            }
+            _ => b"250 ok\r\n",
+        };
+        write.write_all(answer).await.unwrap();
+    }
+    data
+}
+
+#[tokio::test]
+async fn a_failed_invoice_email_is_recorded_and_a_retry_sends_it_over_smtp() {
+    // A port nothing listens on yet: the first attempt is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app =
+        spawn_app_with(&[("CRM_SMTP_URL", url.as_str()), ("CRM_MAIL_FROM", "Продажи <sales@mebel.test>")])
+            .await;
+    let s = sale(&app).await;
+    let order = ok(
+        app.post(
+            &format!("/api/v1/interests/{}/orders", s.iid),
+            Some(&s.ivan),
+            &json!({"lines": [free_line("1200", "2")]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let oid = id(&order);
+    let send = format!("/api/v1/orders/{oid}/invoice/send");
+    let draft = app.post(&send, Some(&s.ivan), &json!({})).await;
+    assert_eq!(draft.unmet_checks(), vec!["order_confirmed"], "invoices go out for confirmed orders");
+    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
+    app.post(&send, Some(&s.ivan), &json!({"to": "not an address"})).await.problem(400);
+
+    let failed = app.post(&send, Some(&s.olga), &json!({})).await;
+    assert_eq!(failed.problem(502)["type"], "urn:crm:problem:delivery_failed");
+    let attempt = failed.header("location").unwrap().to_owned();
+    let recorded = app.get(&attempt, &s.olga).await.body;
+    assert_eq!(recorded["status"], "failed");
+    assert_eq!(recorded["attempts"], 1);
+    assert_eq!(
+        recorded["recipient"], "buh@romashka.ru",
+        "the client's e-mail when the interest has no contact"
+    );
+    assert!(recorded["last_error"].as_str().unwrap().contains("SMTP"), "{recorded}");
+    let timeline = app.get(&format!("/api/v1/interests/{}/timeline", s.iid), &s.ivan).await.body;
+    assert_eq!(timeline["items"][0]["kind"], "invoice_send_failed");
+
+    // The mail server comes up; the retry goes through it.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let server = tokio::spawn(smtp_once(listener));
+    let sent = ok(app.post(&format!("{attempt}/retry"), Some(&s.olga), &json!({})).await, 200).await;
+    assert_eq!((sent["status"].as_str(), sent["attempts"].as_i64()), (Some("sent"), Some(2)));
+    let data = server.await.unwrap();
+    assert!(data.contains("application/pdf"), "the PDF is attached");
+    assert!(data.contains("sales@mebel.test"));
+    app.post(&format!("{attempt}/retry"), Some(&s.olga), &json!({})).await.problem(409);
+    let list = app.get(&format!("/api/v1/orders/{oid}/invoice/sendings"), &s.ivan).await.body;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    app.get(&attempt, &s.maria).await.problem(404);
+}
+
+#[tokio::test]
+async fn each_role_sees_its_part_of_the_documents() {
+    let app = spawn_app().await;
+    let s = sale(&app).await;
+    let q = ok(
+        app.post(
+            &format!("/api/v1/interests/{}/quotes", s.iid),
+            Some(&s.ivan),
+            &json!({"variants": [
+            {"name": "A", "lines": [free_line("500", "4")]}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let qpath = format!("/api/v1/quotes/{}", id(&q));
+    let v = q["variants"][0]["id"].clone();
+    ok(app.post(&format!("{qpath}/approve"), Some(&s.ivan), &json!({"variant_id": v})).await, 200).await;
+    let made = ok(app.post(&format!("{qpath}/orders"), Some(&s.ivan), &json!({})).await, 201).await;
+    let oid = id(&made["items"][0]);
+    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
+    ok(
+        app.post(
+            "/api/v1/payments",
+            Some(&s.olga),
+            &json!({"order_id": oid, "amount": "1000", "external_ref": "PP-7"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    // Procurement records purchase documents; the same external id updates one.
+    let related = format!("/api/v1/orders/{oid}/related-documents");
+    let doc = json!({"kind": "supplier_order", "number": "ЗП-311", "document_date": "2026-11-20",
+        "status": "in_progress", "amount": "1500", "external_id": "po-311"});
+    let first = ok(app.post(&related, Some(&s.petr), &doc).await, 201).await;
+    let mut changed = doc.clone();
+    changed["status"] = json!("completed");
+    let second = ok(app.post(&related, Some(&s.petr), &changed).await, 200).await;
+    assert_eq!((second["id"].clone(), second["status"].as_str()), (first["id"].clone(), Some("completed")));
+    let mut bad = doc.clone();
+    bad["kind"] = json!("invoice");
+    assert_eq!(app.post(&related, Some(&s.petr), &bad).await.error_fields(), vec!["kind"]);
+    app.post(&related, Some(&s.ivan), &doc).await.problem(403);
+    app.post("/api/v1/payments", Some(&s.petr), &json!({"order_id": oid, "amount": "1"})).await.problem(403);
+
+    let tree = |token: String| {
+        let path = format!("/api/v1/interests/{}/documents", s.iid);
+        let app = &app;
+        async move { app.get(&path, &token).await }
+    };
+    fn kinds(node: &Value, out: &mut Vec<String>) {
+        out.push(node["kind"].as_str().unwrap().to_owned());
+        for c in node["children"].as_array().unwrap() {
+            kinds(c, out);
+        }
+    }
+    let seen = |v: &Value| {
+        let mut out = Vec::new();
+        kinds(v, &mut out);
+        out
+    };
+    // The manager and the department head: everything.
+    for token in [s.ivan.clone(), s.head.clone()] {
+        let all = tree(token).await;
+        assert_eq!(
+            seen(&all.body),
+            ["interest", "quote", "order", "invoice", "payment", "supplier_order"],
+            "{}",
+            all.text
+        );
+    }
+    // Accounting: orders, invoices and payments, not the quote or purchases; no interest internals.
+    let books = tree(s.olga.clone()).await.body;
+    assert_eq!(seen(&books), ["interest", "order", "invoice", "payment"]);
+    assert!(books["status"].is_null() && books["amount"].is_null());
+    app.get(&qpath, &s.olga).await.problem(403);
+    app.get(&format!("/api/v1/interests/{}", s.iid), &s.olga).await.problem(403);
+    assert_eq!(app.get(&format!("/api/v1/orders/{oid}/invoice.pdf"), &s.olga).await.status, 200);
+    app.get(&related, &s.olga).await.problem(403);
+    // Procurement: orders and their purchase documents only.
+    assert_eq!(seen(&tree(s.petr.clone()).await.body), ["interest", "order", "supplier_order"]);
+    app.get(&format!("/api/v1/orders/{oid}/invoice.pdf"), &s.petr).await.problem(403);
+    // Another manager: nothing of it.
+    tree(s.maria.clone()).await.problem(404);
+    app.get(&qpath, &s.maria).await.problem(404);
+    app.get(&format!("/api/v1/orders/{oid}"), &s.maria).await.problem(404);
+    app.get(&format!("/api/v1/orders/{oid}/invoice.pdf"), &s.maria).await.problem(404);
+    app.get(&format!("{qpath}/pdf"), &s.maria).await.problem(404);
+    // The manager reads the purchase documents of his order.
+    assert_eq!(app.get(&related, &s.ivan).await.body["items"][0]["number"], "ЗП-311");
+
+    // Keys act within their scopes.
+    let key = |scopes: Value| {
+        let app = &app;
+        let admin = s.admin.clone();
+        async move {
+            let r =
+                app.post("/api/v1/api-keys", Some(&admin), &json!({"name": "1C", "scopes": scopes})).await;
+            r.body["secret"].as_str().unwrap().to_owned()
+        }
+    };
+    let buying = key(json!(["purchasing:write"])).await;
+    let mut from_key = doc.clone();
+    from_key["external_id"] = json!("po-312");
+    ok(app.post(&related, Some(&buying), &from_key).await, 201).await;
+    let reader = key(json!(["orders:read"])).await;
+    app.post(&related, Some(&reader), &from_key).await.problem(403);
+    assert_eq!(app.get(&format!("/api/v1/orders/{oid}"), &reader).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_database_itself_keeps_posted_lines_frozen_and_cancelled_orders_unpaid() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    let s = sale(&app).await;
+    let orders = format!("/api/v1/interests/{}/orders", s.iid);
+    let posted =
+        ok(app.post(&orders, Some(&s.ivan), &json!({"lines": [free_line("10", "1")]})).await, 201).await;
+    let cancelled =
+        ok(app.post(&orders, Some(&s.ivan), &json!({"lines": [free_line("10", "1")]})).await, 201).await;
+    ok(app.post(&format!("/api/v1/orders/{}/confirm", id(&posted)), Some(&s.ivan), &json!({})).await, 200)
+        .await;
+    ok(app.post(&format!("/api/v1/orders/{}/cancel", id(&cancelled)), Some(&s.ivan), &json!({})).await, 200)
+        .await;
+    let run = |sql: String| {
+        app.app.write(move |conn| {
+            diesel::sql_query(sql.clone())
+                .execute(conn)
+                .map_err(|e| crm_app::AppError::internal(e.to_string()))
+        })
+    };
+    let err = run(format!("UPDATE order_lines SET quantity = 5000 WHERE order_id = '{}'", id(&posted)))
+        .unwrap_err();
+    assert!(err.to_string().contains("order_lines_frozen"), "{err}");
+    let err = run(format!("DELETE FROM order_lines WHERE order_id = '{}'", id(&posted))).unwrap_err();
+    assert!(err.to_string().contains("order_lines_frozen"), "{err}");
+    // Shipping still moves the shipped quantity.
+    run(format!("UPDATE order_lines SET shipped_quantity = 1 WHERE order_id = '{}'", id(&posted))).unwrap();
+    let now = "2026-11-29 10:00:00";
+    let err = run(format!(
+        "INSERT INTO payments (id, order_id, amount_minor, paid_on, status, overpaid, version, created_at, updated_at) \
+         VALUES ('{}', '{}', 100, '{now}', 'posted', false, 1, '{now}', '{now}')",
+        uuid::Uuid::now_v7(),
+        id(&cancelled)
+    ))
+    .unwrap_err();
+    assert!(err.to_string().contains("payments_need_confirmed_order"), "{err}");
+    // Through the API the same is a clear 422.
+    let api = app
+        .post("/api/v1/payments", Some(&s.olga), &json!({"order_id": id(&cancelled), "amount": "1"}))
+        .await;
+    assert_eq!(api.unmet_checks(), vec!["order_confirmed"]);
+}

@@ -249,4 +249,9 @@ impl TestApp {
     pub fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);
     }
+
+    /// The server's "now" (the injected clock).
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        crm_app::clock::Clock::now(self.clock.as_ref())
+    }
 }

@@ -81,8 +81,8 @@ fn parse_terms(p: &mut Problems, terms: &[TermInput]) -> Vec<Term> {
     }
     let mut out = Vec::new();
     for (i, t) in terms.iter().enumerate() {
-        let bp = match VatRate::parse(&t.percent) {
-            Ok(VatRate::Percent(bp)) if bp > 0 && bp <= 10_000 => Some(bp),
+        let bp = match crm_domain::pricing::parse_percent(&t.percent) {
+            Ok(bp) if bp > 0 => Some(bp),
             _ => {
                 p.push(
                     &format!("payment_terms[{i}].percent"),

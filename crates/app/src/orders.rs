@@ -262,9 +262,9 @@ pub(crate) fn parse_lines(p: &mut Problems, prefix: &str, lines: &[LineInput]) -
         let rate = l.vat_rate.as_deref().and_then(|x| p.check(&f("vat_rate"), VatRate::parse(x)));
         let discount = match l.discount_percent.as_deref() {
             None => Some(0u32),
-            Some(d) => match VatRate::parse(d) {
-                Ok(VatRate::Percent(bp)) if bp <= 10_000 => Some(bp),
-                _ => {
+            Some(d) => match crm_domain::pricing::parse_percent(d) {
+                Ok(bp) => Some(bp),
+                Err(_) => {
                     p.push(&f("discount_percent"), "invalid", "a percentage from 0 to 100");
                     None
                 }

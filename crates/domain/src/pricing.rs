@@ -106,6 +106,27 @@ impl fmt::Display for VatRate {
     }
 }
 
+/// A percentage from 0 to 100 with up to two decimals (`"12.5"`, `"100"`),
+/// in hundredths of a percent.
+pub fn parse_percent(raw: &str) -> Result<u32, ValueError> {
+    let s = raw.trim().trim_end_matches('%');
+    let bad = || ValueError::new("invalid_percent", format!("{raw:?} is not a percentage from 0 to 100"));
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty()
+        || whole.len() > 3
+        || frac.len() > 2
+        || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let bp = whole.parse::<u32>().map_err(|_| bad())? * 100
+        + if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse::<u32>().map_err(|_| bad())? };
+    if bp > 10_000 {
+        return Err(bad());
+    }
+    Ok(bp)
+}
+
 /// `n / d` rounded half away from zero (`d > 0`).
 pub fn div_round(n: i128, d: i128) -> i128 {
     let (q, r) = (n / d, n % d);
@@ -164,6 +185,17 @@ pub fn totals<'a>(lines: impl IntoIterator<Item = &'a Line>) -> LineAmounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_run_from_zero_to_a_hundred() {
+        assert_eq!(parse_percent("100"), Ok(10_000));
+        assert_eq!(parse_percent("33.33"), Ok(3_333));
+        assert_eq!(parse_percent("12.5%"), Ok(1_250));
+        assert_eq!(parse_percent("0"), Ok(0));
+        for bad in ["100.01", "101", "-5", "", "1.234", "abc", "1000"] {
+            assert!(parse_percent(bad).is_err(), "{bad}");
+        }
+    }
 
     fn line(price: &str, qty: &str, discount_bp: u32, vat: &str, includes: bool) -> LineAmounts {
         Line {

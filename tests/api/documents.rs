@@ -880,6 +880,16 @@ async fn each_role_sees_its_part_of_the_documents() {
     app.get(&format!("/api/v1/orders/{oid}"), &s.maria).await.problem(404);
     app.get(&format!("/api/v1/orders/{oid}/invoice.pdf"), &s.maria).await.problem(404);
     app.get(&format!("{qpath}/pdf"), &s.maria).await.problem(404);
+    // Every node's link reads that document.
+    let full = tree(s.ivan.clone()).await.body;
+    let order_node = &full["children"][0]["children"][0];
+    for node in
+        order_node["children"].as_array().unwrap().iter().chain([order_node, &full["children"][0], &full])
+    {
+        let link = node["link"].as_str().unwrap();
+        let res = app.request(Method::GET, link, Some(&s.ivan)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{link}");
+    }
     // The manager reads the purchase documents of his order.
     assert_eq!(app.get(&related, &s.ivan).await.body["items"][0]["number"], "ЗП-311");
 

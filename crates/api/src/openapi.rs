@@ -64,6 +64,7 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         documents::create_agreement, documents::list_agreements, documents::get_agreement, documents::update_agreement,
         documents::invoice_pdf, documents::send_invoice, documents::list_sendings, documents::get_sending,
         documents::retry_sending, documents::record_related, documents::list_related, documents::document_tree,
+        documents::get_related, orders::get_payment,
         leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -200,6 +201,8 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("recordRelatedDocument", &perm::WRITE_PURCHASING),
     ("listRelatedDocuments", &perm::READ_PURCHASING),
     ("getDocumentTree", &perm::READ_DOCUMENT_TREE),
+    ("getRelatedDocument", &perm::READ_PURCHASING),
+    ("getPayment", &perm::READ_PAYMENTS),
 ];
 
 /// Create operations and the read operation their `Location` points at.
@@ -209,6 +212,7 @@ const LINKS: &[(&str, &str)] = &[
     ("createQuote", "getQuote"),
     ("createAgreement", "getAgreement"),
     ("sendInvoice", "getInvoiceSending"),
+    ("recordRelatedDocument", "getRelatedDocument"),
 ];
 
 struct Complete;

@@ -151,6 +151,15 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
+pub fn get_related(app: &App, actor: &Principal, id: Uuid) -> Result<RelatedView, AppError> {
+    actor.require(&permissions::READ_PURCHASING)?;
+    app.read(|conn| {
+        let row = dq::find_related(conn, id.into())?.ok_or(AppError::NotFound("related document"))?;
+        visible_order(conn, actor, row.order_id.0).map_err(|_| AppError::NotFound("related document"))?;
+        Ok(related_view(row))
+    })
+}
+
 pub fn list_related(app: &App, actor: &Principal, order: Uuid) -> Result<Vec<RelatedView>, AppError> {
     actor.require(&permissions::READ_PURCHASING)?;
     app.read(|conn| {
@@ -205,7 +214,7 @@ fn order_node(
                 status: Some(p.status),
                 amount: Some(Money(p.amount_minor)),
                 date: Some(p.paid_on.date()),
-                link: format!("/api/v1/payments?order_id={}", o.id.0),
+                link: format!("/api/v1/payments/{}", p.id.0),
                 children: Vec::new(),
             });
         }
@@ -233,7 +242,7 @@ fn order_node(
                 status: Some(r.status),
                 amount: r.amount_minor.map(Money),
                 date: Some(r.document_date.date()),
-                link: format!("/api/v1/orders/{}/related-documents", o.id.0),
+                link: format!("/api/v1/related-documents/{}", r.id.0),
                 children: Vec::new(),
             });
         }
@@ -255,6 +264,7 @@ fn order_node(
 /// quotes or payments; everyone only interests they may see.
 pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<DocNode, AppError> {
     actor.require(&permissions::READ_DOCUMENT_TREE)?;
+    let day = crate::orders::today(app);
     app.read(|conn| {
         let row = sq::find_interest(conn, interest.into())?.ok_or(AppError::NotFound("interest"))?;
         let sees_interest = visibility(conn, actor)?.allows(row.responsible_id.0);
@@ -281,8 +291,8 @@ pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<Doc
                 children.push(DocNode {
                     kind: "quote".into(),
                     id: qt.id.0,
+                    status: Some(crate::quotes::effective_status(&qt, day)),
                     number: Some(qt.number),
-                    status: Some(qt.status),
                     amount,
                     date: Some(qt.created_at.date()),
                     link: format!("/api/v1/quotes/{}", qt.id.0),

@@ -1014,6 +1014,16 @@ pub fn cancel_payment(
     })
 }
 
+/// One payment, to those who may see its order.
+pub fn get_payment(app: &App, actor: &Principal, id: Uuid) -> Result<PaymentView, AppError> {
+    actor.require(&permissions::READ_PAYMENTS)?;
+    app.read(|conn| {
+        let row = q::find_payment(conn, id.into())?.ok_or(AppError::NotFound("payment"))?;
+        visible_order(conn, actor, row.order_id.0).map_err(|_| AppError::NotFound("payment"))?;
+        Ok(payment_view(row))
+    })
+}
+
 pub fn list_payments(app: &App, actor: &Principal, order: Uuid) -> Result<Vec<PaymentView>, AppError> {
     actor.require(&permissions::READ_PAYMENTS)?;
     app.read(|conn| {

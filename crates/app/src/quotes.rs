@@ -66,7 +66,7 @@ pub struct QuoteView {
 }
 
 /// The status a reader sees: an open quote past its valid-until date has expired.
-fn effective_status(row: &QuoteRow, today: NaiveDate) -> String {
+pub(crate) fn effective_status(row: &QuoteRow, today: NaiveDate) -> String {
     if matches!(row.status.as_str(), "draft" | "sent") && row.valid_until.date() < today {
         "expired".to_owned()
     } else {

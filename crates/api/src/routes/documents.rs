@@ -34,7 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/orders/{id}/invoice/sendings").get(list_sendings))
         .service(web::resource("/invoice-sendings/{id}").get(get_sending))
         .service(web::resource("/invoice-sendings/{id}/retry").post(retry_sending))
-        .service(web::resource("/orders/{id}/related-documents").get(list_related).post(record_related));
+        .service(web::resource("/orders/{id}/related-documents").get(list_related).post(record_related))
+        .service(web::resource("/related-documents/{id}").get(get_related));
 }
 
 // ---- quotes ----
@@ -807,10 +808,24 @@ pub async fn record_related(
         run(&state, move |app| crm_app::documents::record_related(app, &auth.0, id, input)).await?;
     let dto = RelatedDocumentDto::from(r);
     Ok(if new {
-        created(format!("/api/v1/orders/{id}/related-documents"), &dto, None)
+        created(format!("/api/v1/related-documents/{}", dto.id), &dto, None)
     } else {
         HttpResponse::Ok().json(dto)
     })
+}
+
+/// Read a purchase document.
+#[utoipa::path(get, path = "/api/v1/related-documents/{id}", operation_id = "getRelatedDocument", tag = "purchasing",
+    params(("id" = Uuid, Path, description = "Related document id")),
+    responses((status = 200, description = "The document", body = RelatedDocumentDto)))]
+pub async fn get_related(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let r = run(&state, move |app| crm_app::documents::get_related(app, &auth.0, id)).await?;
+    Ok(HttpResponse::Ok().json(RelatedDocumentDto::from(r)))
 }
 
 /// The purchase documents of an order.

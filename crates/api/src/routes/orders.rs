@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/orders/{id}/payments").get(list_payments))
         .service(web::resource("/orders/{id}/shipments").post(create_shipment))
         .service(web::resource("/payments/{id}/cancel").post(cancel_payment))
+        .service(web::resource("/payments/{id}").get(get_payment))
         .service(web::resource("/shipments/{id}").get(get_shipment).patch(update_shipment));
 }
 
@@ -468,6 +469,23 @@ pub async fn cancel_payment(
     let id = id.into_inner();
     let p = run(&state, move |app| crm_app::orders::cancel_payment(app, &auth.0, id, if_match.0)).await?;
     Ok(HttpResponse::Ok().json(PaymentDto::from(p)))
+}
+
+/// Read a payment.
+#[utoipa::path(get, path = "/api/v1/payments/{id}", operation_id = "getPayment", tag = "orders",
+    params(("id" = Uuid, Path, description = "Payment id")),
+    responses((status = 200, description = "The payment", body = PaymentDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn get_payment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p = run(&state, move |app| crm_app::orders::get_payment(app, &auth.0, id)).await?;
+    let version = p.version;
+    Ok(versioned(&req, &PaymentDto::from(p), version))
 }
 
 /// The payments of an order.

@@ -169,6 +169,10 @@ pub fn insert_related(conn: &mut DbConnection, row: &RelatedDocumentRow) -> Quer
     diesel::insert_into(related_documents::table).values(row).execute(conn).map(|_| ())
 }
 
+pub fn find_related(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<RelatedDocumentRow>> {
+    related_documents::table.find(id).select(RelatedDocumentRow::as_select()).first(conn).optional()
+}
+
 pub fn update_related(conn: &mut DbConnection, row: &RelatedDocumentRow) -> QueryResult<usize> {
     diesel::update(related_documents::table.find(row.id)).set(row).execute(conn)
 }

@@ -164,6 +164,57 @@ async fn main() {
     .await
     .print();
 
+    // Quote to cash: an invoice of a 20-line order, drawn as PDF and e-mailed
+    // (file transport: the .eml is written to the data directory).
+    let post = |path: String, body: serde_json::Value| {
+        let req = client.post(format!("{base}{path}")).bearer_auth(&token).json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            assert!(res.status().is_success(), "{path}: {}", res.status());
+            res.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let interest = post("/api/v1/interests".into(), json!({"title": "Bench"})).await;
+    let lines: Vec<_> = (0..20)
+        .map(|i| json!({"description": format!("Позиция № {i} — кресло офисное"), "quantity": "3", "unit_price": "12990.50"}))
+        .collect();
+    let order =
+        post(format!("/api/v1/interests/{}/orders", interest["id"].as_str().unwrap()), json!({"lines": lines})).await;
+    let oid = order["id"].as_str().unwrap().to_owned();
+    post(format!("/api/v1/orders/{oid}/confirm"), json!({})).await;
+
+    let (c, b) = (client.clone(), base.clone());
+    let (tk, o) = (t.clone(), oid.clone());
+    load("GET /api/v1/orders/{id}/invoice.pdf (20 lines)", 100 * scale, 2, move |_| {
+        let req = c.get(format!("{b}/api/v1/orders/{o}/invoice.pdf")).bearer_auth(&tk);
+        async move { req.send().await.unwrap().status() }
+    })
+    .await
+    .print();
+
+    let (c, b) = (client.clone(), base.clone());
+    let (tk, o) = (t.clone(), oid.clone());
+    load("POST /api/v1/orders/{id}/invoice/send (PDF + .eml file)", 50 * scale, 2, move |_| {
+        let req = c
+            .post(format!("{b}/api/v1/orders/{o}/invoice/send"))
+            .bearer_auth(&tk)
+            .json(&json!({"to": "buyer@bench.test"}));
+        async move { req.send().await.unwrap().status() }
+    })
+    .await
+    .print();
+    let size = client
+        .get(format!("{base}/api/v1/orders/{oid}/invoice.pdf"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    println!("\ninvoice PDF of 20 lines: {:.0} KiB", size as f64 / 1024.0);
+
     println!(
         "\npeak resident memory of the whole process (server + client): {:.1} MiB",
         peak_rss_mib().unwrap_or(0.0)

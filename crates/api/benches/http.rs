@@ -178,8 +178,11 @@ async fn main() {
     let lines: Vec<_> = (0..20)
         .map(|i| json!({"description": format!("Позиция № {i} — кресло офисное"), "quantity": "3", "unit_price": "12990.50"}))
         .collect();
-    let order =
-        post(format!("/api/v1/interests/{}/orders", interest["id"].as_str().unwrap()), json!({"lines": lines})).await;
+    let order = post(
+        format!("/api/v1/interests/{}/orders", interest["id"].as_str().unwrap()),
+        json!({"lines": lines}),
+    )
+    .await;
     let oid = order["id"].as_str().unwrap().to_owned();
     post(format!("/api/v1/orders/{oid}/confirm"), json!({})).await;
 

@@ -390,7 +390,7 @@ enum Schedule {
     Manual(Vec<(Money, NaiveDate)>),
 }
 
-fn parse_manual(p: &mut Problems, items: &[ManualInstalment]) -> Vec<(Money, NaiveDate)> {
+pub(crate) fn parse_manual(p: &mut Problems, items: &[ManualInstalment]) -> Vec<(Money, NaiveDate)> {
     if items.len() > 50 {
         p.push("schedule", "count", "at most 50 instalments");
     }

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::error::{check_version, AppError, Problems, Unmet};
 use crate::orders::{
-    insert_order_in, order_view, parse_lines, price_lines, today, LineInput, ManualInstalment, OrderTerms,
-    OrderView, PricedLine,
+    insert_order_in, order_view, parse_lines, parse_manual, price_lines, today, LineInput, ManualInstalment,
+    OrderTerms, OrderView, PricedLine,
 };
 use crate::permissions;
 use crate::principal::Principal;
@@ -514,15 +514,7 @@ pub fn create_orders_from_quote(
             "a schedule by hand fits one order; give it on each order afterwards",
         );
     }
-    let manual = input.schedule.as_ref().map(|s| {
-        s.iter()
-            .enumerate()
-            .filter_map(|(i, m)| {
-                let a = p.check(&format!("schedule[{i}].amount"), Money::parse(&m.amount))?;
-                Some((a, m.due_on))
-            })
-            .collect::<Vec<_>>()
-    });
+    let manual = input.schedule.as_deref().map(|s| parse_manual(&mut p, s));
     p.into_result()?;
     let now = app.now();
     app.write(|conn| {

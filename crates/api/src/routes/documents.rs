@@ -389,7 +389,10 @@ pub struct PaymentTermDto {
     /// Share of the order's total.
     #[schema(example = "50")]
     pub percent: String,
-    /// `on_confirmation`, `before_shipment` or `after_shipment`.
+    /// `on_confirmation` (due `days_offset` days after the order is
+    /// confirmed), `before_shipment` (a prepayment: also counted from
+    /// confirmation, to be paid before goods go) or `after_shipment` (counted
+    /// from the first shipment; no date until something ships).
     #[schema(example = "on_confirmation")]
     pub trigger: String,
     /// Days after the trigger (0–365).

@@ -955,3 +955,76 @@ async fn the_database_itself_keeps_posted_lines_frozen_and_cancelled_orders_unpa
         .await;
     assert_eq!(api.unmet_checks(), vec!["order_confirmed"]);
 }
+
+#[tokio::test]
+async fn an_instalment_unpaid_past_its_date_is_announced_once_and_runs_the_overdue_rules() {
+    let app = spawn_app().await;
+    let s = sale(&app).await;
+    // The head adds a rule to the typical sale: an overdue payment sets a chase task.
+    let scenario = app.get("/api/v1/scenarios", &s.head).await.body["items"][0].clone();
+    let mut def = scenario["definition"].clone();
+    let mut rule = def["event_rules"][0].clone();
+    rule["event"] = json!("payment_overdue");
+    rule["actions"][0]["title"] = json!("Chase the overdue payment");
+    rule["actions"][0]["task_kind"] = json!("payment_chase");
+    def["event_rules"].as_array_mut().unwrap().push(rule);
+    let put = Reply::read(
+        app.request(Method::PUT, &format!("/api/v1/scenarios/{}", id(&scenario)), Some(&s.head))
+            .json(&json!({"name": scenario["name"], "definition": def}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+
+    let today = app.clock_now().date_naive();
+    let day = |n: i64| (today + chrono::Duration::days(n)).to_string();
+    let order = ok(
+        app.post(
+            &format!("/api/v1/interests/{}/orders", s.iid),
+            Some(&s.ivan),
+            &json!({
+            "lines": [free_line("100", "1")],
+            "schedule": [{"amount": "50", "due_on": day(2)}, {"amount": "50", "due_on": day(20)}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let oid = id(&order);
+    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
+    ok(app.post("/api/v1/payments", Some(&s.olga), &json!({"order_id": oid, "amount": "20"})).await, 201)
+        .await;
+
+    app.advance(chrono::Duration::days(1));
+    assert_eq!(crm_app::orders::announce_overdue_payments(&app.app).unwrap(), 0, "nothing is late yet");
+    app.advance(chrono::Duration::days(2));
+    assert_eq!(crm_app::orders::announce_overdue_payments(&app.app).unwrap(), 1);
+    assert_eq!(crm_app::orders::announce_overdue_payments(&app.app).unwrap(), 0, "announced once");
+
+    let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    let read = app.get(&format!("/api/v1/orders/{oid}"), &ivan).await.body;
+    let statuses: Vec<&str> =
+        read["schedule"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["overdue", "due"]);
+    let timeline = app.get(&format!("/api/v1/interests/{}/timeline", s.iid), &ivan).await.body;
+    let entry = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "payment_overdue")
+        .expect("on the timeline");
+    assert_eq!(entry["details"]["overdue"], "30.00");
+    let notes = app.get("/api/v1/notifications", &ivan).await.body;
+    assert!(
+        notes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["text"].as_str().unwrap().contains("30.00 overdue")),
+        "{notes}"
+    );
+    let open = tasks(&app.get(&format!("/api/v1/tasks?interest_id={}", s.iid), &ivan).await.body);
+    assert!(open.iter().any(|t| t.0 == "Chase the overdue payment"), "{open:?}");
+}

@@ -37,6 +37,8 @@ pub struct Config {
     /// `CRM_MAIL_DIR`: where `.eml` files go without SMTP (default `<data dir>/mail`).
     pub mail_dir: Option<PathBuf>,
     pub mail_from: String,
+    /// `CRM_JOBS_INTERVAL`: how often timed rules run (overdue payments); `off` on instances that should not.
+    pub jobs_interval: Option<Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -127,6 +129,10 @@ impl Config {
         let pool_timeout = duration("CRM_DB_POOL_TIMEOUT", Duration::from_secs(3))?;
         let access_token_ttl = duration("CRM_ACCESS_TOKEN_TTL", Duration::from_secs(15 * 60))?;
         let refresh_token_ttl = duration("CRM_REFRESH_TOKEN_TTL", Duration::from_secs(30 * 86_400))?;
+        let jobs_interval = match get("CRM_JOBS_INTERVAL").as_deref() {
+            Some("off") => None,
+            _ => Some(duration("CRM_JOBS_INTERVAL", Duration::from_secs(5 * 60))?),
+        };
         let jwt_secret = get("CRM_JWT_SECRET");
         if let Some(s) = &jwt_secret {
             if s.len() < 32 {
@@ -179,6 +185,7 @@ impl Config {
         let mail_from = get("CRM_MAIL_FROM").unwrap_or_else(|| "CRM <crm@localhost>".to_owned());
         crm_app::invoices::check_mailbox(&mail_from).map_err(|m| err("CRM_MAIL_FROM", m))?;
         Ok(Self {
+            jobs_interval,
             smtp_url,
             mail_dir: get("CRM_MAIL_DIR").map(PathBuf::from),
             mail_from,

@@ -62,6 +62,7 @@ pub struct Application {
     port: u16,
     server: Server,
     app: App,
+    jobs_interval: Option<std::time::Duration>,
 }
 
 impl Application {
@@ -125,7 +126,7 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run(), app })
+        Ok(Self { port, server: server.run(), app, jobs_interval: config.jobs_interval })
     }
 
     pub fn port(&self) -> u16 {
@@ -137,8 +138,30 @@ impl Application {
         self.app.clone()
     }
 
-    /// Serves until SIGINT or SIGTERM, then drains in-flight requests.
+    /// Serves until SIGINT or SIGTERM, then drains in-flight requests. Timed
+    /// rules run alongside, every `CRM_JOBS_INTERVAL`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        if let Some(every) = self.jobs_interval {
+            let app = self.app.clone();
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    let app = app.clone();
+                    match tokio::task::spawn_blocking(move || {
+                        crm_app::orders::announce_overdue_payments(&app)
+                    })
+                    .await
+                    {
+                        Ok(Ok(0)) => {}
+                        Ok(Ok(n)) => tracing::info!(instalments = n, "overdue payments announced"),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "overdue payments job failed"),
+                        Err(e) => tracing::error!(error = %e, "overdue payments job panicked"),
+                    }
+                }
+            });
+        }
         self.server.await
     }
 }

@@ -430,6 +430,7 @@ fn write_schedule(conn: &mut DbConnection, order: &OrderRow, schedule: &Schedule
                     due_trigger: t.trigger.clone(),
                     days_offset: t.days_offset,
                     due_on: None,
+                    due_checked_at: None,
                 })
                 .collect()
         }
@@ -456,6 +457,7 @@ fn write_schedule(conn: &mut DbConnection, order: &OrderRow, schedule: &Schedule
                     due_trigger: "fixed_date".into(),
                     days_offset: 0,
                     due_on: Some(midnight(*due)),
+                    due_checked_at: None,
                 })
                 .collect()
         }
@@ -1382,4 +1384,57 @@ pub fn cancel_shipment(
         )?;
         shipment_view(conn, row)
     })
+}
+
+/// Announces instalments that passed their due date unpaid: per order, in
+/// one transaction with the interest locked, each such instalment is marked
+/// (so it is announced once, whichever instance runs this), the timeline
+/// and the responsible hear of it, and the scenario's "payment overdue"
+/// rules run. Paid instalments past their date are only marked. Returns how
+/// many instalments were announced. The server runs it on a timer.
+pub fn announce_overdue_payments(app: &App) -> Result<usize, AppError> {
+    let day = today(app);
+    let now = app.now();
+    let fallback = fallback_tz(app);
+    let mut announced = 0;
+    loop {
+        let orders = app.read(|conn| Ok(dq::orders_with_passed_dues(conn, midnight(day), 200)?))?;
+        if orders.is_empty() {
+            return Ok(announced);
+        }
+        for order in orders {
+            announced += app.write(|conn| {
+                let Some(found) = q::find_order(conn, order)? else { return Ok(0) };
+                sq::lock_interest(conn, found.interest_id)?;
+                let row = q::find_order(conn, order)?.ok_or(AppError::NotFound("order"))?;
+                let rows = dq::instalments_of(conn, row.id)?;
+                let views = schedule_view(rows.clone(), Money(row.paid_minor), day);
+                let mut late = Vec::new();
+                for (mut r, v) in rows.into_iter().zip(views) {
+                    if r.due_checked_at.is_some() || !r.due_on.is_some_and(|d| d.date() < day) {
+                        continue;
+                    }
+                    r.due_checked_at = Some(now.naive_utc());
+                    dq::update_instalment(conn, &r)?;
+                    if row.status == "confirmed" && v.status == "overdue" {
+                        late.push(v);
+                    }
+                }
+                if late.is_empty() {
+                    return Ok(0);
+                }
+                let interest = sq::find_interest(conn, row.interest_id)?.ok_or(AppError::NotFound("interest"))?;
+                let owed: i64 = late.iter().map(|v| v.amount.0 - v.paid.0).sum();
+                let text = format!("Order {}: {} overdue since {}", row.number, Money(owed), late[0].due_on.map(|d| d.to_string()).unwrap_or_default());
+                timeline(conn, interest.id, None, now, "payment_overdue", text.clone(),
+                    serde_json::json!({"order_id": row.id.0, "overdue": Money(owed).to_string(), "instalments": late.iter().map(|v| v.position).collect::<Vec<_>>()}))?;
+                crate::sales::notify(conn, interest.responsible_id, Some(interest.id), &text, now)?;
+                outbox::record(conn, now, None, "order.payment_overdue", "order", row.id.0, serde_json::json!({"id": row.id.0, "overdue": Money(owed).to_string()}))?;
+                if interest.state == "active" {
+                    apply_event(conn, None, now, fallback, interest.id.0, DomainEvent::PaymentOverdue)?;
+                }
+                Ok(late.len())
+            })?;
+        }
+    }
 }

@@ -583,6 +583,8 @@ pub struct InstalmentRow {
     pub due_trigger: String,
     pub days_offset: i32,
     pub due_on: Option<NaiveDateTime>,
+    /// When the passed due date was looked at (and, if unpaid, announced).
+    pub due_checked_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

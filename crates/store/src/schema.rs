@@ -618,6 +618,7 @@ diesel::table! {
         due_trigger -> Text,
         days_offset -> Integer,
         due_on -> Nullable<Timestamp>,
+        due_checked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -664,6 +665,7 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(interests -> scenarios (scenario_id));
 diesel::joinable!(orders -> interests (interest_id));
 diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_instalments -> orders (order_id));
 diesel::joinable!(interests -> users (responsible_id));
 diesel::joinable!(interactions -> interests (interest_id));
 diesel::joinable!(timeline_entries -> interests (interest_id));

@@ -82,9 +82,11 @@ CREATE TABLE order_instalments (
     due_trigger TEXT NOT NULL,
     days_offset INTEGER NOT NULL,
     due_on TIMESTAMP,
+    due_checked_at TIMESTAMP,
     CONSTRAINT order_instalments_amount_positive CHECK (amount_minor > 0)
 );
 CREATE INDEX order_instalments_order_idx ON order_instalments (order_id, position);
+CREATE INDEX order_instalments_due_idx ON order_instalments (due_checked_at, due_on);
 
 CREATE TABLE invoice_sendings (
     id TEXT PRIMARY KEY NOT NULL,

@@ -224,3 +224,23 @@ pub fn ordered_of_quote_line(conn: &mut DbConnection, quote_line: DbUuid) -> Que
         .load(conn)?;
     Ok(q.into_iter().sum())
 }
+
+/// Confirmed orders holding an instalment whose due date is before `before`
+/// and has not been looked at yet (oldest first, at most `limit`).
+pub fn orders_with_passed_dues(
+    conn: &mut DbConnection,
+    before: chrono::NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<DbUuid>> {
+    let mut ids: Vec<DbUuid> = order_instalments::table
+        .inner_join(orders::table)
+        .filter(order_instalments::due_checked_at.is_null())
+        .filter(order_instalments::due_on.lt(before))
+        .filter(orders::status.eq("confirmed"))
+        .order(order_instalments::due_on.asc())
+        .limit(limit)
+        .select(order_instalments::order_id)
+        .load(conn)?;
+    ids.dedup();
+    Ok(ids)
+}

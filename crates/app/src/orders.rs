@@ -1411,7 +1411,7 @@ pub fn announce_overdue_payments(app: &App) -> Result<usize, AppError> {
                 let views = schedule_view(rows.clone(), Money(row.paid_minor), day);
                 let mut late = Vec::new();
                 for (mut r, v) in rows.into_iter().zip(views) {
-                    if r.due_checked_at.is_some() || !r.due_on.is_some_and(|d| d.date() < day) {
+                    if r.due_checked_at.is_some() || r.due_on.is_none_or(|d| d.date() >= day) {
                         continue;
                     }
                     r.due_checked_at = Some(now.naive_utc());

@@ -776,15 +776,33 @@ async fn a_failed_invoice_email_is_recorded_and_a_retry_sends_it_over_smtp() {
     let timeline = app.get(&format!("/api/v1/interests/{}/timeline", s.iid), &s.ivan).await.body;
     assert_eq!(timeline["items"][0]["kind"], "invoice_send_failed");
 
+    // An attempt in flight (here: one left by a crash a moment ago) is not
+    // taken over; after two quiet minutes it is.
+    let sending_id = attempt.rsplit('/').next().unwrap().to_owned();
+    let at = app.clock_now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
+    app.app
+        .write(move |conn| {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!(
+                "UPDATE invoice_sendings SET status = 'pending', updated_at = '{at}' WHERE id = '{sending_id}'"
+            ))
+            .execute(conn)
+            .map_err(crm_app::AppError::internal)
+        })
+        .unwrap();
+    app.post(&format!("{attempt}/retry"), Some(&s.olga), &json!({})).await.problem(409);
+    app.advance(chrono::Duration::minutes(3));
+    let olga = app.token("olga@test.crm", PASSWORD).await;
+
     // The mail server comes up; the retry goes through it.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let server = tokio::spawn(smtp_once(listener));
-    let sent = ok(app.post(&format!("{attempt}/retry"), Some(&s.olga), &json!({})).await, 200).await;
+    let sent = ok(app.post(&format!("{attempt}/retry"), Some(&olga), &json!({})).await, 200).await;
     assert_eq!((sent["status"].as_str(), sent["attempts"].as_i64()), (Some("sent"), Some(2)));
     let data = server.await.unwrap();
     assert!(data.contains("application/pdf"), "the PDF is attached");
     assert!(data.contains("sales@mebel.test"));
-    app.post(&format!("{attempt}/retry"), Some(&s.olga), &json!({})).await.problem(409);
+    app.post(&format!("{attempt}/retry"), Some(&olga), &json!({})).await.problem(409);
     let list = app.get(&format!("/api/v1/orders/{oid}/invoice/sendings"), &s.ivan).await.body;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     app.get(&attempt, &s.maria).await.problem(404);

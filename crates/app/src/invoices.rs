@@ -368,17 +368,30 @@ pub fn send_invoice(
     attempt(app, actor, sending)
 }
 
-/// Tries a recorded sending again (a failed one, or one left pending by a crash).
+/// How long an attempt may stay unanswered before a retry may take it over
+/// (longer than the SMTP timeout, so a slow server is not sent to twice).
+const ATTEMPT_HOLD: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Tries a recorded sending again: a failed one, or one whose attempt was cut
+/// off (a crash) more than two minutes ago. It is claimed first, so two
+/// retries at once send one e-mail.
 pub fn retry_sending(app: &App, actor: &Principal, id: Uuid) -> Result<SendingView, AppError> {
     actor.require(&permissions::SEND_INVOICES)?;
-    let sending = app.read(|conn| {
+    let now = app.now();
+    let sending = app.write(|conn| {
         let s = dq::find_sending(conn, id.into())?.ok_or(AppError::NotFound("invoice sending"))?;
         visible_order(conn, actor, s.order_id.0).map_err(|_| AppError::NotFound("invoice sending"))?;
-        Ok(s)
+        if s.status == "sent" {
+            return Err(AppError::conflict(None, "this invoice was already sent"));
+        }
+        if dq::claim_sending(conn, s.id, now.naive_utc(), (now - ATTEMPT_HOLD).naive_utc())? != 1 {
+            return Err(AppError::conflict(
+                None,
+                "this invoice is being sent right now; look again in a few minutes",
+            ));
+        }
+        dq::find_sending(conn, s.id)?.ok_or(AppError::NotFound("invoice sending"))
     })?;
-    if sending.status == "sent" {
-        return Err(AppError::conflict(None, "this invoice was already sent"));
-    }
     attempt(app, actor, sending)
 }
 

@@ -709,6 +709,9 @@ pub async fn get_sending(
 }
 
 /// Try a failed invoice e-mail again.
+///
+/// The attempt is claimed first: while another attempt is in flight (up to
+/// two minutes), or once the invoice is sent, the answer is 409.
 #[utoipa::path(post, path = "/api/v1/invoice-sendings/{id}/retry", operation_id = "retryInvoiceSending", tag = "invoices",
     params(("id" = Uuid, Path, description = "Sending id")),
     responses((status = 200, description = "Sent this time", body = InvoiceSendingDto),

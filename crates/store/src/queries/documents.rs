@@ -157,6 +157,29 @@ pub fn update_sending(conn: &mut DbConnection, row: &InvoiceSendingRow) -> Query
     diesel::update(invoice_sendings::table.find(row.id)).set(row).execute(conn)
 }
 
+/// Claims a sending for a new attempt: a failed one, or one whose attempt
+/// went quiet before `stale_before` (a crash). 0 when another attempt holds it.
+pub fn claim_sending(
+    conn: &mut DbConnection,
+    id: DbUuid,
+    now: chrono::NaiveDateTime,
+    stale_before: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        invoice_sendings::table.find(id).filter(
+            invoice_sendings::status.eq("failed").or(invoice_sendings::status
+                .eq("pending")
+                .and(invoice_sendings::updated_at.lt(stale_before))),
+        ),
+    )
+    .set((
+        invoice_sendings::status.eq("pending"),
+        invoice_sendings::updated_at.eq(now),
+        invoice_sendings::version.eq(invoice_sendings::version + 1),
+    ))
+    .execute(conn)
+}
+
 pub fn sendings_of(conn: &mut DbConnection, order: DbUuid) -> QueryResult<Vec<InvoiceSendingRow>> {
     invoice_sendings::table
         .filter(invoice_sendings::order_id.eq(order))

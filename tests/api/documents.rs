@@ -623,20 +623,17 @@ async fn agreements_make_schedules_that_add_up_and_instalments_show_paid_due_and
     app.advance(chrono::Duration::days(11));
     let olga = app.token("olga@test.crm", PASSWORD).await;
     assert_eq!(statuses(&read(olga.clone()).await), ["paid", "overdue", "due"]);
-    // Shipping sets the after-shipment instalment's date.
+    // Nothing ships while the before-shipment prepayment is short; paid, it
+    // ships, and shipping sets the after-shipment instalment's date.
     let ivan = app.token("ivan@test.crm", PASSWORD).await;
     let line = read(ivan.clone()).await["lines"][0]["id"].clone();
-    ok(
-        app.post(
-            &format!("/api/v1/orders/{oid}/shipments"),
-            Some(&ivan),
-            &json!({"kind": "sales_document",
-        "lines": [{"order_line_id": line, "quantity": "1"}]}),
-        )
-        .await,
-        201,
-    )
-    .await;
+    let shipment = json!({"kind": "sales_document", "lines": [{"order_line_id": line, "quantity": "1"}]});
+    let early = app.post(&format!("/api/v1/orders/{oid}/shipments"), Some(&ivan), &shipment).await;
+    assert_eq!(early.unmet_checks(), vec!["prepayment_received"]);
+    ok(app.post("/api/v1/payments", Some(&olga), &json!({"order_id": oid, "amount": "49.98"})).await, 201)
+        .await;
+    assert_eq!(statuses(&read(olga.clone()).await), ["paid", "paid", "due"]);
+    ok(app.post(&format!("/api/v1/orders/{oid}/shipments"), Some(&ivan), &shipment).await, 201).await;
     let shipped = read(olga.clone()).await;
     assert_eq!(
         shipped["schedule"][2]["due_on"],

@@ -1114,8 +1114,22 @@ pub fn create_shipment(
         if order.status != "confirmed" {
             return Err(AppError::rule("order_confirmed", "only a confirmed order ships"));
         }
-        let mut lines = q::lines_of(conn, &[order.id])?;
         let mut unmet = Vec::new();
+        // The agreement's prepayments come first: nothing ships while a
+        // before-shipment instalment is short.
+        let schedule = schedule_view(dq::instalments_of(conn, order.id)?, Money(order.paid_minor), day);
+        for i in schedule.iter().filter(|i| i.trigger == "before_shipment" && i.status != "paid") {
+            unmet.push(Unmet::new(
+                "prepayment_received",
+                format!(
+                    "instalment {} is due before shipment: {} of {} paid",
+                    i.position + 1,
+                    i.paid,
+                    i.amount
+                ),
+            ));
+        }
+        let mut lines = q::lines_of(conn, &[order.id])?;
         for (i, ((line_id, _), qty)) in input.lines.iter().zip(&qtys).enumerate() {
             let Some(qty) = qty else { continue };
             match lines.iter_mut().find(|l| l.id.0 == *line_id) {

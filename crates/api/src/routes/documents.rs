@@ -390,8 +390,8 @@ pub struct PaymentTermDto {
     #[schema(example = "50")]
     pub percent: String,
     /// `on_confirmation` (due `days_offset` days after the order is
-    /// confirmed), `before_shipment` (a prepayment: also counted from
-    /// confirmation, to be paid before goods go) or `after_shipment` (counted
+    /// confirmed), `before_shipment` (a prepayment, also counted from
+    /// confirmation; the order does not ship until it is paid) or `after_shipment` (counted
     /// from the first shipment; no date until something ships).
     #[schema(example = "on_confirmation")]
     pub trigger: String,

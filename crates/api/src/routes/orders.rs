@@ -582,7 +582,9 @@ pub struct UpdateShipmentRequest {
 
 /// Ship (part of) a confirmed order.
 ///
-/// Never more than remains unshipped. Fires "shipment made" (Typical sale:
+/// Never more than remains unshipped (422 `within_remaining`), and not while
+/// an agreement's before-shipment instalment is short (422
+/// `prepayment_received`). Fires "shipment made" (Typical sale:
 /// "Check the delivery" in 3 days), and "orders fully shipped" when every
 /// confirmed order of the interest is shipped in full (Typical sale: won, the
 /// potential becomes the orders' revenue).

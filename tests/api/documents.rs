@@ -305,6 +305,8 @@ async fn the_whole_typical_sale_runs_from_a_lead_to_won_with_every_document_in_t
     assert_eq!(app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body["stage"], "shipment");
     ok(ship(&aid, json!([{"order_line_id": a_lines[0]["id"], "quantity": "10"}, {"order_line_id": a_lines[1]["id"], "quantity": "1"}])).await, 201).await;
     ok(ship(&bid, json!([{"order_line_id": b_lines[0]["id"], "quantity": "20"}])).await, 201).await;
+    let shipped_a = app.get(&format!("/api/v1/orders/{aid}/shipments"), &olga).await.body;
+    assert_eq!(shipped_a["items"].as_array().unwrap().len(), 2, "accounting lists an order's shipments");
     let done = app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body;
     assert_eq!((done["stage"].as_str(), done["state"].as_str()), (Some("won"), Some("won")));
     assert_eq!(done["potential_amount"], "524600.00", "the potential becomes the orders' revenue");

@@ -64,7 +64,7 @@ an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST
         documents::create_agreement, documents::list_agreements, documents::get_agreement, documents::update_agreement,
         documents::invoice_pdf, documents::send_invoice, documents::list_sendings, documents::get_sending,
         documents::retry_sending, documents::record_related, documents::list_related, documents::document_tree,
-        documents::get_related, orders::get_payment,
+        documents::get_related, orders::get_payment, orders::list_shipments,
         leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -203,6 +203,7 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("getDocumentTree", &perm::READ_DOCUMENT_TREE),
     ("getRelatedDocument", &perm::READ_PURCHASING),
     ("getPayment", &perm::READ_PAYMENTS),
+    ("listShipments", &perm::READ_SHIPMENTS),
 ];
 
 /// Create operations and the read operation their `Location` points at.

@@ -1216,6 +1216,15 @@ pub fn create_shipment(
     })
 }
 
+/// The shipments of an order, cancelled ones included, oldest first.
+pub fn list_shipments(app: &App, actor: &Principal, order: Uuid) -> Result<Vec<ShipmentView>, AppError> {
+    actor.require(&permissions::READ_SHIPMENTS)?;
+    app.read(|conn| {
+        let row = visible_order(conn, actor, order)?;
+        dq::shipments_of_orders(conn, &[row.id])?.into_iter().map(|s| shipment_view(conn, s)).collect()
+    })
+}
+
 pub fn get_shipment(app: &App, actor: &Principal, id: Uuid) -> Result<ShipmentView, AppError> {
     actor.require(&permissions::READ_SHIPMENTS)?;
     app.read(|conn| {

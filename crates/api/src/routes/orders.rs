@@ -26,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/orders/{id}/confirm").post(confirm_order))
         .service(web::resource("/orders/{id}/cancel").post(cancel_order))
         .service(web::resource("/orders/{id}/payments").get(list_payments))
-        .service(web::resource("/orders/{id}/shipments").post(create_shipment))
+        .service(web::resource("/orders/{id}/shipments").get(list_shipments).post(create_shipment))
         .service(web::resource("/payments/{id}/cancel").post(cancel_payment))
         .service(web::resource("/payments/{id}").get(get_payment))
         .service(web::resource("/shipments/{id}").get(get_shipment).patch(update_shipment));
@@ -525,6 +525,25 @@ pub struct ShipmentDto {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShipmentList {
+    pub items: Vec<ShipmentDto>,
+}
+
+/// The shipments of an order (cancelled ones too), oldest first.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/shipments", operation_id = "listShipments", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses((status = 200, description = "Its shipments", body = ShipmentList)))]
+pub async fn list_shipments(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let items = run(&state, move |app| crm_app::orders::list_shipments(app, &auth.0, id)).await?;
+    Ok(HttpResponse::Ok().json(ShipmentList { items: items.into_iter().map(ShipmentDto::from).collect() }))
 }
 
 impl From<ShipmentView> for ShipmentDto {

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::clients::visible_client;
 use crate::error::{check_version, AppError, Problems};
+use crate::orders::midnight;
 use crate::page::{Page, PageRequest};
 use crate::permissions;
 use crate::principal::Principal;
@@ -123,16 +124,6 @@ fn check_currency(p: &mut Problems, c: &str) {
     }
 }
 
-fn text(p: &mut Problems, field: &str, raw: &str, max: usize) -> String {
-    let t = raw.trim().to_owned();
-    if t.is_empty() {
-        p.push(field, "blank", "must not be blank");
-    } else if t.chars().count() > max {
-        p.push(field, "too_long", format!("must be at most {max} characters"));
-    }
-    t
-}
-
 #[derive(Debug, Clone)]
 pub struct AgreementInput {
     /// The client's or our number; made (`AGR-2026-000001`) when missing.
@@ -144,10 +135,6 @@ pub struct AgreementInput {
     pub payment_terms: Vec<TermInput>,
 }
 
-fn midnight(d: NaiveDate) -> chrono::NaiveDateTime {
-    d.and_time(chrono::NaiveTime::MIN)
-}
-
 pub fn create_agreement(
     app: &App,
     actor: &Principal,
@@ -156,8 +143,8 @@ pub fn create_agreement(
 ) -> Result<AgreementView, AppError> {
     actor.require(&permissions::WRITE_AGREEMENTS)?;
     let mut p = Problems::new();
-    let title = text(&mut p, "title", &input.title, 300);
-    let number = input.number.as_deref().map(|n| text(&mut p, "number", n, 100));
+    let title = p.text("title", &input.title, 300);
+    let number = input.number.as_deref().map(|n| p.text("number", n, 100));
     let currency = input.currency.clone().unwrap_or_else(|| "RUB".to_owned());
     check_currency(&mut p, &currency);
     if input.valid_until.is_some_and(|u| u < input.signed_on) {
@@ -170,10 +157,7 @@ pub fn create_agreement(
         let client = visible_client(conn, actor, client)?;
         let number = match number {
             Some(n) => n,
-            None => {
-                let n = crm_store::queries::orders::next_number(conn, "AGR", chrono::Datelike::year(&now))?;
-                format!("AGR-{}-{n:06}", chrono::Datelike::year(&now))
-            }
+            None => crate::orders::number(conn, "AGR", now)?,
         };
         if dq::agreement_number_taken(conn, client.id, &number)? {
             return Err(AppError::conflict(
@@ -260,7 +244,7 @@ pub fn update_agreement(
 ) -> Result<AgreementView, AppError> {
     actor.require(&permissions::WRITE_AGREEMENTS)?;
     let mut p = Problems::new();
-    let title = c.title.as_deref().map(|t| text(&mut p, "title", t, 300));
+    let title = c.title.as_deref().map(|t| p.text("title", t, 300));
     if c.status.as_deref().is_some_and(|s| !matches!(s, "active" | "closed")) {
         p.push("status", "invalid", "active or closed");
     }

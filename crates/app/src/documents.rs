@@ -9,7 +9,7 @@ use crm_store::rows::{OrderRow, RelatedDocumentRow};
 use uuid::Uuid;
 
 use crate::error::{AppError, Problems};
-use crate::orders::{order_visibility, visible_order};
+use crate::orders::{midnight, order_visibility, visible_order};
 use crate::permissions::{self, Access};
 use crate::principal::Principal;
 use crate::sales::{actor_parts, timeline, visibility, Visibility};
@@ -72,11 +72,8 @@ pub fn record_related(
     if !RELATED_KINDS.contains(&input.kind.as_str()) {
         p.push("kind", "invalid", "supplier_order, goods_receipt or receipt_order");
     }
-    for (field, v, max) in [("number", &input.number, 100), ("status", &input.status, 50)] {
-        if v.trim().is_empty() || v.chars().count() > max {
-            p.push(field, "invalid", format!("1 to {max} characters"));
-        }
-    }
+    let number = p.text("number", &input.number, 100);
+    let status = p.text("status", &input.status, 50);
     if input.external_id.as_deref().is_some_and(|e| e.trim().is_empty() || e.len() > 200) {
         p.push("external_id", "invalid", "1 to 200 characters");
     }
@@ -96,9 +93,9 @@ pub fn record_related(
                         "this purchasing document is already recorded for another order",
                     ));
                 }
-                existing.number = input.number.trim().to_owned();
-                existing.document_date = input.document_date.and_time(chrono::NaiveTime::MIN);
-                existing.status = input.status.trim().to_owned();
+                existing.number = number.clone();
+                existing.document_date = midnight(input.document_date);
+                existing.status = status.clone();
                 existing.amount_minor = amount.map(|a| a.0);
                 existing.version += 1;
                 existing.updated_at = now.naive_utc();
@@ -110,9 +107,9 @@ pub fn record_related(
             id: crm_domain::new_id().into(),
             order_id: order.id,
             kind: input.kind.clone(),
-            number: input.number.trim().to_owned(),
-            document_date: input.document_date.and_time(chrono::NaiveTime::MIN),
-            status: input.status.trim().to_owned(),
+            number,
+            document_date: midnight(input.document_date),
+            status,
             amount_minor: amount.map(|a| a.0),
             external_id: input.external_id.clone(),
             created_by: actor_parts(Some(actor)).1,

@@ -136,6 +136,17 @@ impl Problems {
         }
     }
 
+    /// A required text field, trimmed: blank or longer than `max` characters is recorded.
+    pub fn text(&mut self, field: &str, raw: &str, max: usize) -> String {
+        let t = raw.trim().to_owned();
+        if t.is_empty() {
+            self.push(field, "blank", "must not be blank");
+        } else if t.chars().count() > max {
+            self.push(field, "too_long", format!("must be at most {max} characters"));
+        }
+        t
+    }
+
     pub fn has(&self, field: &str) -> bool {
         self.0.iter().any(|f| f.field == field)
     }

@@ -126,12 +126,53 @@ pub(crate) fn order_view(
     row: OrderRow,
     today: NaiveDate,
 ) -> Result<OrderView, AppError> {
-    let lines = q::lines_of(conn, &[row.id])?;
-    let schedule = schedule_view(dq::instalments_of(conn, row.id)?, Money(row.paid_minor), today);
-    let client = sq::find_interest(conn, row.interest_id)?.and_then(|i| i.client_id).map(Into::into);
+    order_views(conn, vec![row], today)?.pop().ok_or_else(|| AppError::internal("order view missing"))
+}
+
+/// Read models of many orders with one query each for their lines,
+/// schedules and interests (a sync page is up to 200 orders).
+pub(crate) fn order_views(
+    conn: &mut DbConnection,
+    rows: Vec<OrderRow>,
+    today: NaiveDate,
+) -> Result<Vec<OrderView>, AppError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<DbUuid> = rows.iter().map(|r| r.id).collect();
+    let mut lines: std::collections::HashMap<DbUuid, Vec<OrderLineRow>> = std::collections::HashMap::new();
+    for l in q::lines_of(conn, &ids)? {
+        lines.entry(l.order_id).or_default().push(l);
+    }
+    let mut instalments: std::collections::HashMap<DbUuid, Vec<InstalmentRow>> =
+        std::collections::HashMap::new();
+    for i in dq::instalments_of_orders(conn, &ids)? {
+        instalments.entry(i.order_id).or_default().push(i);
+    }
+    let interest_ids: Vec<DbUuid> = rows.iter().map(|r| r.interest_id).collect();
+    let clients: std::collections::HashMap<DbUuid, Option<DbUuid>> =
+        sq::find_interests(conn, &interest_ids)?.into_iter().map(|i| (i.id, i.client_id)).collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mine = lines.remove(&row.id).unwrap_or_default();
+        let due = instalments.remove(&row.id).unwrap_or_default();
+        let client = clients.get(&row.interest_id).copied().flatten().map(Into::into);
+        out.push(build_order_view(row, mine, due, client, today));
+    }
+    Ok(out)
+}
+
+fn build_order_view(
+    row: OrderRow,
+    lines: Vec<OrderLineRow>,
+    instalments: Vec<InstalmentRow>,
+    client: Option<Uuid>,
+    today: NaiveDate,
+) -> OrderView {
+    let schedule = schedule_view(instalments, Money(row.paid_minor), today);
     let (qty, shipped): (i64, i64) =
         lines.iter().fold((0, 0), |a, l| (a.0 + l.quantity, a.1 + l.shipped_quantity));
-    Ok(OrderView {
+    OrderView {
         id: row.id.0,
         number: row.number,
         interest_id: row.interest_id.0,
@@ -169,7 +210,7 @@ pub(crate) fn order_view(
         version: row.version,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
-    })
+    }
 }
 
 /// Accountants (and admins, integrations, keys) see every order; others those of interests they see.
@@ -193,7 +234,8 @@ pub(crate) fn visible_order(
     Ok(row)
 }
 
-fn number(conn: &mut DbConnection, prefix: &str, now: DateTime<Utc>) -> Result<String, AppError> {
+/// The next document number of a kind: `ORD-2026-000045`.
+pub(crate) fn number(conn: &mut DbConnection, prefix: &str, now: DateTime<Utc>) -> Result<String, AppError> {
     let n = q::next_number(conn, prefix, now.year())?;
     Ok(format!("{prefix}-{}-{n:06}", now.year()))
 }
@@ -406,7 +448,7 @@ pub(crate) fn parse_manual(p: &mut Problems, items: &[ManualInstalment]) -> Vec<
     out
 }
 
-fn midnight(d: NaiveDate) -> chrono::NaiveDateTime {
+pub(crate) fn midnight(d: NaiveDate) -> chrono::NaiveDateTime {
     d.and_time(chrono::NaiveTime::MIN)
 }
 
@@ -701,7 +743,8 @@ pub fn list_interest_orders(
         if !order_visibility(conn, actor)?.allows(row.responsible_id.0) {
             return Err(AppError::NotFound("interest"));
         }
-        q::orders_of_interest(conn, row.id)?.into_iter().map(|o| order_view(conn, o, day)).collect()
+        let orders = q::orders_of_interest(conn, row.id)?;
+        order_views(conn, orders, day)
     })
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::{check_version, AppError, Problems, Unmet};
 use crate::orders::{
-    insert_order_in, order_view, parse_lines, parse_manual, price_lines, today, LineInput, ManualInstalment,
+    insert_order_in, order_views, parse_lines, parse_manual, price_lines, today, LineInput, ManualInstalment,
     OrderTerms, OrderView, PricedLine,
 };
 use crate::permissions;
@@ -216,12 +216,6 @@ fn write_variants(conn: &mut DbConnection, quote: DbUuid, parsed: ParsedVariants
     Ok(())
 }
 
-fn number(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<String, AppError> {
-    let year = chrono::Datelike::year(&now);
-    let n = crm_store::queries::orders::next_number(conn, "QUO", year)?;
-    Ok(format!("QUO-{year}-{n:06}"))
-}
-
 pub fn create_quote(
     app: &App,
     actor: &Principal,
@@ -247,11 +241,11 @@ pub fn create_quote(
         let id = crm_domain::new_id();
         let row = QuoteRow {
             id: id.into(),
-            number: number(conn, now)?,
+            number: crate::orders::number(conn, "QUO", now)?,
             interest_id: interest.id,
             status: "draft".into(),
             currency: interest.currency.clone(),
-            valid_until: valid_until.and_time(chrono::NaiveTime::MIN),
+            valid_until: crate::orders::midnight(valid_until),
             comment: input.comment.clone().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
             approved_variant_id: None,
             decided_at: None,
@@ -352,7 +346,7 @@ pub fn update_quote(
             ));
         }
         if let Some(d) = c.valid_until {
-            row.valid_until = d.and_time(chrono::NaiveTime::MIN);
+            row.valid_until = crate::orders::midnight(d);
         }
         if let Some(cm) = c.comment {
             row.comment = cm.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
@@ -580,7 +574,7 @@ pub fn create_orders_from_quote(
         for lines in &orders_lines {
             views.push(insert_order_in(conn, actor, now, &interest, lines, &terms)?);
         }
-        views.into_iter().map(|o| order_view(conn, o, day)).collect()
+        order_views(conn, views, day)
     })
 }
 

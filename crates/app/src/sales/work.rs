@@ -75,16 +75,6 @@ pub(crate) fn interaction_view(r: InteractionRow) -> InteractionView {
     }
 }
 
-fn text(p: &mut Problems, field: &str, raw: &str, max: usize) -> String {
-    let t = raw.trim().to_owned();
-    if t.is_empty() {
-        p.push(field, "blank", "must not be blank");
-    } else if t.chars().count() > max {
-        p.push(field, "too_long", format!("must be at most {max} characters"));
-    }
-    t
-}
-
 /// Inserts a planned interaction (or a done one when `planned_at` is `None`
 /// and a result is recorded right after) and notes it on the timeline.
 pub(crate) fn plan_interaction_row(
@@ -187,8 +177,8 @@ pub fn create_interaction(
     if InteractionKind::parse(&input.kind).is_none() {
         p.push("type", "invalid", "use call, email, meeting, message or note");
     }
-    let subject = text(&mut p, "subject", &input.subject, 500);
-    let result = input.result.as_deref().map(|r| text(&mut p, "result", r, 2000));
+    let subject = p.text("subject", &input.subject, 500);
+    let result = input.result.as_deref().map(|r| p.text("result", r, 2000));
     match (&input.planned_at, &result) {
         (None, None) => {
             p.push("planned_at", "required", "plan it (planned_at) or record its result (result)")
@@ -245,7 +235,7 @@ pub fn update_interaction(
     actor.require(&permissions::WRITE_INTERESTS)?;
     let now = app.now();
     let mut p = Problems::new();
-    let subject = changes.subject.as_deref().map(|s| text(&mut p, "subject", s, 500));
+    let subject = changes.subject.as_deref().map(|s| p.text("subject", s, 500));
     if changes.kind.as_deref().is_some_and(|k| InteractionKind::parse(k).is_none()) {
         p.push("type", "invalid", "use call, email, meeting, message or note");
     }
@@ -291,7 +281,7 @@ pub fn complete_interaction(
     actor.require(&permissions::WRITE_INTERESTS)?;
     let now = app.now();
     let mut p = Problems::new();
-    let result = text(&mut p, "result", result, 2000);
+    let result = p.text("result", result, 2000);
     p.into_result()?;
     app.write(|conn| {
         let row = visible_interaction(conn, actor, id)?;
@@ -494,7 +484,7 @@ pub fn create_task_by_hand(app: &App, actor: &Principal, input: NewTask) -> Resu
     actor.require(&permissions::WRITE_TASKS)?;
     let now = app.now();
     let mut p = Problems::new();
-    let title = text(&mut p, "title", &input.title, 200);
+    let title = p.text("title", &input.title, 200);
     let kind = input.task_kind.clone().unwrap_or_else(|| "manual".to_owned());
     if kind.is_empty()
         || kind.len() > 40
@@ -561,7 +551,7 @@ pub fn update_task(
     actor.require(&permissions::WRITE_TASKS)?;
     let now = app.now();
     let mut p = Problems::new();
-    let title = changes.title.as_deref().map(|t| text(&mut p, "title", t, 200));
+    let title = changes.title.as_deref().map(|t| p.text("title", t, 200));
     if changes.due_at.is_some_and(|t| t < now) {
         p.push("due_at", "in_the_past", "must be in the future");
     }

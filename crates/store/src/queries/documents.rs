@@ -124,6 +124,14 @@ pub fn instalments_of(conn: &mut DbConnection, order: DbUuid) -> QueryResult<Vec
         .load(conn)
 }
 
+pub fn instalments_of_orders(conn: &mut DbConnection, orders: &[DbUuid]) -> QueryResult<Vec<InstalmentRow>> {
+    order_instalments::table
+        .filter(order_instalments::order_id.eq_any(orders.to_vec()))
+        .order((order_instalments::order_id.asc(), order_instalments::position.asc()))
+        .select(InstalmentRow::as_select())
+        .load(conn)
+}
+
 pub fn replace_instalments(
     conn: &mut DbConnection,
     order: DbUuid,

@@ -142,6 +142,10 @@ pub fn insert_interest(conn: &mut DbConnection, row: &InterestRow) -> QueryResul
     diesel::insert_into(interests::table).values(row).execute(conn).map(|_| ())
 }
 
+pub fn find_interests(conn: &mut DbConnection, ids: &[DbUuid]) -> QueryResult<Vec<InterestRow>> {
+    interests::table.filter(interests::id.eq_any(ids.to_vec())).select(InterestRow::as_select()).load(conn)
+}
+
 pub fn find_interest(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<InterestRow>> {
     interests::table.find(id).select(InterestRow::as_select()).first(conn).optional()
 }

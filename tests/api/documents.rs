@@ -455,7 +455,7 @@ async fn a_quote_goes_draft_sent_approved_and_refuses_what_does_not_fit() {
     )
     .await;
     let path = format!("/api/v1/quotes/{}", id(&q));
-    assert_eq!(q["valid_until"], (app.clock_now().date_naive() + chrono::Duration::days(14)).to_string());
+    assert_eq!(q["valid_until"], app.day(14));
     // Orders come only from an approved variant.
     let early = app.post(&format!("{path}/orders"), Some(&s.ivan), &json!({})).await;
     assert_eq!(early.unmet_checks(), vec!["quote_approved"]);
@@ -485,7 +485,7 @@ async fn a_quote_goes_draft_sent_approved_and_refuses_what_does_not_fit() {
     let variant = stale["variants"][0]["id"].clone();
     let late = app.post(&format!("{path}/approve"), Some(&ivan), &json!({"variant_id": variant})).await;
     assert_eq!(late.unmet_checks(), vec!["quote_valid"]);
-    let renewed_on = (app.clock_now().date_naive() + chrono::Duration::days(7)).to_string();
+    let renewed_on = app.day(7);
     let renewed = ok(app.patch(&path, &ivan, &json!({"valid_until": renewed_on})).await, 200).await;
     assert_eq!(renewed["status"], "sent");
     let approved =
@@ -596,14 +596,13 @@ async fn agreements_make_schedules_that_add_up_and_instalments_show_paid_due_and
     assert_eq!(amounts, ["99.99", "99.99", "100.02"]);
     let confirmed =
         ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
-    let today = app.clock_now().date_naive();
     let dues: Vec<Value> =
         confirmed["schedule"].as_array().unwrap().iter().map(|i| i["due_on"].clone()).collect();
     assert_eq!(
         dues,
         [
-            json!((today + chrono::Duration::days(3)).to_string()),
-            json!((today + chrono::Duration::days(10)).to_string()),
+            json!(app.day(3)),
+            json!(app.day(10)),
             Value::Null
         ]
     );
@@ -639,7 +638,7 @@ async fn agreements_make_schedules_that_add_up_and_instalments_show_paid_due_and
     let shipped = read(olga.clone()).await;
     assert_eq!(
         shipped["schedule"][2]["due_on"],
-        (app.clock_now().date_naive() + chrono::Duration::days(5)).to_string()
+        app.day(5)
     );
 
     // By hand: must add up; an agreement of another client or a closed one is refused.
@@ -995,8 +994,7 @@ async fn an_instalment_unpaid_past_its_date_is_announced_once_and_runs_the_overd
     .await;
     assert_eq!(put.status, 200, "{}", put.text);
 
-    let today = app.clock_now().date_naive();
-    let day = |n: i64| (today + chrono::Duration::days(n)).to_string();
+    let day = |n: i64| app.day(n);
     let order = ok(
         app.post(
             &format!("/api/v1/interests/{}/orders", s.iid),

@@ -78,9 +78,24 @@ pub struct TestApp {
     pub data_dir: tempfile::TempDir,
 }
 
+/// Where every test's clock starts unless the test sets it: a fixed instant,
+/// so the suite never depends on the hour it runs at. `CRM_TEST_START`
+/// (RFC 3339) moves it; `.ci/run` runs the suite again at the instants where
+/// Moscow's date differs from UTC's (20:59, 21:01, 23:59 UTC and New Year's
+/// Eve at 22:30 UTC) to prove that no expected date is taken in the wrong zone.
 pub fn start_time() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(0)
+    const DEFAULT_START: &str = "2026-12-01T09:00:00Z";
+    let start = std::env::var("CRM_TEST_START").ok().filter(|v| !v.is_empty());
+    let text = start.as_deref().unwrap_or(DEFAULT_START);
+    DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("CRM_TEST_START={text:?} is not an RFC 3339 instant: {e}"))
+        .with_timezone(&Utc)
+        .trunc_subsecs(0)
 }
+
+/// The zone the server judges "today" in when a user has none of their own
+/// (the test servers run with the default, Moscow).
+pub const SERVER_ZONE: chrono_tz::Tz = chrono_tz::Europe::Moscow;
 
 /// Starts a server with the test defaults, overridden by `vars`.
 pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
@@ -253,5 +268,16 @@ impl TestApp {
     /// The server's "now" (the injected clock).
     pub fn clock_now(&self) -> DateTime<Utc> {
         crm_app::clock::Clock::now(self.clock.as_ref())
+    }
+
+    /// The server's "today": the injected clock's date in the server's zone,
+    /// which is not UTC's date between 21:00 and 24:00 UTC.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock_now().with_timezone(&SERVER_ZONE).date_naive()
+    }
+
+    /// A date `n` days from the server's today, as JSON writes it.
+    pub fn day(&self, n: i64) -> String {
+        (self.today() + chrono::Duration::days(n)).to_string()
     }
 }

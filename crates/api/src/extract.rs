@@ -310,5 +310,148 @@ pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> R
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| serde_problem(&e))
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| serde_problem(&e))?;
+    typed_text(&value)?;
+    serde_json::from_value(value).map_err(|e| serde_problem(&e))
+}
+
+/// A JSON body people (or integrations acting for them) typed: like
+/// `web::Json` — same size limit, content type and errors — but a string
+/// holding a control character other than tab, line feed or carriage return
+/// is refused with 400 naming every field that holds one, before any use
+/// case sees it. Channel payloads (mail, messengers, forms) are read as bytes
+/// instead and cleaned by the intake, which says what it dropped.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Json<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let body = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = body.await?.into_inner();
+            typed_text(&value)?;
+            serde_json::from_value(value).map(Json).map_err(|e| serde_problem(&e).into())
+        })
+    }
+}
+
+/// Refuses control characters in every string and key of a typed body.
+pub fn typed_text(value: &serde_json::Value) -> Result<(), ApiError> {
+    let mut found = Vec::new();
+    walk_text(value, &mut String::new(), &mut found);
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::fields(found))
+    }
+}
+
+fn walk_text(value: &serde_json::Value, path: &mut String, found: &mut Vec<crm_app::FieldError>) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            if let Some(c) = crm_domain::text::first_forbidden(s) {
+                let field = if path.is_empty() { "body".to_owned() } else { path.clone() };
+                found.push(control_character(&field, &c));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                walk_text(item, path, found);
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                match crm_domain::text::first_forbidden(k) {
+                    // The key itself is bad: name it without the character.
+                    Some(c) => {
+                        path.push_str(&crm_domain::text::clean_inbound(k).0);
+                        found.push(control_character(path, &c));
+                    }
+                    None => {
+                        path.push_str(k);
+                        walk_text(item, path, found);
+                    }
+                }
+                path.truncate(len);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+fn control_character(field: &str, c: &str) -> crm_app::FieldError {
+    crm_app::FieldError::new(
+        field,
+        "control_character",
+        format!("must not contain the control character {c} (only tab and line breaks are allowed)"),
+    )
+}
+
+/// Refuses control characters in the query string and the path before any
+/// handler runs: a query value or a path segment reaches SQL as text, and
+/// PostgreSQL answers a NUL with an error.
+pub fn typed_request_line(req: &HttpRequest) -> Result<(), ApiError> {
+    let raw_path = req.path();
+    if let Some(c) = encoded_control(raw_path) {
+        return Err(ApiError::fields(vec![control_character("path", &c)]));
+    }
+    let query = req.query_string();
+    if query.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let mut found = Vec::new();
+    for (k, v) in &pairs {
+        if let Some(c) = crm_domain::text::first_forbidden(k).or_else(|| crm_domain::text::first_forbidden(v)) {
+            found.push(control_character(&crm_domain::text::clean_inbound(k).0, &c));
+        }
+    }
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::fields(found))
+    }
+}
+
+/// A percent-encoded control character in a raw path (`%00`…`%1F`, `%7F`), as `U+XXXX`.
+fn encoded_control(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    bytes.windows(3).find_map(|w| {
+        if w[0] != b'%' {
+            return None;
+        }
+        let hex = std::str::from_utf8(&w[1..]).ok()?;
+        let b = u8::from_str_radix(hex, 16).ok()?;
+        (b < 0x20 || b == 0x7f).then(|| format!("U+{b:04X}"))
+    })
 }

@@ -70,6 +70,18 @@ pub async fn observe(
     Ok(res)
 }
 
+/// Refuses control characters in the path and the query string (400 naming
+/// the parameter), so no handler and no SQL statement ever sees one.
+pub async fn plain_request_line(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if let Err(e) = crate::extract::typed_request_line(req.request()) {
+        return Ok(problem_response(req, e));
+    }
+    next.call(req).await
+}
+
 /// Who an idempotency key belongs to, judged without the database: keys are
 /// scoped per caller so two clients cannot collide or read each other's replies.
 fn idempotency_scope(req: &ServiceRequest, state: &AppState) -> Option<String> {

@@ -117,6 +117,7 @@ impl Application {
                 )
                 .default_service(web::to(not_found))
                 .wrap(from_fn(crate::middleware::idempotency))
+                .wrap(from_fn(crate::middleware::plain_request_line))
                 .wrap(ErrorHandlers::new().default_handler(problemize))
                 .wrap(from_fn(crate::middleware::observe))
         })

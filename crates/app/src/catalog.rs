@@ -34,7 +34,7 @@ fn view(r: ProductRow) -> ProductView {
         sku: r.sku,
         name: r.name,
         unit: r.unit,
-        price: Money(r.price_minor),
+        price: Money::from_minor(r.price_minor),
         currency: r.currency,
         vat_rate: r.vat_rate,
         price_includes_vat: r.price_includes_vat,
@@ -70,7 +70,7 @@ fn text(p: &mut Problems, field: &str, raw: &str, max: usize) -> String {
 /// Validates the fields present; returns the parsed price and rate when given.
 fn check(p: &mut Problems, input: &ProductInput) -> (Option<Money>, Option<VatRate>, Option<String>) {
     let price = input.price.as_deref().and_then(|raw| p.check("price", Money::parse(raw)));
-    if price.is_some_and(|m| m.0 < 0) {
+    if price.is_some_and(|m| m.minor() < 0) {
         p.push("price", "negative", "must not be negative");
     }
     let rate = input.vat_rate.as_deref().and_then(|raw| p.check("vat_rate", VatRate::parse(raw)));

@@ -40,7 +40,7 @@ fn related_view(r: RelatedDocumentRow) -> RelatedView {
         number: r.number,
         document_date: r.document_date.date(),
         status: r.status,
-        amount: r.amount_minor.map(Money),
+        amount: r.amount_minor.map(Money::from_minor),
         external_id: r.external_id,
         version: r.version,
         created_at: r.created_at.and_utc(),
@@ -78,7 +78,7 @@ pub fn record_related(
         p.push("external_id", "invalid", "1 to 200 characters");
     }
     let amount = input.amount.as_deref().and_then(|a| p.check("amount", Money::parse(a)));
-    if amount.is_some_and(|a| a.0 < 0) {
+    if amount.is_some_and(|a| a.minor() < 0) {
         p.push("amount", "negative", "must not be negative");
     }
     p.into_result()?;
@@ -96,7 +96,7 @@ pub fn record_related(
                 existing.number = number.clone();
                 existing.document_date = midnight(input.document_date);
                 existing.status = status.clone();
-                existing.amount_minor = amount.map(|a| a.0);
+                existing.amount_minor = amount.map(|a| a.minor());
                 existing.version += 1;
                 existing.updated_at = now.naive_utc();
                 dq::update_related(conn, &existing)?;
@@ -110,7 +110,7 @@ pub fn record_related(
             number,
             document_date: midnight(input.document_date),
             status,
-            amount_minor: amount.map(|a| a.0),
+            amount_minor: amount.map(|a| a.minor()),
             external_id: input.external_id.clone(),
             created_by: actor_parts(Some(actor)).1,
             version: 1,
@@ -196,7 +196,7 @@ fn order_node(
             id: o.id.0,
             number: Some(o.number.clone()),
             status: Some(if o.paid_minor >= o.total_minor { "paid" } else { "issued" }.into()),
-            amount: Some(Money(o.total_minor)),
+            amount: Some(Money::from_minor(o.total_minor)),
             date: o.confirmed_at.map(|d| d.date()),
             link: format!("/api/v1/orders/{}/invoice.pdf", o.id.0),
             children: Vec::new(),
@@ -209,7 +209,7 @@ fn order_node(
                 id: p.id.0,
                 number: p.external_ref.clone(),
                 status: Some(p.status),
-                amount: Some(Money(p.amount_minor)),
+                amount: Some(Money::from_minor(p.amount_minor)),
                 date: Some(p.paid_on.date()),
                 link: format!("/api/v1/payments/{}", p.id.0),
                 children: Vec::new(),
@@ -237,7 +237,7 @@ fn order_node(
                 id: r.id.0,
                 number: Some(r.number),
                 status: Some(r.status),
-                amount: r.amount_minor.map(Money),
+                amount: r.amount_minor.map(Money::from_minor),
                 date: Some(r.document_date.date()),
                 link: format!("/api/v1/related-documents/{}", r.id.0),
                 children: Vec::new(),
@@ -249,7 +249,7 @@ fn order_node(
         id: o.id.0,
         number: Some(o.number),
         status: Some(o.status),
-        amount: Some(Money(o.total_minor)),
+        amount: Some(Money::from_minor(o.total_minor)),
         date: Some(o.created_at.date()),
         link: format!("/api/v1/orders/{}", o.id.0),
         children,
@@ -279,7 +279,7 @@ pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<Doc
                     .approved_variant_id
                     .and_then(|v| variants.iter().find(|x| x.id == v))
                     .or(variants.first())
-                    .map(|v| Money(v.total_minor));
+                    .map(|v| Money::from_minor(v.total_minor));
                 let mut quote_children = Vec::new();
                 for o in orders.iter().filter(|o| o.quote_id == Some(qt.id)) {
                     placed.insert(o.id);
@@ -305,7 +305,7 @@ pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<Doc
             id: row.id.0,
             number: None,
             status: sees_interest.then(|| row.stage.clone()),
-            amount: if sees_interest { row.potential_minor.map(Money) } else { None },
+            amount: if sees_interest { row.potential_minor.map(Money::from_minor) } else { None },
             date: Some(row.created_at.date()),
             link: format!("/api/v1/interests/{}", row.id.0),
             children,

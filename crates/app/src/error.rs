@@ -103,6 +103,14 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// An amount past `Money::MAX` is a business rule the request broke (422),
+/// never a wrapped number or a 500.
+impl From<crm_domain::TooLarge> for AppError {
+    fn from(err: crm_domain::TooLarge) -> Self {
+        AppError::rule("amount_too_large", err.to_string())
+    }
+}
+
 impl From<crm_store::StoreError> for AppError {
     fn from(err: crm_store::StoreError) -> Self {
         match err {

@@ -96,6 +96,9 @@ pub struct NewLead {
     pub raw_payload: Option<String>,
     /// A conversation (messenger chat): later messages join its open lead.
     pub thread_key: Option<String>,
+    /// What the channel's reader noticed (text it dropped, parts it lacked):
+    /// kept in the lead's `parse_note`.
+    pub notes: Vec<String>,
 }
 
 fn clip(s: Option<String>, max: usize) -> Option<String> {
@@ -122,7 +125,7 @@ pub(crate) fn intake_in(
             return Ok((existing, false));
         }
     }
-    let mut notes = Vec::new();
+    let mut notes = lead.notes.clone();
     let mut as_given = Vec::new();
     let phone = match lead.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(raw) => match Phone::parse(raw) {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use crm_domain::documents::{allocate, InstalmentCoverage, OrderStatus};
-use crm_domain::pricing::{Line, Quantity, VatRate};
+use crm_domain::pricing::{Line, LineAmounts, Quantity, VatRate};
 use crm_domain::{Money, Role};
 use crm_scenario::DomainEvent;
 use crm_store::queries::{catalog as cq, documents as dq, orders as q, sales as sq};
@@ -90,7 +90,7 @@ fn percent(part: i64, whole: i64) -> i64 {
 /// The schedule as integrators read it: payments cover instalments in order;
 /// an instalment not paid in full after its due date is overdue.
 fn schedule_view(rows: Vec<InstalmentRow>, paid: Money, today: NaiveDate) -> Vec<InstalmentView> {
-    let amounts: Vec<Money> = rows.iter().map(|r| Money(r.amount_minor)).collect();
+    let amounts: Vec<Money> = rows.iter().map(|r| Money::from_minor(r.amount_minor)).collect();
     rows.into_iter()
         .zip(allocate(paid, &amounts))
         .map(|(r, cov)| {
@@ -98,15 +98,15 @@ fn schedule_view(rows: Vec<InstalmentRow>, paid: Money, today: NaiveDate) -> Vec
             let late = due_on.is_some_and(|d| d < today);
             let (got, status) = match cov {
                 InstalmentCoverage::Paid => (r.amount_minor, "paid"),
-                InstalmentCoverage::PartiallyPaid(m) if !late => (m.0, "partially_paid"),
-                InstalmentCoverage::PartiallyPaid(m) => (m.0, "overdue"),
+                InstalmentCoverage::PartiallyPaid(m) if !late => (m.minor(), "partially_paid"),
+                InstalmentCoverage::PartiallyPaid(m) => (m.minor(), "overdue"),
                 InstalmentCoverage::Unpaid if late => (0, "overdue"),
                 InstalmentCoverage::Unpaid => (0, "due"),
             };
             InstalmentView {
                 position: r.position,
-                amount: Money(r.amount_minor),
-                paid: Money(got),
+                amount: Money::from_minor(r.amount_minor),
+                paid: Money::from_minor(got),
                 trigger: r.due_trigger,
                 days_offset: r.days_offset,
                 due_on,
@@ -169,7 +169,7 @@ fn build_order_view(
     client: Option<Uuid>,
     today: NaiveDate,
 ) -> OrderView {
-    let schedule = schedule_view(instalments, Money(row.paid_minor), today);
+    let schedule = schedule_view(instalments, Money::from_minor(row.paid_minor), today);
     let (qty, shipped): (i64, i64) =
         lines.iter().fold((0, 0), |a, l| (a.0 + l.quantity, a.1 + l.shipped_quantity));
     OrderView {
@@ -182,10 +182,10 @@ fn build_order_view(
         schedule,
         status: row.status,
         currency: row.currency,
-        net: Money(row.net_minor),
-        vat: Money(row.vat_minor),
-        total: Money(row.total_minor),
-        paid: Money(row.paid_minor),
+        net: Money::from_minor(row.net_minor),
+        vat: Money::from_minor(row.vat_minor),
+        total: Money::from_minor(row.total_minor),
+        paid: Money::from_minor(row.paid_minor),
         paid_percent: percent(row.paid_minor, row.total_minor),
         shipped_percent: percent(shipped, qty),
         lines: lines
@@ -196,13 +196,13 @@ fn build_order_view(
                 product_id: l.product_id.map(Into::into),
                 description: l.description,
                 quantity: Quantity(l.quantity),
-                unit_price: Money(l.unit_price_minor),
+                unit_price: Money::from_minor(l.unit_price_minor),
                 discount_bp: l.discount_bp,
                 vat_rate: l.vat_rate,
                 price_includes_vat: l.price_includes_vat,
-                net: Money(l.net_minor),
-                vat: Money(l.vat_minor),
-                total: Money(l.total_minor),
+                net: Money::from_minor(l.net_minor),
+                vat: Money::from_minor(l.vat_minor),
+                total: Money::from_minor(l.total_minor),
                 shipped_quantity: Quantity(l.shipped_quantity),
             })
             .collect(),
@@ -273,15 +273,15 @@ pub(crate) struct PricedLine {
 
 impl PricedLine {
     /// The same goods and price for another quantity (a quote line split between orders).
-    pub(crate) fn with_quantity(&self, quantity: Quantity) -> Self {
+    pub(crate) fn with_quantity(&self, quantity: Quantity) -> Result<Self, crm_domain::TooLarge> {
         let line = Line { quantity, ..self.line };
-        Self {
+        Ok(Self {
             quote_line_id: self.quote_line_id,
             product_id: self.product_id,
             description: self.description.clone(),
             line,
-            amounts: line.amounts(),
-        }
+            amounts: line.amounts()?,
+        })
     }
 }
 
@@ -298,7 +298,7 @@ pub(crate) fn parse_lines(p: &mut Problems, prefix: &str, lines: &[LineInput]) -
             p.push(&f("quantity"), "not_positive", "must be more than zero");
         }
         let price = l.unit_price.as_deref().and_then(|x| p.check(&f("unit_price"), Money::parse(x)));
-        if price.is_some_and(|m| m.0 < 0) {
+        if price.is_some_and(|m| m.minor() < 0) {
             p.push(&f("unit_price"), "negative", "must not be negative");
         }
         let rate = l.vat_rate.as_deref().and_then(|x| p.check(&f("vat_rate"), VatRate::parse(x)));
@@ -353,7 +353,7 @@ pub(crate) fn price_lines(
             None => None,
         };
         let (Some(qty), Some(discount)) = (l.qty, l.discount) else { continue };
-        let unit_price = l.price.or(product.as_ref().map(|pr| Money(pr.price_minor))).unwrap_or_default();
+        let unit_price = l.price.or(product.as_ref().map(|pr| Money::from_minor(pr.price_minor))).unwrap_or_default();
         let vat = l
             .rate
             .or_else(|| product.as_ref().and_then(|pr| VatRate::parse(&pr.vat_rate).ok()))
@@ -370,13 +370,28 @@ pub(crate) fn price_lines(
             .filter(|d| !d.is_empty())
             .or(product.as_ref().map(|pr| pr.name.clone()))
             .unwrap_or_default();
+        let amounts = match line.amounts() {
+            Ok(a) => a,
+            Err(e) => {
+                unmet.push(Unmet::new("amount_too_large", format!("{prefix}[{i}]: {e}")));
+                continue;
+            }
+        };
         out.push(PricedLine {
             quote_line_id: None,
             product_id: l.input.product_id,
             description: description.chars().take(500).collect(),
             line,
-            amounts: line.amounts(),
+            amounts,
         });
+    }
+    if unmet.is_empty() {
+        // Lines that fit one by one may not fit together.
+        if let Err(e) =
+            out.iter().try_fold(LineAmounts::default(), |acc, l| acc.checked_add(l.amounts))
+        {
+            unmet.push(Unmet::new("amount_too_large", format!("{prefix}: the total of the lines: {e}")));
+        }
     }
     if !unmet.is_empty() {
         return Err(AppError::Rules(unmet));
@@ -386,10 +401,9 @@ pub(crate) fn price_lines(
 
 /// Writes an order's lines and totals (the order must still be a draft).
 fn write_lines(conn: &mut DbConnection, order: &mut OrderRow, lines: &[PricedLine]) -> Result<(), AppError> {
-    order.net_minor = 0;
-    order.vat_minor = 0;
-    order.total_minor = 0;
+    let mut totals = LineAmounts::default();
     for (i, l) in lines.iter().enumerate() {
+        totals = totals.checked_add(l.amounts)?;
         q::insert_line(
             conn,
             &OrderLineRow {
@@ -399,21 +413,21 @@ fn write_lines(conn: &mut DbConnection, order: &mut OrderRow, lines: &[PricedLin
                 product_id: l.product_id.map(Into::into),
                 description: l.description.clone(),
                 quantity: l.line.quantity.0,
-                unit_price_minor: l.line.unit_price.0,
+                unit_price_minor: l.line.unit_price.minor(),
                 discount_bp: i32::try_from(l.line.discount_bp).unwrap_or(0),
                 vat_rate: l.line.vat.to_string(),
                 price_includes_vat: l.line.price_includes_vat,
-                net_minor: l.amounts.net.0,
-                vat_minor: l.amounts.vat.0,
-                total_minor: l.amounts.total.0,
+                net_minor: l.amounts.net.minor(),
+                vat_minor: l.amounts.vat.minor(),
+                total_minor: l.amounts.total.minor(),
                 shipped_quantity: 0,
                 quote_line_id: l.quote_line_id.map(Into::into),
             },
         )?;
-        order.net_minor += l.amounts.net.0;
-        order.vat_minor += l.amounts.vat.0;
-        order.total_minor += l.amounts.total.0;
     }
+    order.net_minor = totals.net.minor();
+    order.vat_minor = totals.vat.minor();
+    order.total_minor = totals.total.minor();
     Ok(())
 }
 
@@ -439,7 +453,7 @@ pub(crate) fn parse_manual(p: &mut Problems, items: &[ManualInstalment]) -> Vec<
     let mut out = Vec::new();
     for (i, m) in items.iter().enumerate() {
         if let Some(a) = p.check(&format!("schedule[{i}].amount"), Money::parse(&m.amount)) {
-            if a.0 <= 0 {
+            if a.minor() <= 0 {
                 p.push(&format!("schedule[{i}].amount"), "not_positive", "must be more than zero");
             }
             out.push((a, m.due_on));
@@ -459,16 +473,16 @@ fn write_schedule(conn: &mut DbConnection, order: &OrderRow, schedule: &Schedule
         Schedule::None => Vec::new(),
         Schedule::FromAgreement(terms) => {
             let shares: Vec<u32> = terms.iter().map(|t| t.percent_bp).collect();
-            crm_domain::documents::split_by_percents(Money(order.total_minor), &shares)
+            crm_domain::documents::split_by_percents(Money::from_minor(order.total_minor), &shares)
                 .into_iter()
                 .zip(terms)
-                .filter(|(amount, _)| amount.0 > 0)
+                .filter(|(amount, _)| amount.minor() > 0)
                 .enumerate()
                 .map(|(i, (amount, t))| InstalmentRow {
                     id: crm_domain::new_id().into(),
                     order_id: order.id,
                     position: i32::try_from(i).unwrap_or(i32::MAX),
-                    amount_minor: amount.0,
+                    amount_minor: amount.minor(),
                     due_trigger: t.trigger.clone(),
                     days_offset: t.days_offset,
                     due_on: None,
@@ -477,14 +491,14 @@ fn write_schedule(conn: &mut DbConnection, order: &OrderRow, schedule: &Schedule
                 .collect()
         }
         Schedule::Manual(items) => {
-            let sum: i64 = items.iter().map(|(m, _)| m.0).sum();
+            let sum = Money::checked_sum(items.iter().map(|(m, _)| *m))?.minor();
             if sum != order.total_minor {
                 return Err(AppError::rule(
                     "schedule_total",
                     format!(
                         "the instalments add up to {}, the order's total is {}",
-                        Money(sum),
-                        Money(order.total_minor)
+                        Money::from_minor(sum),
+                        Money::from_minor(order.total_minor)
                     ),
                 ));
             }
@@ -495,7 +509,7 @@ fn write_schedule(conn: &mut DbConnection, order: &OrderRow, schedule: &Schedule
                     id: crm_domain::new_id().into(),
                     order_id: order.id,
                     position: i32::try_from(i).unwrap_or(i32::MAX),
-                    amount_minor: amount.0,
+                    amount_minor: amount.minor(),
                     due_trigger: "fixed_date".into(),
                     days_offset: 0,
                     due_on: Some(midnight(*due)),
@@ -596,8 +610,8 @@ pub(crate) fn insert_order_in(
         Some(actor),
         now,
         "order_created",
-        format!("Order {} drafted for {}", order.number, Money(order.total_minor)),
-        serde_json::json!({"order_id": id, "number": order.number, "total": Money(order.total_minor).to_string(), "quote_id": quote_id.map(|q| q.0)}),
+        format!("Order {} drafted for {}", order.number, Money::from_minor(order.total_minor)),
+        serde_json::json!({"order_id": id, "number": order.number, "total": Money::from_minor(order.total_minor).to_string(), "quote_id": quote_id.map(|q| q.0)}),
     )?;
     outbox::record(
         conn,
@@ -690,7 +704,7 @@ pub fn update_order(
             None if kept_manual => Schedule::Manual(
                 existing
                     .iter()
-                    .map(|i| (Money(i.amount_minor), i.due_on.map(|d| d.date()).unwrap_or(now.date_naive())))
+                    .map(|i| (Money::from_minor(i.amount_minor), i.due_on.map(|d| d.date()).unwrap_or(now.date_naive())))
                     .collect(),
             ),
             None => match row.agreement_id {
@@ -714,8 +728,8 @@ pub fn update_order(
             Some(actor),
             now,
             "order_updated",
-            format!("Order {} changed: {}", row.number, Money(row.total_minor)),
-            serde_json::json!({"order_id": id, "total": Money(row.total_minor).to_string()}),
+            format!("Order {} changed: {}", row.number, Money::from_minor(row.total_minor)),
+            serde_json::json!({"order_id": id, "total": Money::from_minor(row.total_minor).to_string()}),
         )?;
         outbox::record(conn, now, Some(actor), "order.updated", "order", id, serde_json::json!({"id": id}))?;
         order_view(conn, row, day)
@@ -817,14 +831,14 @@ fn fix_due_dates(
     day: NaiveDate,
 ) -> Result<(), AppError> {
     let rows = dq::instalments_of(conn, order.id)?;
-    let sum: i64 = rows.iter().map(|r| r.amount_minor).sum();
+    let sum = Money::checked_sum(rows.iter().map(|r| Money::from_minor(r.amount_minor)))?.minor();
     if !rows.is_empty() && sum != order.total_minor {
         return Err(AppError::rule(
             "schedule_total",
             format!(
                 "the instalments add up to {}, the order's total is {}",
-                Money(sum),
-                Money(order.total_minor)
+                Money::from_minor(sum),
+                Money::from_minor(order.total_minor)
             ),
         ));
     }
@@ -864,7 +878,7 @@ fn coverage(conn: &mut DbConnection, interest: DbUuid) -> Result<(usize, bool, b
     let lines = if ids.is_empty() { Vec::new() } else { q::lines_of(conn, &ids)? };
     let paid = !orders.is_empty() && orders.iter().all(|o| o.paid_minor >= o.total_minor);
     let shipped = !orders.is_empty() && lines.iter().all(|l| l.shipped_quantity >= l.quantity);
-    let revenue = orders.iter().map(|o| o.total_minor).sum();
+    let revenue = Money::checked_sum(orders.iter().map(|o| Money::from_minor(o.total_minor)))?.minor();
     Ok((orders.len(), paid, shipped, revenue))
 }
 
@@ -896,7 +910,7 @@ fn payment_view(r: PaymentRow) -> PaymentView {
     PaymentView {
         id: r.id.0,
         order_id: r.order_id.0,
-        amount: Money(r.amount_minor),
+        amount: Money::from_minor(r.amount_minor),
         paid_on: r.paid_on.and_utc(),
         external_ref: r.external_ref,
         payer: r.payer,
@@ -934,7 +948,7 @@ pub fn register_payment(
     actor.require(&permissions::WRITE_PAYMENTS)?;
     let mut p = Problems::new();
     let amount = p.check("amount", Money::parse(&input.amount));
-    if amount.is_some_and(|a| a.0 <= 0) {
+    if amount.is_some_and(|a| a.minor() <= 0) {
         p.push("amount", "not_positive", "must be more than zero");
     }
     p.into_result()?;
@@ -956,7 +970,8 @@ pub fn register_payment(
             return Err(AppError::rule("order_confirmed", format!("order {} is {}; only confirmed orders take payments", order.number, order.status)));
         }
         let version = order.version;
-        order.paid_minor += amount.0;
+        // Over-payment is allowed (and flagged), but never past the largest amount.
+        order.paid_minor = Money::from_minor(order.paid_minor).checked_add(amount)?.minor();
         order.version += 1;
         order.updated_at = now.naive_utc();
         let overpaid = order.paid_minor > order.total_minor;
@@ -964,7 +979,7 @@ pub fn register_payment(
         let row = PaymentRow {
             id: crm_domain::new_id().into(),
             order_id: order.id,
-            amount_minor: amount.0,
+            amount_minor: amount.minor(),
             paid_on: input.paid_on.unwrap_or(now).naive_utc(),
             external_ref: input.external_ref.clone(),
             payer: input.payer.clone().map(|s| s.chars().take(300).collect()),
@@ -1032,7 +1047,7 @@ pub fn cancel_payment(
             Some(actor),
             now,
             "payment_cancelled",
-            format!("Payment {} for order {} cancelled", Money(row.amount_minor), order.number),
+            format!("Payment {} for order {} cancelled", Money::from_minor(row.amount_minor), order.number),
             serde_json::json!({"payment_id": id}),
         )?;
         create_task(
@@ -1160,7 +1175,7 @@ pub fn create_shipment(
         let mut unmet = Vec::new();
         // The agreement's prepayments come first: nothing ships while a
         // before-shipment instalment is short.
-        let schedule = schedule_view(dq::instalments_of(conn, order.id)?, Money(order.paid_minor), day);
+        let schedule = schedule_view(dq::instalments_of(conn, order.id)?, Money::from_minor(order.paid_minor), day);
         for i in schedule.iter().filter(|i| i.trigger == "before_shipment" && i.status != "paid") {
             unmet.push(Unmet::new(
                 "prepayment_received",
@@ -1474,7 +1489,7 @@ pub fn announce_overdue_payments(app: &App) -> Result<usize, AppError> {
                 sq::lock_interest(conn, found.interest_id)?;
                 let row = q::find_order(conn, order)?.ok_or(AppError::NotFound("order"))?;
                 let rows = dq::instalments_of(conn, row.id)?;
-                let views = schedule_view(rows.clone(), Money(row.paid_minor), day);
+                let views = schedule_view(rows.clone(), Money::from_minor(row.paid_minor), day);
                 let mut late = Vec::new();
                 for (mut r, v) in rows.into_iter().zip(views) {
                     if r.due_checked_at.is_some() || r.due_on.is_none_or(|d| d.date() >= day) {
@@ -1490,12 +1505,14 @@ pub fn announce_overdue_payments(app: &App) -> Result<usize, AppError> {
                     return Ok(0);
                 }
                 let interest = sq::find_interest(conn, row.interest_id)?.ok_or(AppError::NotFound("interest"))?;
-                let owed: i64 = late.iter().map(|v| v.amount.0 - v.paid.0).sum();
-                let text = format!("Order {}: {} overdue since {}", row.number, Money(owed), late[0].due_on.map(|d| d.to_string()).unwrap_or_default());
+                let owed = late
+                    .iter()
+                    .try_fold(Money::ZERO, |acc, v| acc.checked_add(v.amount.checked_sub(v.paid)?))?;
+                let text = format!("Order {}: {} overdue since {}", row.number, owed, late[0].due_on.map(|d| d.to_string()).unwrap_or_default());
                 timeline(conn, interest.id, None, now, "payment_overdue", text.clone(),
-                    serde_json::json!({"order_id": row.id.0, "overdue": Money(owed).to_string(), "instalments": late.iter().map(|v| v.position).collect::<Vec<_>>()}))?;
+                    serde_json::json!({"order_id": row.id.0, "overdue": owed.to_string(), "instalments": late.iter().map(|v| v.position).collect::<Vec<_>>()}))?;
                 crate::sales::notify(conn, interest.responsible_id, Some(interest.id), &text, now)?;
-                outbox::record(conn, now, None, "order.payment_overdue", "order", row.id.0, serde_json::json!({"id": row.id.0, "overdue": Money(owed).to_string()}))?;
+                outbox::record(conn, now, None, "order.payment_overdue", "order", row.id.0, serde_json::json!({"id": row.id.0, "overdue": owed.to_string()}))?;
                 if interest.state == "active" {
                     apply_event(conn, None, now, fallback, interest.id.0, DomainEvent::PaymentOverdue)?;
                 }

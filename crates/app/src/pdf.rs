@@ -157,7 +157,7 @@ pub fn wrap(s: &str, max: usize) -> Vec<String> {
 
 /// `1234567.8` → `1 234 567,80`, as Russian documents print money.
 pub fn rub(m: crm_domain::Money) -> String {
-    let abs = m.0.unsigned_abs();
+    let abs = m.minor().unsigned_abs();
     let whole = (abs / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
@@ -166,7 +166,7 @@ pub fn rub(m: crm_domain::Money) -> String {
         }
         grouped.push(c);
     }
-    format!("{}{grouped},{:02}", if m.0 < 0 { "-" } else { "" }, abs % 100)
+    format!("{}{grouped},{:02}", if m.minor() < 0 { "-" } else { "" }, abs % 100)
 }
 
 #[cfg(test)]
@@ -175,9 +175,9 @@ mod tests {
 
     #[test]
     fn money_prints_the_russian_way() {
-        assert_eq!(rub(crm_domain::Money(123_456_780)), "1 234 567,80");
-        assert_eq!(rub(crm_domain::Money(5)), "0,05");
-        assert_eq!(rub(crm_domain::Money(100_000)), "1 000,00");
+        assert_eq!(rub(crm_domain::Money::from_minor(123_456_780)), "1 234 567,80");
+        assert_eq!(rub(crm_domain::Money::from_minor(5)), "0,05");
+        assert_eq!(rub(crm_domain::Money::from_minor(100_000)), "1 000,00");
     }
 
     #[test]

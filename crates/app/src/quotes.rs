@@ -81,13 +81,13 @@ fn line_view(l: QuoteLineRow) -> QuoteLineView {
         product_id: l.product_id.map(Into::into),
         description: l.description,
         quantity: Quantity(l.quantity),
-        unit_price: Money(l.unit_price_minor),
+        unit_price: Money::from_minor(l.unit_price_minor),
         discount_bp: l.discount_bp,
         vat_rate: l.vat_rate,
         price_includes_vat: l.price_includes_vat,
-        net: Money(l.net_minor),
-        vat: Money(l.vat_minor),
-        total: Money(l.total_minor),
+        net: Money::from_minor(l.net_minor),
+        vat: Money::from_minor(l.vat_minor),
+        total: Money::from_minor(l.total_minor),
     }
 }
 
@@ -120,9 +120,9 @@ pub(crate) fn quote_view(
                     id: v.id.0,
                     position: v.position,
                     name: v.name,
-                    net: Money(v.net_minor),
-                    vat: Money(v.vat_minor),
-                    total: Money(v.total_minor),
+                    net: Money::from_minor(v.net_minor),
+                    vat: Money::from_minor(v.vat_minor),
+                    total: Money::from_minor(v.total_minor),
                     lines: mine.into_iter().map(line_view).collect(),
                 }
             })
@@ -188,7 +188,9 @@ fn write_variants(conn: &mut DbConnection, quote: DbUuid, parsed: ParsedVariants
             total_minor: 0,
         };
         dq::insert_variant(conn, &v)?;
+        let mut totals = crm_domain::pricing::LineAmounts::default();
         for (n, l) in priced.iter().enumerate() {
+            totals = totals.checked_add(l.amounts)?;
             dq::insert_quote_line(
                 conn,
                 &QuoteLineRow {
@@ -198,19 +200,19 @@ fn write_variants(conn: &mut DbConnection, quote: DbUuid, parsed: ParsedVariants
                     product_id: l.product_id.map(Into::into),
                     description: l.description.clone(),
                     quantity: l.line.quantity.0,
-                    unit_price_minor: l.line.unit_price.0,
+                    unit_price_minor: l.line.unit_price.minor(),
                     discount_bp: i32::try_from(l.line.discount_bp).unwrap_or(0),
                     vat_rate: l.line.vat.to_string(),
                     price_includes_vat: l.line.price_includes_vat,
-                    net_minor: l.amounts.net.0,
-                    vat_minor: l.amounts.vat.0,
-                    total_minor: l.amounts.total.0,
+                    net_minor: l.amounts.net.minor(),
+                    vat_minor: l.amounts.vat.minor(),
+                    total_minor: l.amounts.total.minor(),
                 },
             )?;
-            v.net_minor += l.amounts.net.0;
-            v.vat_minor += l.amounts.vat.0;
-            v.total_minor += l.amounts.total.0;
         }
+        v.net_minor = totals.net.minor();
+        v.vat_minor = totals.vat.minor();
+        v.total_minor = totals.total.minor();
         dq::update_variant(conn, &v)?;
     }
     Ok(())
@@ -440,8 +442,8 @@ pub fn approve_quote(
             Some(actor),
             now,
             "quote_approved",
-            format!("Quote {} approved: variant \"{}\" for {}", row.number, chosen.name, Money(chosen.total_minor)),
-            serde_json::json!({"quote_id": id, "variant_id": variant, "total": Money(chosen.total_minor).to_string()}),
+            format!("Quote {} approved: variant \"{}\" for {}", row.number, chosen.name, Money::from_minor(chosen.total_minor)),
+            serde_json::json!({"quote_id": id, "variant_id": variant, "total": Money::from_minor(chosen.total_minor).to_string()}),
         )?;
         outbox::record(conn, now, Some(actor), "quote.approved", "quote", id, serde_json::json!({"id": id, "variant_id": variant}))?;
         quote_view(conn, row, day)
@@ -544,7 +546,7 @@ pub fn create_orders_from_quote(
                     Some((lid, pl)) => {
                         let q = qty.unwrap_or(pl.line.quantity);
                         *ordered.entry(*lid).or_default() += q.0;
-                        out.push(if q == pl.line.quantity { pl.clone() } else { pl.with_quantity(q) });
+                        out.push(if q == pl.line.quantity { pl.clone() } else { pl.with_quantity(q)? });
                     }
                 }
             }
@@ -580,7 +582,7 @@ pub fn create_orders_from_quote(
 
 fn priced_from(l: &QuoteLineRow) -> PricedLine {
     let line = crm_domain::pricing::Line {
-        unit_price: Money(l.unit_price_minor),
+        unit_price: Money::from_minor(l.unit_price_minor),
         quantity: Quantity(l.quantity),
         discount_bp: u32::try_from(l.discount_bp).unwrap_or(0),
         vat: crm_domain::VatRate::parse(&l.vat_rate).unwrap_or(crm_domain::VatRate::Without),
@@ -592,9 +594,9 @@ fn priced_from(l: &QuoteLineRow) -> PricedLine {
         description: l.description.clone(),
         line,
         amounts: crm_domain::pricing::LineAmounts {
-            net: Money(l.net_minor),
-            vat: Money(l.vat_minor),
-            total: Money(l.total_minor),
+            net: Money::from_minor(l.net_minor),
+            vat: Money::from_minor(l.vat_minor),
+            total: Money::from_minor(l.total_minor),
         },
     }
 }

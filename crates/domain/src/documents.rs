@@ -38,16 +38,16 @@ impl OrderStatus {
 /// so the schedule always adds up to the total exactly.
 pub fn split_by_percents(total: Money, shares_bp: &[u32]) -> Vec<Money> {
     let mut out = Vec::with_capacity(shares_bp.len());
-    let mut left = total.0;
+    let mut left = total.minor();
     for (i, bp) in shares_bp.iter().enumerate() {
         if i + 1 == shares_bp.len() {
-            out.push(Money(left));
+            out.push(Money::from_minor(left));
         } else {
-            let share = i64::try_from(div_round(i128::from(total.0) * i128::from(*bp), 10_000))
+            let share = i64::try_from(div_round(i128::from(total.minor()) * i128::from(*bp), 10_000))
                 .unwrap_or(0)
                 .min(left);
             left -= share;
-            out.push(Money(share));
+            out.push(Money::from_minor(share));
         }
     }
     out
@@ -64,16 +64,16 @@ pub enum InstalmentCoverage {
 
 /// Allocates `paid` over instalment amounts in order.
 pub fn allocate(paid: Money, amounts: &[Money]) -> Vec<InstalmentCoverage> {
-    let mut left = paid.0.max(0);
+    let mut left = paid.minor().max(0);
     amounts
         .iter()
         .map(|a| {
-            let got = left.min(a.0);
+            let got = left.min(a.minor());
             left -= got;
-            if got >= a.0 {
+            if got >= a.minor() {
                 InstalmentCoverage::Paid
             } else if got > 0 {
-                InstalmentCoverage::PartiallyPaid(Money(got))
+                InstalmentCoverage::PartiallyPaid(Money::from_minor(got))
             } else {
                 InstalmentCoverage::Unpaid
             }
@@ -89,34 +89,34 @@ mod tests {
 
     #[test]
     fn schedules_add_up_to_the_total_exactly() {
-        assert_eq!(split_by_percents(Money(100_01), &[5000, 5000]), vec![Money(50_01), Money(50_00)]);
+        assert_eq!(split_by_percents(Money::from_minor(100_01), &[5000, 5000]), vec![Money::from_minor(50_01), Money::from_minor(50_00)]);
         assert_eq!(
-            split_by_percents(Money(100_00), &[3333, 3333, 3334]),
-            vec![Money(33_33), Money(33_33), Money(33_34)]
+            split_by_percents(Money::from_minor(100_00), &[3333, 3333, 3334]),
+            vec![Money::from_minor(33_33), Money::from_minor(33_33), Money::from_minor(33_34)]
         );
-        assert_eq!(split_by_percents(Money(1), &[5000, 5000]), vec![Money(1), Money(0)]);
+        assert_eq!(split_by_percents(Money::from_minor(1), &[5000, 5000]), vec![Money::from_minor(1), Money::from_minor(0)]);
         for total in [0, 1, 7, 99_99, 123_456_78] {
             for shares in [&[10_000][..], &[3000, 7000], &[3333, 3333, 3334], &[1, 9999]] {
-                let parts = split_by_percents(Money(total), shares);
-                assert_eq!(parts.iter().map(|m| m.0).sum::<i64>(), total);
-                assert!(parts.iter().all(|m| m.0 >= 0));
+                let parts = split_by_percents(Money::from_minor(total), shares);
+                assert_eq!(parts.iter().map(|m| m.minor()).sum::<i64>(), total);
+                assert!(parts.iter().all(|m| m.minor() >= 0));
             }
         }
     }
 
     #[test]
     fn payments_cover_instalments_in_order() {
-        let amounts = [Money(50_00), Money(50_00)];
+        let amounts = [Money::from_minor(50_00), Money::from_minor(50_00)];
         assert_eq!(
-            allocate(Money(0), &amounts),
+            allocate(Money::from_minor(0), &amounts),
             vec![InstalmentCoverage::Unpaid, InstalmentCoverage::Unpaid]
         );
         assert_eq!(
-            allocate(Money(70_00), &amounts),
-            vec![InstalmentCoverage::Paid, InstalmentCoverage::PartiallyPaid(Money(20_00))]
+            allocate(Money::from_minor(70_00), &amounts),
+            vec![InstalmentCoverage::Paid, InstalmentCoverage::PartiallyPaid(Money::from_minor(20_00))]
         );
         assert_eq!(
-            allocate(Money(150_00), &amounts),
+            allocate(Money::from_minor(150_00), &amounts),
             vec![InstalmentCoverage::Paid, InstalmentCoverage::Paid]
         );
     }

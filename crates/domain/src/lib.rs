@@ -8,13 +8,14 @@ pub mod ids;
 pub mod money;
 pub mod org;
 pub mod pricing;
+pub mod text;
 pub mod values;
 pub mod words;
 
 pub use contact_data::{Phone, TaxId};
 pub use health::Health;
 pub use ids::new_id;
-pub use money::Money;
+pub use money::{Money, TooLarge};
 pub use org::{Role, Scope};
 pub use pricing::{Quantity, VatRate};
 pub use values::{Email, PersonName, TimeZoneName, ValueError};

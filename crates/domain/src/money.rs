@@ -5,12 +5,48 @@ use std::fmt;
 use crate::values::ValueError;
 
 /// An amount in minor units of its currency (kopecks for RUB).
+///
+/// The field is private and there is no `+`: amounts combine only through
+/// the checked operations below, which refuse to leave ±[`Money::MAX`], so an
+/// overflowing sum cannot be written (it once wrapped a quote to `-0.02`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Money(pub i64);
+pub struct Money(i64);
+
+/// A sum or product that would leave the range amounts may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the amount would exceed {} (the largest amount a price, line, document or sum may hold)", Money(Money::MAX))]
+pub struct TooLarge;
 
 impl Money {
-    /// The largest amount accepted: a trillion roubles leaves room for any sum of lines.
+    /// The largest amount anything may hold — a unit price, a line, a
+    /// document's total, a payment, a sum of them: 1 000 000 000 000.00 (a
+    /// trillion roubles), far inside `i64`, so no check has to be exact at
+    /// the edge of the machine's range.
     pub const MAX: i64 = 100_000_000_000_000;
+    pub const ZERO: Money = Money(0);
+
+    /// An amount read back from storage, where only checked amounts were written.
+    pub const fn from_minor(minor: i64) -> Self {
+        Money(minor)
+    }
+
+    /// An amount computed in wider arithmetic, if it is within ±`MAX`.
+    pub fn try_from_minor(minor: i128) -> Result<Self, TooLarge> {
+        i64::try_from(minor).ok().filter(|m| m.abs() <= Self::MAX).map(Money).ok_or(TooLarge)
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, TooLarge> {
+        Self::try_from_minor(i128::from(self.0) + i128::from(other.0))
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, TooLarge> {
+        Self::try_from_minor(i128::from(self.0) - i128::from(other.0))
+    }
+
+    /// The sum of amounts, refused as a whole when any partial sum leaves the range.
+    pub fn checked_sum(items: impl IntoIterator<Item = Money>) -> Result<Money, TooLarge> {
+        items.into_iter().try_fold(Money::ZERO, Money::checked_add)
+    }
 
     /// Parses `"1234.5"`, `"1234.50"`, `"1234"`; refuses more than two decimals,
     /// signs other than a leading minus, exponents and separators.
@@ -47,9 +83,31 @@ impl Money {
     pub fn minor(self) -> i64 {
         self.0
     }
+
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
 }
 
 impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&Total(i128::from(self.0)), f)
+    }
+}
+
+/// A sum over many records for reading only (a board column, a report):
+/// `i128`, so no count of rows at `Money::MAX` can overflow it, and it never
+/// flows back into a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Total(pub i128);
+
+impl Total {
+    pub fn add(self, m: Money) -> Total {
+        Total(self.0 + i128::from(m.0))
+    }
+}
+
+impl fmt::Display for Total {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };
         let abs = self.0.unsigned_abs();
@@ -63,11 +121,11 @@ mod tests {
 
     #[test]
     fn amounts_parse_to_kopecks_and_print_back() {
-        assert_eq!(Money::parse("1234.5").unwrap(), Money(123_450));
+        assert_eq!(Money::parse("1234.5").unwrap(), Money::from_minor(123_450));
         assert_eq!(Money::parse("1234.50").unwrap().to_string(), "1234.50");
         assert_eq!(Money::parse("0").unwrap().to_string(), "0.00");
-        assert_eq!(Money::parse("-0.05").unwrap(), Money(-5));
-        assert_eq!(Money(-5).to_string(), "-0.05");
+        assert_eq!(Money::parse("-0.05").unwrap(), Money::from_minor(-5));
+        assert_eq!(Money::from_minor(-5).to_string(), "-0.05");
     }
 
     #[test]
@@ -76,5 +134,16 @@ mod tests {
             assert!(Money::parse(raw).is_err(), "{raw:?} accepted");
         }
         assert_eq!(Money::parse("99999999999999").unwrap_err().code, "too_large");
+    }
+
+    #[test]
+    fn sums_refuse_to_leave_the_range_instead_of_wrapping() {
+        let max = Money::from_minor(Money::MAX);
+        assert_eq!(max.checked_add(Money::from_minor(1)), Err(TooLarge));
+        assert_eq!(Money::from_minor(-Money::MAX).checked_sub(Money::from_minor(1)), Err(TooLarge));
+        assert_eq!(Money::checked_sum([max, Money::from_minor(-1)]), Ok(Money::from_minor(Money::MAX - 1)));
+        assert_eq!(Money::checked_sum([max, max, Money::from_minor(-Money::MAX)]), Err(TooLarge));
+        assert_eq!(Money::try_from_minor(i128::from(i64::MAX) + 1), Err(TooLarge));
+        assert_eq!(Money::checked_sum([]), Ok(Money::ZERO));
     }
 }

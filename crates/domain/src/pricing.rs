@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::money::Money;
+use crate::money::{Money, TooLarge};
 use crate::values::ValueError;
 
 /// A quantity in thousandths of a unit (`1.5` kg = 1500).
@@ -158,8 +158,11 @@ pub struct LineAmounts {
 }
 
 impl Line {
-    pub fn amounts(&self) -> LineAmounts {
-        let gross = div_round(i128::from(self.unit_price.0) * i128::from(self.quantity.0), 1000);
+    /// The line's amounts, or `TooLarge` when its total would pass `Money::MAX`
+    /// (the largest unit price times the largest quantity does: the product is
+    /// taken in `i128`, where it always fits, and refused, never clamped).
+    pub fn amounts(&self) -> Result<LineAmounts, TooLarge> {
+        let gross = div_round(i128::from(self.unit_price.minor()) * i128::from(self.quantity.0), 1000);
         let discounted = div_round(gross * (10_000 - i128::from(self.discount_bp.min(10_000))), 10_000);
         let rate = self.vat.basis_points();
         let (net, vat) = if self.price_includes_vat {
@@ -168,18 +171,28 @@ impl Line {
         } else {
             (discounted, div_round(discounted * rate, 10_000))
         };
-        let clamp = |v: i128| Money(i64::try_from(v).unwrap_or(i64::MAX));
-        LineAmounts { net: clamp(net), vat: clamp(vat), total: clamp(net + vat) }
+        Ok(LineAmounts {
+            net: Money::try_from_minor(net)?,
+            vat: Money::try_from_minor(vat)?,
+            total: Money::try_from_minor(net + vat)?,
+        })
     }
 }
 
-/// Totals of a document: sums of its rounded lines.
-pub fn totals<'a>(lines: impl IntoIterator<Item = &'a Line>) -> LineAmounts {
-    lines.into_iter().map(Line::amounts).fold(LineAmounts::default(), |acc, l| LineAmounts {
-        net: Money(acc.net.0 + l.net.0),
-        vat: Money(acc.vat.0 + l.vat.0),
-        total: Money(acc.total.0 + l.total.0),
-    })
+impl LineAmounts {
+    /// These amounts plus another line's, refused when a sum passes `Money::MAX`.
+    pub fn checked_add(self, other: LineAmounts) -> Result<LineAmounts, TooLarge> {
+        Ok(LineAmounts {
+            net: self.net.checked_add(other.net)?,
+            vat: self.vat.checked_add(other.vat)?,
+            total: self.total.checked_add(other.total)?,
+        })
+    }
+}
+
+/// Totals of a document: sums of its rounded lines, or `TooLarge`.
+pub fn totals<'a>(lines: impl IntoIterator<Item = &'a Line>) -> Result<LineAmounts, TooLarge> {
+    lines.into_iter().try_fold(LineAmounts::default(), |acc, l| acc.checked_add(l.amounts()?))
 }
 
 #[cfg(test)]
@@ -206,6 +219,11 @@ mod tests {
             price_includes_vat: includes,
         }
         .amounts()
+        .unwrap()
+    }
+
+    fn m(minor: i64) -> Money {
+        Money::from_minor(minor)
     }
 
     #[test]
@@ -221,35 +239,52 @@ mod tests {
     fn vat_on_top_of_the_price() {
         // 3 × 33.33 = 99.99; 22% of it = 21.9978 → 22.00.
         let a = line("33.33", "3", 0, "22", false);
-        assert_eq!((a.net, a.vat, a.total), (Money(9_999), Money(2_200), Money(12_199)));
+        assert_eq!((a.net, a.vat, a.total), (m(9_999), m(2_200), m(12_199)));
     }
 
     #[test]
     fn vat_inside_the_price() {
         // 122.00 with 22% inside: VAT 22.00, net 100.00.
         let a = line("122", "1", 0, "22", true);
-        assert_eq!((a.net, a.vat, a.total), (Money(10_000), Money(2_200), Money(12_200)));
+        assert_eq!((a.net, a.vat, a.total), (m(10_000), m(2_200), m(12_200)));
         // 100.00 with 10% inside: VAT 9.0909… → 9.09.
         let b = line("100", "1", 0, "10", true);
-        assert_eq!((b.net, b.vat, b.total), (Money(9_091), Money(909), Money(10_000)));
+        assert_eq!((b.net, b.vat, b.total), (m(9_091), m(909), m(10_000)));
     }
 
     #[test]
     fn fractional_quantities_and_discounts_round_per_line() {
         // 1.5 kg × 0.05 = 0.075 → 0.08; the half kopeck rounds up.
-        assert_eq!(line("0.05", "1.5", 0, "without", false).total, Money(8));
+        assert_eq!(line("0.05", "1.5", 0, "without", false).total, m(8));
         // 19.99 × 7 = 139.93, 5% off = 132.9335 → 132.93.
-        assert_eq!(line("19.99", "7", 500, "0", false).total, Money(13_293));
+        assert_eq!(line("19.99", "7", 500, "0", false).total, m(13_293));
         // Totals are sums of rounded lines, not rounded sums.
         let l = Line {
-            unit_price: Money(5),
+            unit_price: m(5),
             quantity: Quantity(500),
             discount_bp: 0,
             vat: VatRate::Without,
             price_includes_vat: false,
         };
-        assert_eq!(l.amounts().total, Money(3)); // 2.5 kopecks → 3
-        assert_eq!(totals(&[l, l]).total, Money(6));
+        assert_eq!(l.amounts().unwrap().total, m(3)); // 2.5 kopecks → 3
+        assert_eq!(totals(&[l, l]).unwrap().total, m(6));
+    }
+
+    #[test]
+    fn the_largest_price_times_the_largest_quantity_is_refused_not_clamped() {
+        let huge = Line {
+            unit_price: Money::parse("100000000000").unwrap(),
+            quantity: Quantity::parse("1000000").unwrap(),
+            discount_bp: 0,
+            vat: VatRate::Without,
+            price_includes_vat: false,
+        };
+        assert_eq!(huge.amounts(), Err(TooLarge));
+        let half = Line { unit_price: Money::from_minor(Money::MAX / 2 + 1), quantity: Quantity(1000), ..huge };
+        assert!(half.amounts().is_ok());
+        assert_eq!(totals(&[half, half]), Err(TooLarge), "two lines that fit alone do not fit together");
+        let max = Line { unit_price: Money::from_minor(Money::MAX), quantity: Quantity(1000), ..huge };
+        assert_eq!(max.amounts().unwrap().total, Money::from_minor(Money::MAX));
     }
 
     #[test]

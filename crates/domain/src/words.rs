@@ -105,7 +105,7 @@ pub fn number_in_words(n: u64) -> String {
 /// The amount in words for an invoice: "Сто двадцать один рубль 05 копеек".
 /// Roubles are spelled out; other currencies name their ISO code after the words.
 pub fn amount_in_words(amount: Money, currency: &str) -> String {
-    let minor = amount.0.unsigned_abs();
+    let minor = amount.minor().unsigned_abs();
     let (whole, cents) = (minor / 100, minor % 100);
     let words = number_in_words(whole);
     let mut text = if currency == "RUB" {
@@ -117,7 +117,7 @@ pub fn amount_in_words(amount: Money, currency: &str) -> String {
     } else {
         format!("{words} {currency} {cents:02}/100")
     };
-    if amount.0 < 0 {
+    if amount.is_negative() {
         text = format!("минус {text}");
     }
     let mut chars = text.chars();
@@ -151,11 +151,11 @@ mod tests {
 
     #[test]
     fn invoice_totals_in_words() {
-        assert_eq!(amount_in_words(Money(12_100_05), "RUB"), "Двенадцать тысяч сто рублей 05 копеек");
-        assert_eq!(amount_in_words(Money(2_101), "RUB"), "Двадцать один рубль 01 копейка");
-        assert_eq!(amount_in_words(Money(322), "RUB"), "Три рубля 22 копейки");
-        assert_eq!(amount_in_words(Money(1_114), "RUB"), "Одиннадцать рублей 14 копеек");
-        assert_eq!(amount_in_words(Money(0), "RUB"), "Ноль рублей 00 копеек");
-        assert_eq!(amount_in_words(Money(150_00), "USD"), "Сто пятьдесят USD 00/100");
+        assert_eq!(amount_in_words(Money::from_minor(12_100_05), "RUB"), "Двенадцать тысяч сто рублей 05 копеек");
+        assert_eq!(amount_in_words(Money::from_minor(2_101), "RUB"), "Двадцать один рубль 01 копейка");
+        assert_eq!(amount_in_words(Money::from_minor(322), "RUB"), "Три рубля 22 копейки");
+        assert_eq!(amount_in_words(Money::from_minor(1_114), "RUB"), "Одиннадцать рублей 14 копеек");
+        assert_eq!(amount_in_words(Money::from_minor(0), "RUB"), "Ноль рублей 00 копеек");
+        assert_eq!(amount_in_words(Money::from_minor(150_00), "USD"), "Сто пятьдесят USD 00/100");
     }
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, encode_cursor, page_request, run, validate, AppState, Auth};
+use crate::extract::{created, encode_cursor, page_request, run, validate, AppState, Auth, Json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api-keys").get(list_api_keys).post(create_api_key))
@@ -126,7 +126,7 @@ pub async fn list_api_keys(
 pub async fn create_api_key(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateApiKeyRequest>,
+    body: Json<CreateApiKeyRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

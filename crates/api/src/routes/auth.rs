@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{client_address, run, validate, versioned, AppState, Auth};
+use crate::extract::{client_address, run, validate, versioned, AppState, Auth, Json};
 use crate::routes::users::UserDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -77,7 +77,7 @@ impl TokenResponse {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let address = client_address(&req, state.trust_proxy);
@@ -110,7 +110,7 @@ pub struct RefreshRequest {
     security(()))]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let token = body.into_inner().refresh_token;

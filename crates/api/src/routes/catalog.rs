@@ -10,7 +10,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -149,7 +149,7 @@ pub async fn list_products(
 pub async fn create_product(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateProductRequest>,
+    body: Json<CreateProductRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -196,7 +196,7 @@ pub async fn update_product(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateProductRequest>,
+    body: Json<UpdateProductRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -286,7 +286,7 @@ pub async fn put_organization(
     req: HttpRequest,
     auth: Auth,
     if_match: IfMatch,
-    body: web::Json<OrganizationDto>,
+    body: Json<OrganizationDto>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

@@ -13,7 +13,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 use crate::routes::double_option;
 use crate::routes::scenarios::PageQuery;
@@ -222,7 +222,7 @@ pub async fn list_clients(
 pub async fn create_client(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateClientRequest>,
+    body: Json<CreateClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -274,7 +274,7 @@ pub async fn update_client(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateClientRequest>,
+    body: Json<UpdateClientRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -437,7 +437,7 @@ pub async fn create_client_contact(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<CreateContactRequest>,
+    body: Json<CreateContactRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     if body.client_id.is_some_and(|c| c != *id) {
@@ -456,7 +456,7 @@ pub async fn create_client_contact(
 pub async fn create_contact(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateContactRequest>,
+    body: Json<CreateContactRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let input = contact_input(body.into_inner(), None);
@@ -493,7 +493,7 @@ pub async fn update_contact(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateContactRequest>,
+    body: Json<UpdateContactRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -615,7 +615,7 @@ pub struct DuplicateSearchResult {
 pub async fn search_duplicates(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<DuplicateSearchRequest>,
+    body: Json<DuplicateSearchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

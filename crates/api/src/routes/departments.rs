@@ -10,7 +10,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 use crate::routes::double_option;
 
@@ -127,7 +127,7 @@ pub async fn list_departments(
 pub async fn create_department(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateDepartmentRequest>,
+    body: Json<CreateDepartmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -170,7 +170,7 @@ pub async fn update_department(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateDepartmentRequest>,
+    body: Json<UpdateDepartmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

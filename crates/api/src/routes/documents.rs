@@ -15,7 +15,7 @@ use validator::Validate;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 use crate::routes::double_option;
 use crate::routes::orders::{InstalmentRequest, LineRequest, OrderDto, OrderList};
@@ -187,7 +187,7 @@ pub async fn create_quote(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<CreateQuoteRequest>,
+    body: Json<CreateQuoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let input = QuoteInput {
@@ -258,7 +258,7 @@ pub async fn update_quote(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateQuoteRequest>,
+    body: Json<UpdateQuoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let changes = QuoteChanges {
@@ -292,7 +292,7 @@ pub async fn approve_quote(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<ApproveQuoteRequest>,
+    body: Json<ApproveQuoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, variant) = (id.into_inner(), body.variant_id);
     let q =
@@ -340,7 +340,7 @@ pub async fn orders_from_quote(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<OrdersFromQuoteRequest>,
+    body: Json<OrdersFromQuoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let input = OrdersFromQuote {
@@ -486,7 +486,7 @@ pub async fn create_agreement(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<CreateAgreementRequest>,
+    body: Json<CreateAgreementRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     validate(&b)?;
@@ -574,7 +574,7 @@ pub async fn update_agreement(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateAgreementRequest>,
+    body: Json<UpdateAgreementRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let changes = AgreementChanges {
@@ -673,7 +673,7 @@ pub async fn send_invoice(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<SendInvoiceRequest>,
+    body: Json<SendInvoiceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, to) = (id.into_inner(), body.into_inner().to);
     let s = run(&state, move |app| crm_app::invoices::send_invoice(app, &auth.0, id, to)).await?;
@@ -798,7 +798,7 @@ pub async fn record_related(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<RecordRelatedRequest>,
+    body: Json<RecordRelatedRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let input = RelatedInput {

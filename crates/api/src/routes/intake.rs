@@ -14,7 +14,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{client_address, created, encode_cursor, page_request, run, validate, AppState, Auth};
+use crate::extract::{client_address, created, encode_cursor, page_request, run, validate, AppState, Auth, Json};
 use crate::routes::scenarios::PageQuery;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -82,7 +82,7 @@ pub struct CallEventDto {
 pub async fn intake_call(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CallEventDto>,
+    body: Json<CallEventDto>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -381,7 +381,7 @@ pub async fn list_channels(
 pub async fn create_channel(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateChannelRequest>,
+    body: Json<CreateChannelRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let input = new_channel(body.into_inner());
@@ -442,7 +442,7 @@ pub async fn list_forms(
 pub async fn create_form(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateFormRequest>,
+    body: Json<CreateFormRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

@@ -14,7 +14,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 use crate::routes::double_option;
 use crate::routes::scenarios::StageKindDto;
@@ -278,7 +278,7 @@ pub async fn list_interests(
 pub async fn create_interest(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateInterestRequest>,
+    body: Json<CreateInterestRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -329,7 +329,7 @@ pub async fn update_interest(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateInterestRequest>,
+    body: Json<UpdateInterestRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -404,7 +404,7 @@ pub async fn move_interest(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<TransitionRequest>,
+    body: Json<TransitionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -465,7 +465,7 @@ pub async fn decide_loss(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<LossDecisionRequest>,
+    body: Json<LossDecisionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

@@ -10,7 +10,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 use crate::routes::clients::{
     CandidateDto, ClientDto, ContactDto, CreateClientRequest, CreateContactRequest,
@@ -173,7 +173,7 @@ pub async fn list_leads(
 pub async fn create_lead(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateLeadRequest>,
+    body: Json<CreateLeadRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -190,6 +190,7 @@ pub async fn create_lead(
         assignee_id: b.assignee_id,
         raw_payload: None,
         thread_key: None,
+        notes: Vec::new(),
     };
     let (v, fresh) = run(&state, move |app| crm_app::leads::create_lead(app, &auth.0, lead)).await?;
     let (id, version) = (v.id, v.version);
@@ -374,7 +375,7 @@ pub async fn accept_lead(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<AcceptRequest>,
+    body: Json<AcceptRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let how = match body.into_inner() {
         AcceptRequest::NewInterest {
@@ -452,7 +453,7 @@ pub async fn reject_lead(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<RejectLeadRequest>,
+    body: Json<RejectLeadRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

@@ -14,7 +14,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -250,7 +250,7 @@ pub async fn create_order(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<CreateOrderRequest>,
+    body: Json<CreateOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let input = OrderInput {
@@ -310,7 +310,7 @@ pub async fn update_order(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateOrderRequest>,
+    body: Json<UpdateOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let changes = OrderChanges {
@@ -435,7 +435,7 @@ pub struct RegisterPaymentRequest {
 pub async fn register_payment(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<RegisterPaymentRequest>,
+    body: Json<RegisterPaymentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -615,7 +615,7 @@ pub async fn create_shipment(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<CreateShipmentRequest>,
+    body: Json<CreateShipmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let input = ShipmentInput {
@@ -658,7 +658,7 @@ pub async fn update_shipment(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateShipmentRequest>,
+    body: Json<UpdateShipmentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let c = ShipmentChanges { status: b.status, route_sheet: b.route_sheet, notes: b.notes };

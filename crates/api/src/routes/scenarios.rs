@@ -11,7 +11,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -253,7 +253,7 @@ pub async fn list_scenarios(
 pub async fn create_scenario(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateScenarioRequest>,
+    body: Json<CreateScenarioRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -297,7 +297,7 @@ pub async fn replace_scenario(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<ReplaceScenarioRequest>,
+    body: Json<ReplaceScenarioRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -320,7 +320,7 @@ pub async fn copy_scenario(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<CopyScenarioRequest>,
+    body: Json<CopyScenarioRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let (id, name) = (id.into_inner(), body.into_inner().name);
@@ -414,7 +414,7 @@ pub async fn list_loss_reasons(
 pub async fn create_loss_reason(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateLossReasonRequest>,
+    body: Json<CreateLossReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let name = body.into_inner().name;
@@ -435,7 +435,7 @@ pub async fn update_loss_reason(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateLossReasonRequest>,
+    body: Json<UpdateLossReasonRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

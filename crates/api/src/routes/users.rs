@@ -10,7 +10,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 use crate::routes::double_option;
 
@@ -219,7 +219,7 @@ pub async fn list_users(
 pub async fn create_user(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateUserRequest>,
+    body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -274,7 +274,7 @@ pub async fn update_user(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateUserRequest>,
+    body: Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

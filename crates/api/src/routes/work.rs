@@ -13,7 +13,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, optional_json, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    created, encode_cursor, optional_json, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 use crate::routes::scenarios::PageQuery;
 
@@ -171,7 +171,7 @@ pub async fn create_interaction(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    body: web::Json<CreateInteractionRequest>,
+    body: Json<CreateInteractionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -198,7 +198,7 @@ pub async fn update_interaction(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateInteractionRequest>,
+    body: Json<UpdateInteractionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -227,7 +227,7 @@ pub async fn complete_interaction(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<CompleteInteractionRequest>,
+    body: Json<CompleteInteractionRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let result = body.into_inner().result;
@@ -405,7 +405,7 @@ pub async fn list_tasks(
 pub async fn create_task(
     state: web::Data<AppState>,
     auth: Auth,
-    body: web::Json<CreateTaskRequest>,
+    body: Json<CreateTaskRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();
@@ -432,7 +432,7 @@ pub async fn update_task(
     auth: Auth,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    body: web::Json<UpdateTaskRequest>,
+    body: Json<UpdateTaskRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

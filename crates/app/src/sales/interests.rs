@@ -131,7 +131,7 @@ fn build(
         stage: row.stage,
         pending_stage: row.pending_stage,
         title: row.title,
-        potential_amount: row.potential_minor.map(Money),
+        potential_amount: row.potential_minor.map(Money::from_minor),
         currency: row.currency,
         service_type: row.service_type,
         client_id: row.client_id.map(Into::into),
@@ -933,7 +933,7 @@ pub struct BoardColumn {
     pub name: String,
     pub kind: StageKind,
     pub count: usize,
-    pub potential_sum: Money,
+    pub potential_sum: crm_domain::money::Total,
     pub cards: Vec<BoardCard>,
     pub next_after: Option<Uuid>,
 }
@@ -984,9 +984,9 @@ pub fn board(app: &App, actor: &Principal, query: BoardQuery, page: PageRequest)
         let base =
             InterestFilter { scenario_id: Some(scenario_row.id), responsible_in, ..Default::default() };
 
-        let mut totals: HashMap<String, (usize, i64)> = HashMap::new();
+        let mut totals: HashMap<String, (usize, i128)> = HashMap::new();
         for (stage, count, sum) in q::stage_totals(conn, &base)? {
-            totals.insert(stage, (usize::try_from(count).unwrap_or(0), sum.unwrap_or(0)));
+            totals.insert(stage, (usize::try_from(count).unwrap_or(0), sum));
         }
         let mut columns = Vec::new();
         let mut rows_by_stage = Vec::new();
@@ -1011,7 +1011,7 @@ pub fn board(app: &App, actor: &Principal, query: BoardQuery, page: PageRequest)
                         interest_id: r.id.0,
                         title: r.title.clone(),
                         client_id: r.client_id.map(Into::into),
-                        potential_amount: r.potential_minor.map(Money),
+                        potential_amount: r.potential_minor.map(Money::from_minor),
                         currency: r.currency.clone(),
                         responsible_id: r.responsible_id.0,
                         responsible_name: name,
@@ -1029,7 +1029,7 @@ pub fn board(app: &App, actor: &Principal, query: BoardQuery, page: PageRequest)
                 name: stage.name.clone(),
                 kind: stage.kind,
                 count,
-                potential_sum: Money(sum),
+                potential_sum: crm_domain::money::Total(sum),
                 cards,
                 next_after: page.next_after,
             });

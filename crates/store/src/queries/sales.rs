@@ -214,11 +214,11 @@ pub fn list_interests(
 }
 
 /// Per stage: how many matching interests and the sum of their potential
-/// (aggregated in the database: one row per stage, whatever the count).
-pub fn stage_totals(
-    conn: &mut DbConnection,
-    filter: &InterestFilter,
-) -> QueryResult<Vec<(String, i64, Option<i64>)>> {
+/// (aggregated in the database: one row per stage, whatever the count), as
+/// `high * 10^9 + low` kopecks: each part's sum fits `BIGINT` for any
+/// number of rows at the largest amount, where one `SUM` would overflow
+/// (an error on both backends).
+pub fn stage_totals(conn: &mut DbConnection, filter: &InterestFilter) -> QueryResult<Vec<(String, i64, i128)>> {
     use diesel::dsl::{count_star, sql};
     use diesel::sql_types::{BigInt, Nullable};
     let grouped = interests::table
@@ -226,10 +226,17 @@ pub fn stage_totals(
         .select((
             interests::stage,
             count_star(),
-            sql::<Nullable<BigInt>>("CAST(SUM(potential_minor) AS BIGINT)"),
+            sql::<Nullable<BigInt>>("CAST(SUM(potential_minor / 1000000000) AS BIGINT)"),
+            sql::<Nullable<BigInt>>("CAST(SUM(potential_minor % 1000000000) AS BIGINT)"),
         ))
         .into_boxed();
-    filter_interests!(grouped, filter).load(conn)
+    let rows: Vec<(String, i64, Option<i64>, Option<i64>)> = filter_interests!(grouped, filter).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(stage, count, high, low)| {
+            (stage, count, i128::from(high.unwrap_or(0)) * 1_000_000_000 + i128::from(low.unwrap_or(0)))
+        })
+        .collect())
 }
 
 // --- interactions ----------------------------------------------------------

@@ -30,7 +30,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub timezone: TimeZoneName,
     pub max_body_bytes: usize,
-    pub trust_proxy: bool,
+    /// `CRM_TRUSTED_PROXIES`: your own load balancers; only their
+    /// `X-Forwarded-For` is believed.
+    pub trusted_proxies: crate::extract::TrustedProxies,
     pub workers: Option<usize>,
     /// `CRM_SMTP_URL`: send mail over SMTP; unset, invoices are written as `.eml` files.
     pub smtp_url: Option<String>,
@@ -161,14 +163,14 @@ impl Config {
                 || err("CRM_MAX_BODY_BYTES", format!("{v:?} is not a number from 1024 to 67108864")),
             )?,
         };
-        let flag = |var: &'static str| -> Result<bool, ConfigError> {
-            match get(var).as_deref() {
-                None | Some("false" | "0" | "no") => Ok(false),
-                Some("true" | "1" | "yes") => Ok(true),
-                Some(other) => Err(err(var, format!("{other:?} is not true or false"))),
-            }
-        };
-        let trust_proxy = flag("CRM_TRUST_PROXY")?;
+        if get("CRM_TRUST_PROXY").is_some() {
+            return Err(err(
+                "CRM_TRUST_PROXY",
+                "is no longer read: it trusted any client's X-Forwarded-For; list your load balancers in CRM_TRUSTED_PROXIES (addresses or CIDRs, comma-separated) instead".to_owned(),
+            ));
+        }
+        let trusted_proxies = crate::extract::TrustedProxies::parse(&get("CRM_TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|m| err("CRM_TRUSTED_PROXIES", m))?;
         let workers = match get("CRM_WORKERS") {
             None => None,
             Some(v) => Some(
@@ -204,7 +206,7 @@ impl Config {
             log_format,
             timezone,
             max_body_bytes,
-            trust_proxy,
+            trusted_proxies,
             workers,
         })
     }

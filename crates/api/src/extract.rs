@@ -8,7 +8,7 @@ use std::pin::Pin;
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine;
 use crm_app::{App, PageRequest, Principal};
 use serde::Serialize;
@@ -23,8 +23,8 @@ pub struct AppState {
     pub app: App,
     pub metrics: Metrics,
     pub max_body_bytes: usize,
-    /// Trust `X-Forwarded-For` for the client address (behind a load balancer).
-    pub trust_proxy: bool,
+    /// The load balancers whose `X-Forwarded-For` is believed.
+    pub proxies: TrustedProxies,
 }
 
 /// Runs a use case on the blocking pool (diesel is synchronous).
@@ -33,7 +33,10 @@ where
     F: FnOnce(&App) -> Result<T, crm_app::AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let app = state.app.clone();
+    // A request guarded by an Idempotency-Key marks its record in the same
+    // transaction as its change (see `crm_app::App::write`).
+    let record = crate::middleware::IDEMPOTENCY_RECORD.try_with(|r| *r).ok();
+    let app = state.app.with_idempotency(record);
     web::block(move || f(&app))
         .await
         .map_err(|e| ApiError::App(crm_app::AppError::internal(format!("blocking pool: {e}"))))?
@@ -73,9 +76,13 @@ impl FromRequest for Auth {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let known = req.extensions().get::<crate::middleware::Authenticated>().map(|a| a.0.clone());
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let cred = credential(req);
         Box::pin(async move {
+            if let Some(principal) = known {
+                return Ok(Auth(principal));
+            }
             let state = state.ok_or_else(|| ApiError::App(crm_app::AppError::internal("state missing")))?;
             let Some(cred) = cred? else {
                 return Err(ApiError::unauthenticated("sign in: send Authorization: Bearer <token>"));
@@ -178,15 +185,78 @@ fn decode_cursor(cursor: &str) -> Option<Uuid> {
     Uuid::parse_str(text.strip_prefix(CURSOR_VERSION)?).ok()
 }
 
-/// The client's address for rate limits: the peer, or the first
-/// `X-Forwarded-For` hop when a trusted proxy sits in front.
-pub fn client_address(req: &HttpRequest, trust_proxy: bool) -> String {
-    if trust_proxy {
-        if let Some(ip) = req.connection_info().realip_remote_addr() {
-            return ip.to_owned();
+/// The operator's own load balancers (`CRM_TRUSTED_PROXIES`): addresses or
+/// CIDR blocks. Empty: no forwarding header is believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// `"10.0.0.0/8, 192.168.1.7, ::1"`; an empty text trusts no one.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let net = item
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{item:?} is neither an IP address nor a CIDR block such as 10.0.0.0/8"))?;
+            nets.push(net);
         }
+        Ok(Self(nets))
     }
-    req.peer_addr().map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    /// The client of a connection from `peer` that carried these
+    /// `X-Forwarded-For` values: the peer itself unless it is a trusted
+    /// proxy; otherwise the rightmost hop that is not one (each proxy appends
+    /// the address it saw, so hops left of that were written by the client
+    /// and prove nothing). A hop that is not an address ends the walk at the
+    /// last trusted one.
+    pub fn client_of<'a>(&self, peer: std::net::IpAddr, forwarded_for: impl Iterator<Item = &'a str>) -> std::net::IpAddr {
+        if !self.contains(peer) {
+            return canonical(peer);
+        }
+        let hops: Vec<&str> = forwarded_for.flat_map(|v| v.split(',')).map(str::trim).collect();
+        let mut client = canonical(peer);
+        for hop in hops.iter().rev() {
+            let Some(ip) = parse_hop(hop) else { break };
+            client = ip;
+            if !self.contains(ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// An IPv4 address mapped into IPv6 is the IPv4 address.
+fn canonical(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// `203.0.113.7`, `203.0.113.7:5123`, `2001:db8::1` or `[2001:db8::1]:443`.
+fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = hop.parse::<std::net::IpAddr>() {
+        return Some(canonical(ip));
+    }
+    hop.parse::<std::net::SocketAddr>().ok().map(|s| canonical(s.ip()))
+}
+
+/// The client's address for rate limits and throttling: the peer, or — when
+/// the peer is one of `CRM_TRUSTED_PROXIES` — the rightmost `X-Forwarded-For`
+/// hop that is not. `Forwarded` and `X-Real-IP` are never read.
+pub fn client_address(req: &HttpRequest, proxies: &TrustedProxies) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".to_owned();
+    };
+    let values = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok());
+    proxies.client_of(peer, values).to_string()
 }
 
 /// JSON bodies: size-limited, `application/json` only, errors as problems.

@@ -82,24 +82,49 @@ pub async fn plain_request_line(
     next.call(req).await
 }
 
-/// Who an idempotency key belongs to, judged without the database: keys are
-/// scoped per caller so two clients cannot collide or read each other's replies.
-fn idempotency_scope(req: &ServiceRequest, state: &AppState) -> Option<String> {
+/// Operations whose reply is a secret (tokens): they ignore `Idempotency-Key`,
+/// so no token is ever stored or replayed; a retried sign-in simply signs in
+/// again, and a retried refresh goes through reuse detection like any other.
+const IGNORES_IDEMPOTENCY: [&str; 2] = ["/api/v1/auth/login", "/api/v1/auth/refresh"];
+
+/// Operations whose reply holds a secret shown once: the reply is stored and
+/// replayed with these fields set to null.
+const SECRET_FIELDS: [(&str, &str); 1] = [("/api/v1/api-keys", "secret")];
+
+/// The authenticated principal, kept for the handler's `Auth` extractor so
+/// a keyed request is authenticated once.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub crm_app::Principal);
+
+/// Whose key this is. The credential is verified first (signature, digest,
+/// revocation) and the scope is the principal's id: knowing a key's public
+/// prefix, or holding an expired token, gives no access to its replies.
+/// `Err(())`: the credential does not authenticate; the handler answers 401.
+async fn idempotency_scope(req: &ServiceRequest, state: &web::Data<AppState>) -> Result<String, ()> {
     let cred = match crate::extract::credential(req.request()) {
         Ok(Some(cred)) => cred,
-        // Unauthenticated callers (sign-in) are told apart by address at least.
+        // Unauthenticated callers (website forms, messenger webhooks) are told apart by address.
         Ok(None) => {
-            return Some(format!(
+            return Ok(format!(
                 "anonymous:{}",
-                crate::extract::client_address(req.request(), state.trust_proxy)
+                crate::extract::client_address(req.request(), &state.proxies)
             ))
         }
-        Err(_) => return None,
+        Err(_) => return Err(()),
     };
-    if let Some(prefix) = crm_app::auth::api_key_prefix(&cred) {
-        return Some(format!("key:{prefix}"));
-    }
-    crm_app::auth::jwt_subject(&state.app, &cred).map(|sub| format!("user:{sub}"))
+    let principal =
+        crate::extract::run(state, move |app| crm_app::auth::authenticate_bearer(app, &cred)).await.map_err(|_| ())?;
+    let scope = match &principal {
+        crm_app::Principal::User(u) => format!("user:{}", u.id),
+        crm_app::Principal::ApiKey(k) => format!("key:{}", k.id),
+    };
+    req.extensions_mut().insert(Authenticated(principal));
+    Ok(scope)
+}
+
+tokio::task_local! {
+    /// The idempotency record of the request being served, for `extract::run`.
+    pub static IDEMPOTENCY_RECORD: uuid::Uuid;
 }
 
 fn problem_response(req: ServiceRequest, err: ApiError) -> ServiceResponse<BoxBody> {
@@ -111,7 +136,10 @@ pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if req.method() != Method::POST || !req.headers().contains_key(IDEMPOTENCY_KEY) {
+    if req.method() != Method::POST
+        || !req.headers().contains_key(IDEMPOTENCY_KEY)
+        || IGNORES_IDEMPOTENCY.contains(&req.path())
+    {
         return next.call(req).await;
     }
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
@@ -126,8 +154,8 @@ pub async fn idempotency(
             ))
         }
     };
-    // Unverifiable credentials: let the handler refuse them; nothing to store.
-    let Some(scope) = idempotency_scope(&req, &state) else {
+    // Credentials that do not authenticate: the handler refuses them; nothing to store.
+    let Ok(scope) = idempotency_scope(&req, &state).await else {
         return next.call(req).await;
     };
 
@@ -191,27 +219,38 @@ pub async fn idempotency(
         Ok(crm_app::idempotency::Begin::Replay(stored)) => {
             return Ok(req.into_response(replay(&stored)));
         }
+        Ok(crm_app::idempotency::Begin::AppliedWithoutReply) => {
+            return Ok(problem_response(
+                req,
+                ApiError::problem(Problem::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_applied",
+                    "The first request with this Idempotency-Key took effect, but its reply was lost",
+                    "the change was made once and is not made again; read the resource to see it",
+                )),
+            ))
+        }
         Ok(crm_app::idempotency::Begin::Proceed(record)) => record,
     };
 
+    let secret_field = SECRET_FIELDS.iter().find(|(path, _)| *path == req.path()).map(|(_, f)| *f);
     req.set_payload(actix_web::dev::Payload::from(body));
-    let res = match next.call(req).await {
+    // The use cases this request runs mark the record applied in their own
+    // write transactions (`extract::run` hands the record to the `App`).
+    let res = match IDEMPOTENCY_RECORD.scope(record, next.call(req)).await {
         Ok(res) => res,
         Err(e) => {
-            let _ = crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record)).await;
+            let lost = crm_app::idempotency::StoredResponse {
+                status: 500,
+                headers: "{}".to_owned(),
+                body: String::new(),
+            };
+            let _ =
+                crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record, &lost)).await;
             return Err(e);
         }
     };
     let status = res.status();
-    if status.is_server_error()
-        || status == StatusCode::UNAUTHORIZED
-        || status == StatusCode::TOO_MANY_REQUESTS
-    {
-        // Not an answer to the request itself (our failure, credentials,
-        // throttling): forget the key so that the retry runs it again.
-        let _ = crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record)).await;
-        return Ok(res);
-    }
     let (http_req, response) = res.into_parts();
     let (head, body) = response.into_parts();
     let bytes = body::to_bytes(body).await.map_err(|_| actix_web::error::ErrorInternalServerError("body"))?;
@@ -223,18 +262,45 @@ pub async fn idempotency(
             kept.insert(name.as_str().to_owned(), serde_json::Value::String(v.to_owned()));
         }
     }
+    let body_text = String::from_utf8_lossy(&bytes).into_owned();
     let stored = crm_app::idempotency::StoredResponse {
         status: status.as_u16(),
         headers: serde_json::Value::Object(kept).to_string(),
-        body: String::from_utf8_lossy(&bytes).into_owned(),
+        body: match secret_field {
+            Some(field) => without_field(&body_text, field),
+            None => body_text,
+        },
     };
-    if let Err(e) =
-        crate::extract::run(&state, move |app| crm_app::idempotency::complete(app, record, &stored)).await
+    let outcome = if status.is_server_error()
+        || status == StatusCode::UNAUTHORIZED
+        || status == StatusCode::TOO_MANY_REQUESTS
     {
+        // Not an answer to the request itself (our failure, credentials,
+        // throttling): forgotten so that the retry runs it again — unless a
+        // change of it committed, and then this is its answer.
+        crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record, &stored)).await
+    } else {
+        crate::extract::run(&state, move |app| crm_app::idempotency::complete(app, record, &stored)).await
+    };
+    if let Err(e) = outcome {
         tracing::warn!(error = %e, "could not store the idempotent response");
     }
     let response = head.set_body(bytes).map_into_boxed_body();
     Ok(ServiceResponse::new(http_req, response))
+}
+
+/// A JSON body with one top-level field set to null (a secret not to store).
+fn without_field(body: &str, field: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            if map.contains_key(field) {
+                map.insert(field.to_owned(), serde_json::Value::Null);
+            }
+            serde_json::Value::Object(map).to_string()
+        }
+        // Not an object (an error page): nothing secret in it.
+        _ => body.to_owned(),
+    }
 }
 
 fn replay(stored: &crm_app::idempotency::StoredResponse) -> HttpResponse {

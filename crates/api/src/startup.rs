@@ -97,7 +97,7 @@ impl Application {
             app: app.clone(),
             metrics,
             max_body_bytes: config.max_body_bytes,
-            trust_proxy: config.trust_proxy,
+            proxies: config.trusted_proxies.clone(),
         };
         let spec = crate::openapi::spec_value().map_err(|e| StartError::App(format!("openapi: {e}")))?;
         let max_body = config.max_body_bytes;

@@ -1,5 +1,12 @@
 //! `Idempotency-Key` bookkeeping: the first response to a POST is stored and
 //! replayed for a retry with the same key and body.
+//!
+//! A record goes `in_flight` → `applied` (in the transaction that commits the
+//! request's change, see `App::write`) → `done` (the reply stored). Keys are
+//! scoped by the authenticated principal's id, never by an unverified
+//! credential. Replies that carry secrets are not stored: sign-in and token
+//! refresh ignore the header, and a created API key's reply is stored
+//! without its secret.
 
 use chrono::Duration;
 use crm_store::queries::idempotency as q;
@@ -33,11 +40,14 @@ pub enum Begin {
     Mismatch,
     /// The first request with this key is still running.
     InFlight,
+    /// The first request's change committed but its reply was never stored
+    /// (the process stopped in between): it is not run again.
+    AppliedWithoutReply,
 }
 
 pub fn begin(app: &App, principal: &str, key: &str, request_hash: &str) -> Result<Begin, AppError> {
     let now = app.now();
-    let result = app.write(|conn| {
+    let result = app.with_idempotency(None).write(|conn| {
         // Sweeping old keys on every request would double the cost of a keyed
         // POST; one request in a hundred does it for everyone.
         if rand::random::<u8>() < 3 {
@@ -56,6 +66,9 @@ pub fn begin(app: &App, principal: &str, key: &str, request_hash: &str) -> Resul
             }
             if now.naive_utc() - existing.created_at < Duration::seconds(ABANDONED_AFTER_SECS) {
                 return Ok(Begin::InFlight);
+            }
+            if existing.state == "applied" {
+                return Ok(Begin::AppliedWithoutReply);
             }
         }
         // An expired or abandoned record makes way for this request.
@@ -88,16 +101,20 @@ pub fn begin(app: &App, principal: &str, key: &str, request_hash: &str) -> Resul
 }
 
 pub fn complete(app: &App, record: Uuid, response: &StoredResponse) -> Result<(), AppError> {
-    app.write(|conn| {
+    app.with_idempotency(None).write(|conn| {
         q::complete(conn, record.into(), i32::from(response.status), &response.headers, &response.body)?;
         Ok(())
     })
 }
 
-/// Forgets a record whose request failed on our side, so a retry runs afresh.
-pub fn abandon(app: &App, record: Uuid) -> Result<(), AppError> {
-    app.write(|conn| {
-        q::delete(conn, record.into())?;
+/// A request that failed on our side (or for its credentials, or throttled):
+/// forgotten so a retry runs afresh — unless its change already committed,
+/// in which case its reply is what a retry gets.
+pub fn abandon(app: &App, record: Uuid, response: &StoredResponse) -> Result<(), AppError> {
+    app.with_idempotency(None).write(|conn| {
+        if q::delete_unapplied(conn, record.into())? == 0 {
+            q::complete(conn, record.into(), i32::from(response.status), &response.headers, &response.body)?;
+        }
         Ok(())
     })
 }

@@ -39,6 +39,7 @@ pub use page::{Page, PageRequest};
 pub use principal::Principal;
 
 use crm_domain::TimeZoneName;
+use uuid::Uuid;
 use crm_store::{DbConnection, Pool, PooledConnection};
 
 /// Settings the use cases need (the API crate reads them from the environment).
@@ -87,11 +88,19 @@ pub struct App {
     pool: Pool,
     clock: Arc<dyn Clock>,
     settings: Arc<Settings>,
+    /// The `Idempotency-Key` record of the request this use case serves: its
+    /// write transactions mark it applied as they commit (see `write`).
+    idempotency: Option<Uuid>,
 }
 
 impl App {
     pub fn new(pool: Pool, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self { pool, clock, settings: Arc::new(settings) }
+        Self { pool, clock, settings: Arc::new(settings), idempotency: None }
+    }
+
+    /// This context serving a request guarded by the idempotency record `record`.
+    pub fn with_idempotency(&self, record: Option<Uuid>) -> Self {
+        Self { idempotency: record, ..self.clone() }
     }
 
     pub fn pool(&self) -> &Pool {
@@ -117,10 +126,21 @@ impl App {
         })
     }
 
-    /// Runs `f` in one write transaction on a pooled connection.
+    /// Runs `f` in one write transaction on a pooled connection. When the
+    /// request carries an `Idempotency-Key`, its record is marked applied in
+    /// the same transaction: the change and the mark commit together, so a
+    /// retry after a crash between the commit and the stored reply finds the
+    /// change made and does not make it again.
     pub fn write<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>) -> Result<T, AppError> {
         let mut conn = self.conn()?;
-        crm_store::write_transaction(&mut conn, f)
+        let record = self.idempotency;
+        crm_store::write_transaction(&mut conn, |conn| {
+            let out = f(conn)?;
+            if let Some(record) = record {
+                crm_store::queries::idempotency::mark_applied(conn, record.into())?;
+            }
+            Ok(out)
+        })
     }
 
     /// Runs `f` in one read transaction on a pooled connection.

@@ -59,9 +59,11 @@ pub struct CreatedApiKeyDto {
     #[serde(flatten)]
     pub key: ApiKeyDto,
     /// The whole key. Shown only in this response: store it now. Send it as
-    /// `Authorization: Bearer …` or `X-Api-Key: …`.
+    /// `Authorization: Bearer …` or `X-Api-Key: …`. Null only when this is the
+    /// replay of an `Idempotency-Key` retry: the secret is never stored, so a
+    /// lost one cannot be shown again — revoke the key and create another.
     #[schema(example = "crm_3f9a1c0b7d2e_Zm9vYmFyYmF6cXV4…")]
-    pub secret: String,
+    pub secret: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -118,7 +120,9 @@ pub async fn list_api_keys(
 
 /// Create an API key.
 ///
-/// Admins only. The response holds the secret, once.
+/// Admins only. The response holds the secret, once. With an
+/// `Idempotency-Key`, a retry replays the reply with `secret` null (secrets
+/// are never stored).
 #[utoipa::path(post, path = "/api/v1/api-keys", operation_id = "createApiKey", tag = "api-keys",
     request_body = CreateApiKeyRequest,
     responses((status = 201, description = "Created; `secret` is shown only now", body = CreatedApiKeyDto,
@@ -133,7 +137,7 @@ pub async fn create_api_key(
     let input = NewApiKey { name: b.name, scopes: b.scopes, expires_at: b.expires_at };
     let made = run(&state, move |app| crm_app::api_keys::create_api_key(app, &auth.0, input)).await?;
     let id = made.key.id;
-    let dto = CreatedApiKeyDto { key: made.key.into(), secret: made.secret };
+    let dto = CreatedApiKeyDto { key: made.key.into(), secret: Some(made.secret) };
     Ok(created(format!("/api/v1/api-keys/{id}"), &dto, None))
 }
 

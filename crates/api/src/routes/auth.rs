@@ -64,7 +64,8 @@ impl TokenResponse {
 ///
 /// Returns a short-lived access token and a single-use refresh token. Failed
 /// attempts are limited per account and per client address; past the limit
-/// the answer is 429 with `Retry-After`.
+/// the answer is 429 with `Retry-After`. `Idempotency-Key` is ignored here:
+/// tokens are never stored for replay, and a retried sign-in signs in again.
 #[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "login", tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -80,7 +81,7 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
-    let address = client_address(&req, state.trust_proxy);
+    let address = client_address(&req, &state.proxies);
     let body = body.into_inner();
     let (pair, now) = run(&state, move |app| {
         crm_app::auth::login(app, &body.email, &body.password, &address).map(|p| (p, app.now()))
@@ -100,7 +101,9 @@ pub struct RefreshRequest {
 /// Trade a refresh token for a new token pair.
 ///
 /// Each refresh token works once. Presenting a spent one again signs the
-/// whole session out, since it means the token leaked.
+/// whole session out, since it means the token leaked. `Idempotency-Key` is
+/// ignored here: tokens are never stored for replay, so a retry with the
+/// same refresh token is a reuse like any other.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", operation_id = "refreshToken", tag = "auth",
     request_body = RefreshRequest,
     responses(

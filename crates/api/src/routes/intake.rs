@@ -252,7 +252,7 @@ pub async fn intake_form(
         )));
     };
     let origin = origin_of(&req);
-    let address = client_address(&req, state.trust_proxy);
+    let address = client_address(&req, &state.proxies);
     let o = origin.clone();
     let outcome =
         run(&state, move |app| crm_app::intake::form(app, &key, o.as_deref(), &address, &fields)).await;

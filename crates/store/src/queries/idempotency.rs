@@ -38,6 +38,19 @@ pub fn complete(
         .execute(conn)
 }
 
+/// Marks a record whose request has committed its change (in that change's
+/// transaction); a record already applied or done stays as it is.
+pub fn mark_applied(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
+    diesel::update(idempotency_keys::table.find(id).filter(idempotency_keys::state.eq("in_flight")))
+        .set(idempotency_keys::state.eq("applied"))
+        .execute(conn)
+}
+
+/// Forgets a record only while nothing it guards has committed.
+pub fn delete_unapplied(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.find(id).filter(idempotency_keys::state.eq("in_flight"))).execute(conn)
+}
+
 pub fn delete(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
     diesel::delete(idempotency_keys::table.find(id)).execute(conn)
 }

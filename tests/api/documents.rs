@@ -598,14 +598,7 @@ async fn agreements_make_schedules_that_add_up_and_instalments_show_paid_due_and
         ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
     let dues: Vec<Value> =
         confirmed["schedule"].as_array().unwrap().iter().map(|i| i["due_on"].clone()).collect();
-    assert_eq!(
-        dues,
-        [
-            json!(app.day(3)),
-            json!(app.day(10)),
-            Value::Null
-        ]
-    );
+    assert_eq!(dues, [json!(app.day(3)), json!(app.day(10)), Value::Null]);
 
     // Paid in part; then time passes and the unpaid rest is overdue.
     ok(app.post("/api/v1/payments", Some(&s.olga), &json!({"order_id": oid, "amount": "150"})).await, 201)
@@ -636,10 +629,7 @@ async fn agreements_make_schedules_that_add_up_and_instalments_show_paid_due_and
     assert_eq!(statuses(&read(olga.clone()).await), ["paid", "paid", "due"]);
     ok(app.post(&format!("/api/v1/orders/{oid}/shipments"), Some(&ivan), &shipment).await, 201).await;
     let shipped = read(olga.clone()).await;
-    assert_eq!(
-        shipped["schedule"][2]["due_on"],
-        app.day(5)
-    );
+    assert_eq!(shipped["schedule"][2]["due_on"], app.day(5));
 
     // By hand: must add up; an agreement of another client or a closed one is refused.
     let manual = app

@@ -169,8 +169,9 @@ impl Config {
                 "is no longer read: it trusted any client's X-Forwarded-For; list your load balancers in CRM_TRUSTED_PROXIES (addresses or CIDRs, comma-separated) instead".to_owned(),
             ));
         }
-        let trusted_proxies = crate::extract::TrustedProxies::parse(&get("CRM_TRUSTED_PROXIES").unwrap_or_default())
-            .map_err(|m| err("CRM_TRUSTED_PROXIES", m))?;
+        let trusted_proxies =
+            crate::extract::TrustedProxies::parse(&get("CRM_TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|m| err("CRM_TRUSTED_PROXIES", m))?;
         let workers = match get("CRM_WORKERS") {
             None => None,
             Some(v) => Some(

@@ -236,7 +236,7 @@ impl ApiError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "The database is unavailable",
-                    "no database connection became free in time; retry shortly",
+                    "the database could not be reached or did not answer in time; retry shortly",
                 )
             }
             AppError::DeliveryFailed { message, attempt } => {

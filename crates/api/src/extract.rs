@@ -198,7 +198,9 @@ impl TrustedProxies {
             let net = item
                 .parse::<ipnet::IpNet>()
                 .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| format!("{item:?} is neither an IP address nor a CIDR block such as 10.0.0.0/8"))?;
+                .map_err(|_| {
+                    format!("{item:?} is neither an IP address nor a CIDR block such as 10.0.0.0/8")
+                })?;
             nets.push(net);
         }
         Ok(Self(nets))
@@ -215,7 +217,11 @@ impl TrustedProxies {
     /// the address it saw, so hops left of that were written by the client
     /// and prove nothing). A hop that is not an address ends the walk at the
     /// last trusted one.
-    pub fn client_of<'a>(&self, peer: std::net::IpAddr, forwarded_for: impl Iterator<Item = &'a str>) -> std::net::IpAddr {
+    pub fn client_of<'a>(
+        &self,
+        peer: std::net::IpAddr,
+        forwarded_for: impl Iterator<Item = &'a str>,
+    ) -> std::net::IpAddr {
         if !self.contains(peer) {
             return canonical(peer);
         }
@@ -502,7 +508,8 @@ pub fn typed_request_line(req: &HttpRequest) -> Result<(), ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let mut found = Vec::new();
     for (k, v) in &pairs {
-        if let Some(c) = crm_domain::text::first_forbidden(k).or_else(|| crm_domain::text::first_forbidden(v)) {
+        if let Some(c) = crm_domain::text::first_forbidden(k).or_else(|| crm_domain::text::first_forbidden(v))
+        {
             found.push(control_character(&crm_domain::text::clean_inbound(k).0, &c));
         }
     }

@@ -105,15 +105,13 @@ async fn idempotency_scope(req: &ServiceRequest, state: &web::Data<AppState>) ->
         Ok(Some(cred)) => cred,
         // Unauthenticated callers (website forms, messenger webhooks) are told apart by address.
         Ok(None) => {
-            return Ok(format!(
-                "anonymous:{}",
-                crate::extract::client_address(req.request(), &state.proxies)
-            ))
+            return Ok(format!("anonymous:{}", crate::extract::client_address(req.request(), &state.proxies)))
         }
         Err(_) => return Err(()),
     };
-    let principal =
-        crate::extract::run(state, move |app| crm_app::auth::authenticate_bearer(app, &cred)).await.map_err(|_| ())?;
+    let principal = crate::extract::run(state, move |app| crm_app::auth::authenticate_bearer(app, &cred))
+        .await
+        .map_err(|_| ())?;
     let scope = match &principal {
         crm_app::Principal::User(u) => format!("user:{}", u.id),
         crm_app::Principal::ApiKey(k) => format!("key:{}", k.id),
@@ -245,8 +243,8 @@ pub async fn idempotency(
                 headers: "{}".to_owned(),
                 body: String::new(),
             };
-            let _ =
-                crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record, &lost)).await;
+            let _ = crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record, &lost))
+                .await;
             return Err(e);
         }
     };

@@ -133,7 +133,7 @@ pub fn create_channel(app: &App, actor: &Principal, input: NewChannel) -> Result
     let now = app.now();
     app.write(|conn| {
         if let Some(a) = input.assignee_id {
-            crate::sales::active_user(conn, a, "assignee")?;
+            crate::sales::assignable(conn, Some(actor), a, "assignee", crate::sales::Holding::Sales)?;
         }
         if q::channel_by_address(conn, &input.kind, &address)?.is_some() {
             return Err(AppError::conflict(

@@ -15,7 +15,7 @@ use crate::error::{check_version, AppError, Problems};
 use crate::page::{Page, PageRequest};
 use crate::permissions;
 use crate::principal::Principal;
-use crate::sales::{active_user, actor_parts, visibility, Visibility};
+use crate::sales::{actor_parts, visibility, Visibility};
 use crate::{outbox, App};
 
 const MAX_POINTS: usize = 10;
@@ -93,12 +93,88 @@ pub struct Candidate {
     /// `client` or `contact`.
     pub kind: &'static str,
     pub id: Uuid,
+    /// The name, or — when the viewer may not see the record — its masked form.
     pub name: String,
     pub client_id: Option<Uuid>,
     pub responsible_id: Option<Uuid>,
+    /// Whom to ask: the responsible manager's name.
+    pub responsible_name: Option<String>,
+    /// Whether the viewer may open the record; when not, only what routing
+    /// needs is shown (id, reasons, masked name, the responsible's name).
+    pub visible: bool,
     pub reasons: Vec<MatchReason>,
     /// Higher is likelier the same.
     pub score: f64,
+}
+
+/// `ООО «Ромашка»` → `О** «*******`: the first letter of each word, the rest
+/// starred, so a colleague can tell which record it is without learning it.
+pub fn mask_name(name: &str) -> String {
+    name.split(' ')
+        .map(|w| {
+            let mut seen_letter = false;
+            w.chars()
+                .map(|c| {
+                    if c.is_alphanumeric() {
+                        if seen_letter {
+                            '*'
+                        } else {
+                            seen_letter = true;
+                            c
+                        }
+                    } else {
+                        c
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Candidates as this viewer may see them: records outside their view keep
+/// the id, the match reasons (whose values the viewer typed themselves), the
+/// responsible manager's name and a masked name; a similar name's value is
+/// masked too. Nothing else of the record leaves.
+fn conceal(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    candidates: Vec<Candidate>,
+) -> Result<Vec<Candidate>, AppError> {
+    let vis = client_visibility(conn, actor)?;
+    // A contact of a client is seen as its client is (as GET /contacts/{id} judges).
+    let owners: Vec<DbUuid> = candidates.iter().filter_map(|c| c.client_id.map(Into::into)).collect();
+    let owner_responsible: HashMap<Uuid, Option<DbUuid>> = if owners.is_empty() {
+        HashMap::new()
+    } else {
+        q::find_clients(conn, &owners)?.into_iter().map(|c| (c.id.0, c.responsible_id)).collect()
+    };
+    let people: Vec<DbUuid> = candidates.iter().filter_map(|c| c.responsible_id.map(Into::into)).collect();
+    let names: HashMap<Uuid, String> = if people.is_empty() {
+        HashMap::new()
+    } else {
+        crm_store::queries::users::find_many(conn, &people)?.into_iter().map(|u| (u.id.0, u.name)).collect()
+    };
+    Ok(candidates
+        .into_iter()
+        .map(|mut c| {
+            c.responsible_name = c.responsible_id.and_then(|r| names.get(&r).cloned());
+            let judged_by = match c.client_id {
+                Some(owner) => owner_responsible.get(&owner).copied().flatten(),
+                None => c.responsible_id.map(Into::into),
+            };
+            c.visible = sees(&vis, judged_by);
+            if !c.visible {
+                c.name = mask_name(&c.name);
+                for r in &mut c.reasons {
+                    if r.reason == "similar_name" {
+                        r.value = mask_name(&r.value);
+                    }
+                }
+            }
+            c
+        })
+        .collect())
 }
 
 /// Clients: accountants read all (they bill them); others as for interests.
@@ -224,6 +300,18 @@ fn optional_handle(p: &mut Problems, field: &str, raw: Option<&str>) -> Option<S
 /// Every lookup goes through an index on the normalised value.
 pub(crate) fn find_candidates(
     conn: &mut DbConnection,
+    actor: &Principal,
+    name: Option<&str>,
+    points: &[(String, String)],
+    tax_id: Option<&str>,
+    exclude: Option<Uuid>,
+) -> Result<Vec<Candidate>, AppError> {
+    let found = find_candidates_unmasked(conn, name, points, tax_id, exclude)?;
+    conceal(conn, actor, found)
+}
+
+fn find_candidates_unmasked(
+    conn: &mut DbConnection,
     name: Option<&str>,
     points: &[(String, String)],
     tax_id: Option<&str>,
@@ -308,6 +396,8 @@ pub(crate) fn find_candidates(
                     name: c.name.clone(),
                     client_id: None,
                     responsible_id: c.responsible_id.map(Into::into),
+                    responsible_name: None,
+                    visible: false,
                     reasons,
                     score,
                 }),
@@ -317,6 +407,8 @@ pub(crate) fn find_candidates(
                     name: c.name.clone(),
                     client_id: c.client_id.map(Into::into),
                     responsible_id: c.responsible_id.map(Into::into),
+                    responsible_name: None,
+                    visible: false,
                     reasons,
                     score,
                 }),
@@ -378,7 +470,7 @@ pub fn search_duplicates(
     })?;
     points.dedup();
     app.read(|conn| {
-        find_candidates(conn, query.name.as_deref(), &points, tax.as_ref().map(TaxId::as_str), None)
+        find_candidates(conn, actor, query.name.as_deref(), &points, tax.as_ref().map(TaxId::as_str), None)
     })
 }
 
@@ -488,7 +580,7 @@ pub(crate) fn create_client_in(
                     return Err(AppError::Forbidden("you may not make that user responsible".to_owned()));
                 }
             }
-            Some(active_user(conn, r, "responsible")?)
+            Some(crate::sales::assignable(conn, Some(actor), r, "responsible", crate::sales::Holding::Sales)?)
         }
         (None, Principal::User(u)) => Some(u.id.into()),
         (None, Principal::ApiKey(_)) => None,
@@ -497,8 +589,14 @@ pub(crate) fn create_client_in(
         return Err(AppError::conflict(Some("id"), format!("a client with id {id} already exists")));
     }
     if !input.confirm_new {
-        let found =
-            blocking(find_candidates(conn, Some(&name), &points, tax.as_ref().map(TaxId::as_str), None)?);
+        let found = blocking(find_candidates(
+            conn,
+            actor,
+            Some(&name),
+            &points,
+            tax.as_ref().map(TaxId::as_str),
+            None,
+        )?);
         if !found.is_empty() {
             return Err(AppError::Duplicates(found));
         }
@@ -648,7 +746,7 @@ pub fn update_client(
             points.iter().filter(|pt| !old_points.contains(pt)).cloned().collect();
         let new_tax = tax.as_ref().map(TaxId::as_str).filter(|t| row.tax_id.as_deref() != Some(*t));
         if !changes.confirm_new && (!new_points.is_empty() || new_tax.is_some()) {
-            let found = blocking(find_candidates(conn, None, &new_points, new_tax, Some(id))?);
+            let found = blocking(find_candidates(conn, actor, None, &new_points, new_tax, Some(id))?);
             if !found.is_empty() {
                 return Err(AppError::Duplicates(found));
             }
@@ -665,7 +763,13 @@ pub fn update_client(
                         "only a head or an admin may hand a client to someone else".to_owned(),
                     ));
                 }
-                responsible = Some(active_user(conn, r, "responsible")?);
+                responsible = Some(crate::sales::assignable(
+                    conn,
+                    Some(actor),
+                    r,
+                    "responsible",
+                    crate::sales::Holding::Sales,
+                )?);
             }
         }
         let fmt = |v: Option<DbUuid>| v.map(|u| u.0.to_string());
@@ -755,8 +859,10 @@ pub(crate) fn create_contact_in(
         return Err(AppError::conflict(Some("id"), format!("a contact with id {id} already exists")));
     }
     if !input.confirm_new {
-        let found =
-            outside_client(blocking(find_candidates(conn, None, &points, None, None)?), input.client_id);
+        let found = outside_client(
+            blocking(find_candidates(conn, actor, None, &points, None, None)?),
+            input.client_id,
+        );
         if !found.is_empty() {
             return Err(AppError::Duplicates(found));
         }
@@ -912,7 +1018,7 @@ pub fn update_contact(
             points.iter().filter(|pt| !old_points.contains(pt)).cloned().collect();
         if !changes.confirm_new && !new_points.is_empty() {
             let found = outside_client(
-                blocking(find_candidates(conn, None, &new_points, None, Some(id))?),
+                blocking(find_candidates(conn, actor, None, &new_points, None, Some(id))?),
                 client_id.map(Uuid::from),
             );
             if !found.is_empty() {

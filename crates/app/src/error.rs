@@ -99,6 +99,10 @@ impl From<diesel::result::Error> for AppError {
         if crm_store::db::is_unique_violation(&err) {
             return AppError::conflict(None, "a record with the same unique value already exists");
         }
+        if crm_store::db::is_connection_lost(&err) {
+            tracing::warn!(error = %err, "database connection lost");
+            return AppError::Unavailable;
+        }
         AppError::Internal(format!("database: {err}"))
     }
 }
@@ -115,6 +119,7 @@ impl From<crm_store::StoreError> for AppError {
     fn from(err: crm_store::StoreError) -> Self {
         match err {
             crm_store::StoreError::PoolTimeout(_) => AppError::Unavailable,
+            crm_store::StoreError::Query(e) if crm_store::db::is_connection_lost(&e) => AppError::Unavailable,
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -9,9 +9,14 @@ pub struct Readiness {
     pub migrated: bool,
 }
 
+/// Any failure to ask is "unavailable" (503), never a 500: a probe must be
+/// able to tell a database that is down from a server that is broken.
 pub fn readiness(app: &App) -> Result<Readiness, AppError> {
     let mut conn = app.conn()?;
-    let pending = crm_store::migrations::has_pending(&mut conn)?;
+    let pending = crm_store::migrations::has_pending(&mut conn).map_err(|e| {
+        tracing::warn!(error = %e, "readiness: the database did not answer");
+        AppError::Unavailable
+    })?;
     Ok(Readiness { database: conn.backend().name(), migrated: !pending })
 }
 

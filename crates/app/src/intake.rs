@@ -39,8 +39,17 @@ fn once(
         return Ok(Delivered { lead_id: lead.map(Into::into), first_time: false });
     }
     let lead = make(conn)?;
-    q::record_delivery(conn, channel, delivery, lead, now.naive_utc())?;
-    Ok(Delivered { lead_id: lead.map(Into::into), first_time: true })
+    match crm_store::db::savepoint(conn, |c| q::record_delivery(c, channel, delivery, lead, now.naive_utc()))
+    {
+        Ok(()) => Ok(Delivered { lead_id: lead.map(Into::into), first_time: true }),
+        // The same delivery raced in on another connection and was recorded
+        // first: this one is its repeat.
+        Err(e) if crm_store::db::is_unique_violation(&e) => {
+            let first = q::find_delivery(conn, channel, delivery)?.flatten().or(lead);
+            Ok(Delivered { lead_id: first.map(Into::into), first_time: false })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Adds a later message to the open lead of the same conversation, or makes a new lead.
@@ -323,7 +332,10 @@ fn telegram_content(m: &Value) -> Said {
                     .collect()
             })
             .unwrap_or_default();
-        parts.push(format!("[message: {}]", if keys.is_empty() { "empty".to_owned() } else { keys.join(", ") }));
+        parts.push(format!(
+            "[message: {}]",
+            if keys.is_empty() { "empty".to_owned() } else { keys.join(", ") }
+        ));
     }
     said.text = match words {
         Some(w) if parts.is_empty() => w.to_owned(),
@@ -452,7 +464,8 @@ fn vk_content(m: &Value) -> String {
     for a in m.get("attachments").and_then(Value::as_array).into_iter().flatten() {
         let kind = str_of(a, "type").unwrap_or("attachment");
         let body = a.get(kind).cloned().unwrap_or(Value::Null);
-        let id = match (body.get("owner_id").and_then(Value::as_i64), body.get("id").and_then(Value::as_i64)) {
+        let id = match (body.get("owner_id").and_then(Value::as_i64), body.get("id").and_then(Value::as_i64))
+        {
             (Some(owner), Some(id)) => format!(" {kind}{owner}_{id}"),
             _ => String::new(),
         };
@@ -460,14 +473,25 @@ fn vk_content(m: &Value) -> String {
             "audio_message" => {
                 format!("[voice {}{id}]", clock_duration(body.get("duration").and_then(Value::as_i64)))
             }
-            "doc" => format!("[document{}{id}]", str_of(&body, "title").map(|t| format!(" {t}")).unwrap_or_default()),
-            "video" => format!("[video{}{id}]", str_of(&body, "title").map(|t| format!(" {t}")).unwrap_or_default()),
+            "doc" => format!(
+                "[document{}{id}]",
+                str_of(&body, "title").map(|t| format!(" {t}")).unwrap_or_default()
+            ),
+            "video" => {
+                format!("[video{}{id}]", str_of(&body, "title").map(|t| format!(" {t}")).unwrap_or_default())
+            }
             "audio" => {
-                let t = [str_of(&body, "artist"), str_of(&body, "title")].into_iter().flatten().collect::<Vec<_>>();
+                let t = [str_of(&body, "artist"), str_of(&body, "title")]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>();
                 format!("[audio {}{id}]", t.join(" – "))
             }
             "link" => format!("[link {}]", str_of(&body, "url").unwrap_or_default()),
-            "sticker" => format!("[sticker{}]", body.get("sticker_id").and_then(Value::as_i64).map(|n| format!(" {n}")).unwrap_or_default()),
+            "sticker" => format!(
+                "[sticker{}]",
+                body.get("sticker_id").and_then(Value::as_i64).map(|n| format!(" {n}")).unwrap_or_default()
+            ),
             "wall" => format!("[wall post{id}]"),
             other => format!("[{other}{id}]"),
         };

@@ -205,7 +205,9 @@ pub(crate) fn intake_in(
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
     };
-    match q::insert_lead(conn, &row) {
+    // In a savepoint: on PostgreSQL a failed insert aborts the transaction,
+    // and the winner of a racing duplicate delivery must still be read.
+    match crm_store::db::savepoint(conn, |c| q::insert_lead(c, &row)) {
         Ok(()) => {}
         // A racing duplicate delivery: the other one made the lead.
         Err(e) if crm_store::db::is_unique_violation(&e) => {
@@ -256,7 +258,7 @@ pub fn create_lead(app: &App, actor: &Principal, lead: NewLead) -> Result<(LeadV
     let now = app.now();
     app.write(|conn| {
         if let Some(a) = lead.assignee_id {
-            crate::sales::active_user(conn, a, "assignee")?;
+            crate::sales::assignable(conn, Some(actor), a, "assignee", crate::sales::Holding::Sales)?;
         }
         let (row, fresh) = intake_in(conn, Some(actor), lead, now)?;
         Ok((view(row), fresh))
@@ -341,13 +343,26 @@ pub(crate) fn inbox(
     Ok((count, rows.into_iter().map(view).collect()))
 }
 
+/// A matched record the viewer may not open: what routing needs, no more.
+#[derive(Debug, Clone)]
+pub struct Glimpse {
+    pub id: Uuid,
+    pub masked_name: String,
+    pub responsible_id: Option<Uuid>,
+    pub responsible_name: Option<String>,
+}
+
 /// What the acceptance wizard shows for a lead.
 #[derive(Debug, Clone)]
 pub struct Acceptance {
     pub lead: LeadView,
     pub candidates: Vec<Candidate>,
+    /// The identified client, whole — when the viewer may see it.
     pub client: Option<ClientView>,
+    /// The identified client when the viewer may not see it.
+    pub client_glimpse: Option<Glimpse>,
     pub contact: Option<ContactView>,
+    pub contact_glimpse: Option<Glimpse>,
     pub proposed_responsible_id: Option<Uuid>,
     pub active_interests: Vec<InterestView>,
     /// The user's usual service type, preset for the new interest.
@@ -364,16 +379,35 @@ pub fn acceptance(app: &App, actor: &Principal, id: Uuid) -> Result<Acceptance, 
             .into_iter()
             .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
             .collect();
-        let candidates = clients::find_candidates(conn, row.name.as_deref(), &points, None, None)?;
-        let client = match row.client_id {
-            Some(c) => cq::find_client(conn, c)?.map(|r| clients::load_client_view(conn, r)).transpose()?,
+        let candidates = clients::find_candidates(conn, actor, row.name.as_deref(), &points, None, None)?;
+        // The lead matched these by a phone or e-mail someone typed: the
+        // viewer sees them whole only if GET would show them.
+        let client_row = match row.client_id {
+            Some(c) => cq::find_client(conn, c)?,
             None => None,
         };
-        let contact = match row.contact_id {
-            Some(c) => cq::find_contact(conn, c)?.map(|r| clients::load_contact_view(conn, r)).transpose()?,
+        let contact_row = match row.contact_id {
+            Some(c) => cq::find_contact(conn, c)?,
             None => None,
         };
-        let proposed = client.as_ref().and_then(|c| c.responsible_id).or_else(|| actor.user().map(|u| u.id));
+        let client_responsible = client_row.as_ref().and_then(|c| c.responsible_id).map(Into::into);
+        let (mut client, mut client_glimpse) = (None, None);
+        if let Some(r) = client_row {
+            if clients::client_visible(conn, actor, r.id.0)? {
+                client = Some(clients::load_client_view(conn, r)?);
+            } else {
+                client_glimpse = Some(glimpse(conn, r.id.0, &r.name, r.responsible_id)?);
+            }
+        }
+        let (mut contact, mut contact_glimpse) = (None, None);
+        if let Some(r) = contact_row {
+            if clients::contact_visible(conn, actor, r.id.0)? {
+                contact = Some(clients::load_contact_view(conn, r)?);
+            } else {
+                contact_glimpse = Some(glimpse(conn, r.id.0, &r.name, r.responsible_id)?);
+            }
+        }
+        let proposed = client_responsible.or_else(|| actor.user().map(|u| u.id));
         let mut active_interests = Vec::new();
         if let Some(c) = row.client_id {
             let vis = visibility(conn, actor)?;
@@ -397,11 +431,31 @@ pub fn acceptance(app: &App, actor: &Principal, id: Uuid) -> Result<Acceptance, 
             lead: view(row),
             candidates,
             client,
+            client_glimpse,
             contact,
+            contact_glimpse,
             proposed_responsible_id: proposed,
             active_interests,
             default_service_type,
         })
+    })
+}
+
+fn glimpse(
+    conn: &mut DbConnection,
+    id: Uuid,
+    name: &str,
+    responsible: Option<DbUuid>,
+) -> Result<Glimpse, AppError> {
+    let responsible_name = match responsible {
+        Some(r) => crm_store::queries::users::find(conn, r)?.map(|u| u.name),
+        None => None,
+    };
+    Ok(Glimpse {
+        id,
+        masked_name: clients::mask_name(name),
+        responsible_id: responsible.map(Into::into),
+        responsible_name,
     })
 }
 
@@ -618,7 +672,13 @@ pub fn accept_lead(
                     }
                     p.into_result()?;
                     let assignee = match assignee_id {
-                        Some(a) => crate::sales::active_user(conn, *a, "assignee")?,
+                        Some(a) => crate::sales::assignable(
+                            conn,
+                            Some(actor),
+                            *a,
+                            "task.assignee_id",
+                            crate::sales::Holding::Task,
+                        )?,
                         None => actor.user().map_or(target.responsible_id, |u| u.id.into()),
                     };
                     create_task(

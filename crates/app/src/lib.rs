@@ -39,8 +39,8 @@ pub use page::{Page, PageRequest};
 pub use principal::Principal;
 
 use crm_domain::TimeZoneName;
-use uuid::Uuid;
 use crm_store::{DbConnection, Pool, PooledConnection};
+use uuid::Uuid;
 
 /// Settings the use cases need (the API crate reads them from the environment).
 #[derive(Clone)]

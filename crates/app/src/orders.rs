@@ -353,7 +353,8 @@ pub(crate) fn price_lines(
             None => None,
         };
         let (Some(qty), Some(discount)) = (l.qty, l.discount) else { continue };
-        let unit_price = l.price.or(product.as_ref().map(|pr| Money::from_minor(pr.price_minor))).unwrap_or_default();
+        let unit_price =
+            l.price.or(product.as_ref().map(|pr| Money::from_minor(pr.price_minor))).unwrap_or_default();
         let vat = l
             .rate
             .or_else(|| product.as_ref().and_then(|pr| VatRate::parse(&pr.vat_rate).ok()))
@@ -387,9 +388,7 @@ pub(crate) fn price_lines(
     }
     if unmet.is_empty() {
         // Lines that fit one by one may not fit together.
-        if let Err(e) =
-            out.iter().try_fold(LineAmounts::default(), |acc, l| acc.checked_add(l.amounts))
-        {
+        if let Err(e) = out.iter().try_fold(LineAmounts::default(), |acc, l| acc.checked_add(l.amounts)) {
             unmet.push(Unmet::new("amount_too_large", format!("{prefix}: the total of the lines: {e}")));
         }
     }
@@ -704,7 +703,12 @@ pub fn update_order(
             None if kept_manual => Schedule::Manual(
                 existing
                     .iter()
-                    .map(|i| (Money::from_minor(i.amount_minor), i.due_on.map(|d| d.date()).unwrap_or(now.date_naive())))
+                    .map(|i| {
+                        (
+                            Money::from_minor(i.amount_minor),
+                            i.due_on.map(|d| d.date()).unwrap_or(now.date_naive()),
+                        )
+                    })
                     .collect(),
             ),
             None => match row.agreement_id {
@@ -958,7 +962,7 @@ pub fn register_payment(
     app.write(|conn| {
         if let Some(r) = &input.external_ref {
             if let Some(existing) = q::payment_by_ref(conn, r)? {
-                return Ok((payment_view(existing), false));
+                return same_bank_document(existing, &input, amount);
             }
         }
         let found = q::find_order(conn, input.order_id.into())?.ok_or(AppError::NotFound("order"))?;
@@ -991,11 +995,16 @@ pub fn register_payment(
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
         };
-        match q::insert_payment(conn, &row) {
+        // In a savepoint: on PostgreSQL a failed insert aborts the whole
+        // transaction, and the winner must still be read.
+        match crm_store::db::savepoint(conn, |c| q::insert_payment(c, &row)) {
             Ok(()) => {}
             Err(e) if crm_store::db::is_unique_violation(&e) => {
-                // The same bank document raced in: its first registration stands.
-                return Err(AppError::conflict(Some("external_ref"), "this bank document is being registered right now; retry"));
+                // The same bank document raced in on another connection: its
+                // registration stands, and this one is its repeat (or a conflict).
+                let r = input.external_ref.as_deref().unwrap_or_default();
+                let winner = q::payment_by_ref(conn, r)?.ok_or_else(|| AppError::conflict(Some("external_ref"), "this bank document is being registered right now; retry"))?;
+                return same_bank_document(winner, &input, amount);
             }
             Err(e) => return Err(e.into()),
         }
@@ -1009,6 +1018,28 @@ pub fn register_payment(
         }
         Ok((payment_view(row), true))
     })
+}
+
+/// A bank document seen before: the same order and amount is a repeat of
+/// its registration (the first payment, `false`); anything else is a
+/// different payment under a used document id — 409, nothing registered.
+fn same_bank_document(
+    existing: PaymentRow,
+    input: &PaymentInput,
+    amount: Money,
+) -> Result<(PaymentView, bool), AppError> {
+    if existing.order_id.0 == input.order_id && existing.amount_minor == amount.minor() {
+        return Ok((payment_view(existing), false));
+    }
+    Err(AppError::conflict(
+        Some("external_ref"),
+        format!(
+            "bank document {:?} is already registered as payment {} of {}; a different order or amount needs its own document id",
+            existing.external_ref.as_deref().unwrap_or_default(),
+            existing.id.0,
+            Money::from_minor(existing.amount_minor)
+        ),
+    ))
 }
 
 /// Cancels a mistaken payment. Coverage is recomputed; a stage the interest
@@ -1175,7 +1206,8 @@ pub fn create_shipment(
         let mut unmet = Vec::new();
         // The agreement's prepayments come first: nothing ships while a
         // before-shipment instalment is short.
-        let schedule = schedule_view(dq::instalments_of(conn, order.id)?, Money::from_minor(order.paid_minor), day);
+        let schedule =
+            schedule_view(dq::instalments_of(conn, order.id)?, Money::from_minor(order.paid_minor), day);
         for i in schedule.iter().filter(|i| i.trigger == "before_shipment" && i.status != "paid") {
             unmet.push(Unmet::new(
                 "prepayment_received",

@@ -89,12 +89,18 @@ mod tests {
 
     #[test]
     fn schedules_add_up_to_the_total_exactly() {
-        assert_eq!(split_by_percents(Money::from_minor(100_01), &[5000, 5000]), vec![Money::from_minor(50_01), Money::from_minor(50_00)]);
+        assert_eq!(
+            split_by_percents(Money::from_minor(100_01), &[5000, 5000]),
+            vec![Money::from_minor(50_01), Money::from_minor(50_00)]
+        );
         assert_eq!(
             split_by_percents(Money::from_minor(100_00), &[3333, 3333, 3334]),
             vec![Money::from_minor(33_33), Money::from_minor(33_33), Money::from_minor(33_34)]
         );
-        assert_eq!(split_by_percents(Money::from_minor(1), &[5000, 5000]), vec![Money::from_minor(1), Money::from_minor(0)]);
+        assert_eq!(
+            split_by_percents(Money::from_minor(1), &[5000, 5000]),
+            vec![Money::from_minor(1), Money::from_minor(0)]
+        );
         for total in [0, 1, 7, 99_99, 123_456_78] {
             for shares in [&[10_000][..], &[3000, 7000], &[3333, 3333, 3334], &[1, 9999]] {
                 let parts = split_by_percents(Money::from_minor(total), shares);

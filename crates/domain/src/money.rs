@@ -14,7 +14,10 @@ pub struct Money(i64);
 
 /// A sum or product that would leave the range amounts may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the amount would exceed {} (the largest amount a price, line, document or sum may hold)", Money(Money::MAX))]
+#[error(
+    "the amount would exceed {} (the largest amount a price, line, document or sum may hold)",
+    Money(Money::MAX)
+)]
 pub struct TooLarge;
 
 impl Money {

@@ -280,7 +280,8 @@ mod tests {
             price_includes_vat: false,
         };
         assert_eq!(huge.amounts(), Err(TooLarge));
-        let half = Line { unit_price: Money::from_minor(Money::MAX / 2 + 1), quantity: Quantity(1000), ..huge };
+        let half =
+            Line { unit_price: Money::from_minor(Money::MAX / 2 + 1), quantity: Quantity(1000), ..huge };
         assert!(half.amounts().is_ok());
         assert_eq!(totals(&[half, half]), Err(TooLarge), "two lines that fit alone do not fit together");
         let max = Line { unit_price: Money::from_minor(Money::MAX), quantity: Quantity(1000), ..huge };

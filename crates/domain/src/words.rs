@@ -151,7 +151,10 @@ mod tests {
 
     #[test]
     fn invoice_totals_in_words() {
-        assert_eq!(amount_in_words(Money::from_minor(12_100_05), "RUB"), "Двенадцать тысяч сто рублей 05 копеек");
+        assert_eq!(
+            amount_in_words(Money::from_minor(12_100_05), "RUB"),
+            "Двенадцать тысяч сто рублей 05 копеек"
+        );
         assert_eq!(amount_in_words(Money::from_minor(2_101), "RUB"), "Двадцать один рубль 01 копейка");
         assert_eq!(amount_in_words(Money::from_minor(322), "RUB"), "Три рубля 22 копейки");
         assert_eq!(amount_in_words(Money::from_minor(1_114), "RUB"), "Одиннадцать рублей 14 копеек");

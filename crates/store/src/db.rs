@@ -10,7 +10,7 @@ use std::time::Duration;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, RunQueryDsl};
+use diesel::{Connection, QueryResult, RunQueryDsl};
 
 /// A connection to whichever database the URL named.
 #[derive(diesel::MultiConnection)]
@@ -195,6 +195,17 @@ where
     finish(conn, f)
 }
 
+/// Runs `f` inside the current transaction as a savepoint: when `f` fails
+/// (a unique key lost to a racing insert, say) only its own work is undone
+/// and the transaction can go on — on PostgreSQL, where an error otherwise
+/// aborts the whole transaction, as on SQLite.
+pub fn savepoint<T, F>(conn: &mut DbConnection, f: F) -> QueryResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> QueryResult<T>,
+{
+    conn.transaction(f)
+}
+
 /// Runs `f` in a read-only snapshot (a plain deferred transaction).
 pub fn read_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
@@ -230,6 +241,40 @@ where
 /// Whether an error is a unique-constraint violation (a racing duplicate).
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     matches!(err, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}
+
+/// Whether an error means the database went away or would not answer (the
+/// server closed the connection, was shut down, the connection is broken,
+/// SQLite stayed locked past its busy timeout): a retry later may succeed,
+/// so callers answer 503, not 500.
+pub fn is_connection_lost(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::BrokenTransactionManager => true,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message().to_ascii_lowercase();
+            [
+                "server closed the connection",
+                "terminating connection",
+                "no connection to the server",
+                "connection to server",
+                "could not receive data from server",
+                "could not send data to server",
+                "the database system is shutting down",
+                "the database system is starting up",
+                "database is locked",
+            ]
+            .iter()
+            .any(|needle| m.contains(needle))
+        }
+        // A failed ROLLBACK after a lost connection surfaces like this.
+        Error::RollbackErrorOnCommit { rollback_error, .. } => is_connection_lost(rollback_error),
+        _ => false,
+    }
 }
 
 /// Executes one SQL statement that returns nothing (used for DDL in tests and tools).

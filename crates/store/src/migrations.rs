@@ -7,11 +7,35 @@ use crate::db::{DbConnection, StoreError};
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
+/// The key of the advisory lock instances take while migrating ("crm migrations").
+const MIGRATION_LOCK: i64 = 0x63_72_6d_5f_6d_69_67;
+
 /// Applies every pending migration; returns the versions applied.
+///
+/// On PostgreSQL several instances may start at once on an empty database:
+/// each takes a session advisory lock first, so one migrates while the
+/// others wait and then find nothing pending (without it, two would create
+/// the same tables and one would fail to start).
 pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     let applied = match conn {
         DbConnection::Pg(c) => {
-            c.run_pending_migrations(POSTGRES).map(|v| v.iter().map(ToString::to_string).collect())
+            use diesel::RunQueryDsl;
+            let lock = |c: &mut diesel::PgConnection, sql: &str| {
+                diesel::sql_query(sql)
+                    .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+                    .execute(c)
+                    .map_err(|e| StoreError::Migration(format!("migration lock: {e}")))
+            };
+            lock(c, "SELECT pg_advisory_lock($1)")?;
+            let result =
+                c.run_pending_migrations(POSTGRES).map(|v| v.iter().map(ToString::to_string).collect());
+            // Released whatever happened; a lost connection releases it too.
+            let unlocked = lock(c, "SELECT pg_advisory_unlock($1)");
+            let result = result.map_err(|e| StoreError::Migration(e.to_string()));
+            return match (result, unlocked) {
+                (Ok(v), Ok(_)) => Ok(v),
+                (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+            };
         }
         DbConnection::Sqlite(c) => {
             c.run_pending_migrations(SQLITE).map(|v| v.iter().map(ToString::to_string).collect())

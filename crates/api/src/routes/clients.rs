@@ -50,11 +50,17 @@ pub struct CandidateDto {
     #[schema(example = "client")]
     pub kind: String,
     pub id: Uuid,
+    /// The name; masked (first letters, the rest starred) when `visible` is false.
     pub name: String,
     /// For a contact: its client.
     pub client_id: Option<Uuid>,
     /// Whom to ask about it.
     pub responsible_id: Option<Uuid>,
+    #[schema(example = "Ivan Petrov")]
+    pub responsible_name: Option<String>,
+    /// Whether you may open the record. When false, only the id, the masked
+    /// name, the responsible manager and the reasons are shown.
+    pub visible: bool,
     pub reasons: Vec<MatchReasonDto>,
     /// Ranking; higher is likelier the same.
     pub score: f64,
@@ -68,6 +74,8 @@ impl From<Candidate> for CandidateDto {
             name: c.name,
             client_id: c.client_id,
             responsible_id: c.responsible_id,
+            responsible_name: c.responsible_name,
+            visible: c.visible,
             reasons: c
                 .reasons
                 .into_iter()

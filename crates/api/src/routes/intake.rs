@@ -14,7 +14,9 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{client_address, created, encode_cursor, page_request, run, validate, AppState, Auth, Json};
+use crate::extract::{
+    client_address, created, encode_cursor, page_request, run, validate, AppState, Auth, Json,
+};
 use crate::routes::scenarios::PageQuery;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

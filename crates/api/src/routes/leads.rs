@@ -223,9 +223,14 @@ pub struct AcceptanceDto {
     pub lead: LeadDto,
     /// Clients and contacts that match the lead's details, best first.
     pub candidates: Vec<CandidateDto>,
-    /// The client identified by the lead's phone or e-mail.
+    /// The client identified by the lead's phone or e-mail, whole — when you
+    /// may see it (as `GET /clients/{id}` would show it).
     pub client: Option<ClientDto>,
+    /// The identified client when you may not see it: its id, masked name
+    /// and responsible manager, so you can route the lead to them.
+    pub client_glimpse: Option<GlimpseDto>,
     pub contact: Option<ContactDto>,
+    pub contact_glimpse: Option<GlimpseDto>,
     /// The client's responsible manager when the client is known, else you.
     pub proposed_responsible_id: Option<Uuid>,
     /// Open interests of the client you may see: link the lead to one of them instead.
@@ -234,13 +239,38 @@ pub struct AcceptanceDto {
     pub default_service_type: Option<String>,
 }
 
+/// A matched record you may not open: only what routing the lead needs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GlimpseDto {
+    pub id: Uuid,
+    /// The first letter of each word, the rest starred.
+    #[schema(example = "О** «*******»")]
+    pub masked_name: String,
+    pub responsible_id: Option<Uuid>,
+    #[schema(example = "Ivan Petrov")]
+    pub responsible_name: Option<String>,
+}
+
+impl From<crm_app::leads::Glimpse> for GlimpseDto {
+    fn from(g: crm_app::leads::Glimpse) -> Self {
+        Self {
+            id: g.id,
+            masked_name: g.masked_name,
+            responsible_id: g.responsible_id,
+            responsible_name: g.responsible_name,
+        }
+    }
+}
+
 impl From<Acceptance> for AcceptanceDto {
     fn from(a: Acceptance) -> Self {
         Self {
             lead: a.lead.into(),
             candidates: a.candidates.into_iter().map(CandidateDto::from).collect(),
             client: a.client.map(ClientDto::from),
+            client_glimpse: a.client_glimpse.map(GlimpseDto::from),
             contact: a.contact.map(ContactDto::from),
+            contact_glimpse: a.contact_glimpse.map(GlimpseDto::from),
             proposed_responsible_id: a.proposed_responsible_id,
             active_interests: a.active_interests.into_iter().map(InterestDto::from).collect(),
             default_service_type: a.default_service_type,

@@ -13,7 +13,8 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, optional_json, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
+    created, encode_cursor, optional_json, page_request, run, validate, versioned, AppState, Auth, IfMatch,
+    Json,
 };
 use crate::routes::scenarios::PageQuery;
 

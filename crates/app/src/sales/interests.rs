@@ -16,8 +16,8 @@ use uuid::Uuid;
 use super::scenarios::scenario_for;
 use super::work::{self, InteractionKind};
 use super::{
-    active_user, apply_effects, create_task, parse_definition, state_of, timeline, user_tz, visibility,
-    visible_interest, Visibility,
+    apply_effects, create_task, parse_definition, state_of, timeline, user_tz, visibility, visible_interest,
+    Visibility,
 };
 use crate::error::{AppError, Problems, Unmet};
 use crate::page::{Page, PageRequest};
@@ -367,7 +367,10 @@ pub(crate) fn create_interest_in(
     if !to_client_owner && !may_assign(&vis, actor, responsible) {
         return Err(AppError::Forbidden("you may not make that user responsible".to_owned()));
     }
-    let responsible = active_user(conn, responsible, "responsible")?;
+    // The client's own manager may receive it from anyone; others only
+    // from someone who may hand them work. Either way, a sales role.
+    let reach = if to_client_owner { None } else { Some(actor) };
+    let responsible = super::assignable(conn, reach, responsible, "responsible", super::Holding::Sales)?;
     if to_client_owner {
         let contact_of_client = match input.contact_id {
             Some(c) => crm_store::queries::clients::find_contact(conn, c.into())?
@@ -592,7 +595,8 @@ pub fn update_interest(
                         "only a head or an admin may hand an interest to someone else".to_owned(),
                     ));
                 }
-                row.responsible_id = active_user(conn, r, "responsible")?;
+                row.responsible_id =
+                    super::assignable(conn, Some(actor), r, "responsible", super::Holding::Sales)?;
                 changed.push("responsible_id");
             }
         }
@@ -804,10 +808,8 @@ pub fn decide_loss(
         // The approver may be a head who does not otherwise see the interest.
         q::lock_interest(conn, id.into())?;
         let mut row = q::find_interest(conn, id.into())?.ok_or(AppError::NotFound("interest"))?;
-        let is_approver = match row.loss_approver_id {
-            Some(a) => a.0 == me.id,
-            None => me.role == Role::Admin,
-        };
+        // The named approver, or any admin (who stands in for an absent head).
+        let is_approver = me.role == Role::Admin || row.loss_approver_id.is_some_and(|a| a.0 == me.id);
         if !is_approver {
             let vis = visibility(conn, actor)?;
             if !vis.allows(row.responsible_id.0) && row.loss_approver_id.map(|a| a.0) != Some(me.id) {

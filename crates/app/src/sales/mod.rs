@@ -389,6 +389,104 @@ pub(crate) fn apply_effects(
     Ok(())
 }
 
+/// What an assignment hands a user: each kind may be held only by some roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holding {
+    /// A task: anyone who works in the system (not an integration account).
+    Task,
+    /// A lead to process, an interest to work, a client or contact to look
+    /// after: sales roles only.
+    Sales,
+}
+
+impl Holding {
+    fn admits(self, role: Role) -> bool {
+        match self {
+            Holding::Task => !matches!(role, Role::Integration),
+            Holding::Sales => matches!(role, Role::Manager | Role::Head | Role::Admin),
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Holding::Task => "a task",
+            Holding::Sales => "sales work (leads, interests, clients)",
+        }
+    }
+}
+
+/// The users an actor may hand work to: a manager (or accountant,
+/// procurement) themselves and their department; a head their departments'
+/// subtrees and themselves; admins, integration accounts and API keys
+/// anyone. `None`: anyone.
+pub(crate) fn assignable_users(
+    conn: &mut DbConnection,
+    actor: &Principal,
+) -> Result<Option<Vec<Uuid>>, AppError> {
+    let user = match actor {
+        Principal::ApiKey(_) => return Ok(None),
+        Principal::User(u) => u,
+    };
+    match user.role {
+        Role::Admin | Role::Integration => Ok(None),
+        Role::Head => match visibility(conn, actor)? {
+            Visibility::All => Ok(None),
+            Visibility::Responsible(users) => Ok(Some(users)),
+        },
+        Role::Manager | Role::Accountant | Role::Procurement => {
+            let mut users = vec![user.id];
+            if let Some(d) = user.department_id {
+                users.extend(uq::ids_in_departments(conn, &[d.into()])?.into_iter().map(Uuid::from));
+            }
+            Ok(Some(users))
+        }
+    }
+}
+
+/// Keeps a user id only if the actor may hand them this kind of work: the
+/// user exists and is active (`{field}_exists`, `{field}_active`), is within
+/// the actor's reach (`{field}_reachable`) and has a role that can hold it
+/// (`{field}_role`). Every unmet check is listed.
+/// `actor: None` checks the role only (work that goes to a client's own
+/// manager, whoever hands it over).
+pub(crate) fn assignable(
+    conn: &mut DbConnection,
+    actor: Option<&Principal>,
+    id: Uuid,
+    field: &str,
+    holding: Holding,
+) -> Result<DbUuid, AppError> {
+    let target = active_user(conn, id, field)?;
+    let row = uq::find(conn, target)?.ok_or(AppError::NotFound("user"))?;
+    let mut unmet = Vec::new();
+    let reach = match actor {
+        Some(a) => assignable_users(conn, a)?,
+        None => None,
+    };
+    if let Some(reach) = reach {
+        if !reach.contains(&id) {
+            unmet.push(crate::error::Unmet::new(
+                &format!("{field}_reachable"),
+                format!(
+                    "you may hand work only to yourself or people of your department; user {id} is not one"
+                ),
+            ));
+        }
+    }
+    let role = Role::ALL.into_iter().find(|r| r.as_str() == row.role);
+    if !role.is_some_and(|r| holding.admits(r)) {
+        unmet.push(crate::error::Unmet::new(
+            &format!("{field}_role"),
+            format!("a user with the {} role cannot hold {}", row.role, holding.what()),
+        ));
+    }
+    if unmet.is_empty() {
+        Ok(target)
+    } else {
+        Err(AppError::Rules(unmet))
+    }
+}
+
 /// Keeps a user id only if that user exists and is active.
 pub(crate) fn active_user(conn: &mut DbConnection, id: Uuid, field: &str) -> Result<DbUuid, AppError> {
     match uq::find(conn, id.into())? {

@@ -10,9 +10,7 @@ use crm_store::rows::{InteractionRow, TaskRow};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
-use super::{
-    active_user, actor_parts, create_task, state_of, timeline, user_tz, visibility, visible_interest,
-};
+use super::{actor_parts, create_task, state_of, timeline, user_tz, visibility, visible_interest};
 use crate::error::{AppError, Problems};
 use crate::page::{Page, PageRequest};
 use crate::permissions;
@@ -506,7 +504,7 @@ pub fn create_task_by_hand(app: &App, actor: &Principal, input: NewTask) -> Resu
     p.into_result()?;
     let Some(assignee) = assignee else { return Err(AppError::internal("validated assignee missing")) };
     app.write(|conn| {
-        let assignee = active_user(conn, assignee, "assignee")?;
+        let assignee = super::assignable(conn, Some(actor), assignee, "assignee", super::Holding::Task)?;
         if let Some(i) = input.interest_id {
             visible_interest(conn, actor, i)?;
         }
@@ -574,7 +572,7 @@ pub fn update_task(
         }
         if let Some(a) = changes.assignee_id {
             if a != row.assignee_id.0 {
-                row.assignee_id = active_user(conn, a, "assignee")?;
+                row.assignee_id = super::assignable(conn, Some(actor), a, "assignee", super::Holding::Task)?;
                 super::notify(conn, row.assignee_id, row.interest_id, &format!("Task handed to you: {}", row.title), now)?;
                 changed.push("assignee_id");
             }

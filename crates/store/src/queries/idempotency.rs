@@ -48,7 +48,8 @@ pub fn mark_applied(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
 
 /// Forgets a record only while nothing it guards has committed.
 pub fn delete_unapplied(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
-    diesel::delete(idempotency_keys::table.find(id).filter(idempotency_keys::state.eq("in_flight"))).execute(conn)
+    diesel::delete(idempotency_keys::table.find(id).filter(idempotency_keys::state.eq("in_flight")))
+        .execute(conn)
 }
 
 pub fn delete(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {

@@ -218,7 +218,10 @@ pub fn list_interests(
 /// `high * 10^9 + low` kopecks: each part's sum fits `BIGINT` for any
 /// number of rows at the largest amount, where one `SUM` would overflow
 /// (an error on both backends).
-pub fn stage_totals(conn: &mut DbConnection, filter: &InterestFilter) -> QueryResult<Vec<(String, i64, i128)>> {
+pub fn stage_totals(
+    conn: &mut DbConnection,
+    filter: &InterestFilter,
+) -> QueryResult<Vec<(String, i64, i128)>> {
     use diesel::dsl::{count_star, sql};
     use diesel::sql_types::{BigInt, Nullable};
     let grouped = interests::table

@@ -157,7 +157,11 @@ pub fn create_agreement(
         let client = visible_client(conn, actor, client)?;
         let number = match number {
             Some(n) => n,
-            None => crate::orders::number(conn, "AGR", now)?,
+            None => crate::orders::number(
+                conn,
+                "AGR",
+                now.with_timezone(&crate::orders::fallback_tz(app)).date_naive(),
+            )?,
         };
         if dq::agreement_number_taken(conn, client.id, &number)? {
             return Err(AppError::conflict(

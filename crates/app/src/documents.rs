@@ -187,8 +187,10 @@ fn may(actor: &Principal, access: &Access) -> bool {
 fn order_node(
     conn: &mut crm_store::DbConnection,
     actor: &Principal,
+    tz: chrono_tz::Tz,
     o: OrderRow,
 ) -> Result<DocNode, AppError> {
+    let on = |t: chrono::NaiveDateTime| crate::orders::org_date(tz, t);
     let mut children = Vec::new();
     if may(actor, &permissions::READ_INVOICES) && o.status == "confirmed" {
         children.push(DocNode {
@@ -197,7 +199,7 @@ fn order_node(
             number: Some(o.number.clone()),
             status: Some(if o.paid_minor >= o.total_minor { "paid" } else { "issued" }.into()),
             amount: Some(Money::from_minor(o.total_minor)),
-            date: o.confirmed_at.map(|d| d.date()),
+            date: o.confirmed_at.map(on),
             link: format!("/api/v1/orders/{}/invoice.pdf", o.id.0),
             children: Vec::new(),
         });
@@ -210,7 +212,7 @@ fn order_node(
                 number: p.external_ref.clone(),
                 status: Some(p.status),
                 amount: Some(Money::from_minor(p.amount_minor)),
-                date: Some(p.paid_on.date()),
+                date: Some(on(p.paid_on)),
                 link: format!("/api/v1/payments/{}", p.id.0),
                 children: Vec::new(),
             });
@@ -224,7 +226,7 @@ fn order_node(
                 number: Some(s.number),
                 status: Some(s.status),
                 amount: None,
-                date: Some(s.shipped_on.date()),
+                date: Some(on(s.shipped_on)),
                 link: format!("/api/v1/shipments/{}", s.id.0),
                 children: Vec::new(),
             });
@@ -250,7 +252,7 @@ fn order_node(
         number: Some(o.number),
         status: Some(o.status),
         amount: Some(Money::from_minor(o.total_minor)),
-        date: Some(o.created_at.date()),
+        date: Some(on(o.created_at)),
         link: format!("/api/v1/orders/{}", o.id.0),
         children,
     })
@@ -262,6 +264,7 @@ fn order_node(
 pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<DocNode, AppError> {
     actor.require(&permissions::READ_DOCUMENT_TREE)?;
     let day = crate::orders::today(app);
+    let tz = crate::orders::fallback_tz(app);
     app.read(|conn| {
         let row = sq::find_interest(conn, interest.into())?.ok_or(AppError::NotFound("interest"))?;
         let sees_interest = visibility(conn, actor)?.allows(row.responsible_id.0);
@@ -283,7 +286,7 @@ pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<Doc
                 let mut quote_children = Vec::new();
                 for o in orders.iter().filter(|o| o.quote_id == Some(qt.id)) {
                     placed.insert(o.id);
-                    quote_children.push(order_node(conn, actor, o.clone())?);
+                    quote_children.push(order_node(conn, actor, tz, o.clone())?);
                 }
                 children.push(DocNode {
                     kind: "quote".into(),
@@ -291,14 +294,14 @@ pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<Doc
                     status: Some(crate::quotes::effective_status(&qt, day)),
                     number: Some(qt.number),
                     amount,
-                    date: Some(qt.created_at.date()),
+                    date: Some(crate::orders::org_date(tz, qt.created_at)),
                     link: format!("/api/v1/quotes/{}", qt.id.0),
                     children: quote_children,
                 });
             }
         }
         for o in orders.into_iter().filter(|o| !placed.contains(&o.id)) {
-            children.push(order_node(conn, actor, o)?);
+            children.push(order_node(conn, actor, tz, o)?);
         }
         Ok(DocNode {
             kind: "interest".into(),
@@ -306,7 +309,7 @@ pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<Doc
             number: None,
             status: sees_interest.then(|| row.stage.clone()),
             amount: if sees_interest { row.potential_minor.map(Money::from_minor) } else { None },
-            date: Some(row.created_at.date()),
+            date: Some(crate::orders::org_date(tz, row.created_at)),
             link: format!("/api/v1/interests/{}", row.id.0),
             children,
         })

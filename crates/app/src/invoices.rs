@@ -43,22 +43,57 @@ fn vat_label(rate: &str) -> String {
     }
 }
 
-/// Everything an invoice prints, read in one transaction.
-struct InvoiceData {
-    order: OrderView,
-    seller: crate::catalog::Organization,
-    buyer: Option<crm_store::rows::ClientRow>,
-    units: Vec<String>,
+/// The parties and terms an invoice prints, as they stood when the order was
+/// confirmed: kept on the order (`issued_snapshot`) so that an issued invoice
+/// reads the same after the organisation moves bank, the client renames
+/// itself or a product changes its unit.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct IssuedSnapshot {
+    seller: Seller,
+    buyer: Option<Buyer>,
     agreement: Option<String>,
-    issued: NaiveDate,
-    due: NaiveDate,
+    /// One per order line, in line order.
+    units: Vec<String>,
 }
 
-fn load_invoice(conn: &mut DbConnection, row: OrderRow, day: NaiveDate) -> Result<InvoiceData, AppError> {
-    let seller = crate::catalog::organization_in(conn)?;
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Seller {
+    name: String,
+    tax_id: Option<String>,
+    kpp: Option<String>,
+    bank: Option<String>,
+    bik: Option<String>,
+    account: Option<String>,
+    correspondent_account: Option<String>,
+    address: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Buyer {
+    name: String,
+    tax_id: Option<String>,
+    address: Option<String>,
+}
+
+/// Takes the snapshot an order keeps from its confirmation on (in the
+/// confirming transaction).
+pub(crate) fn snapshot_for_issue(conn: &mut DbConnection, row: &OrderRow) -> Result<String, AppError> {
+    let s = crate::catalog::organization_in(conn)?;
+    let seller = Seller {
+        name: s.name,
+        tax_id: s.tax_id,
+        kpp: s.kpp,
+        bank: s.bank,
+        bik: s.bik,
+        account: s.account,
+        correspondent_account: s.correspondent_account,
+        address: s.address,
+    };
     let interest = sq::find_interest(conn, row.interest_id)?.ok_or(AppError::NotFound("order"))?;
     let buyer = match interest.client_id {
-        Some(c) => clq::find_client(conn, c)?,
+        Some(c) => {
+            clq::find_client(conn, c)?.map(|b| Buyer { name: b.name, tax_id: b.tax_id, address: b.address })
+        }
         None => None,
     };
     let agreement = match row.agreement_id {
@@ -66,16 +101,43 @@ fn load_invoice(conn: &mut DbConnection, row: OrderRow, day: NaiveDate) -> Resul
             .map(|a| format!("Договор № {} от {}", a.number, date(a.signed_on.date()))),
         None => None,
     };
-    let issued = row.confirmed_at.unwrap_or(row.created_at).date();
-    let order = order_view(conn, row, day)?;
     let mut units = Vec::new();
-    for l in &order.lines {
+    for l in q::lines_of(conn, &[row.id])? {
         let unit = match l.product_id {
-            Some(p) => cq::find_product(conn, p.into())?.map(|p| p.unit),
+            Some(p) => cq::find_product(conn, p)?.map(|p| p.unit),
             None => None,
         };
         units.push(unit.unwrap_or_else(|| "шт".to_owned()));
     }
+    serde_json::to_string(&IssuedSnapshot { seller, buyer, agreement, units }).map_err(AppError::internal)
+}
+
+/// Everything an invoice prints, read in one transaction.
+struct InvoiceData {
+    order: OrderView,
+    seller: Seller,
+    buyer: Option<Buyer>,
+    units: Vec<String>,
+    agreement: Option<String>,
+    issued: NaiveDate,
+    due: NaiveDate,
+}
+
+fn load_invoice(
+    conn: &mut DbConnection,
+    row: OrderRow,
+    day: NaiveDate,
+    tz: chrono_tz::Tz,
+) -> Result<InvoiceData, AppError> {
+    // A confirmed order prints its snapshot; a draft (a pro-forma) prints today's details.
+    let snapshot = match &row.issued_snapshot {
+        Some(s) => s.clone(),
+        None => snapshot_for_issue(conn, &row)?,
+    };
+    let IssuedSnapshot { seller, buyer, agreement, units } =
+        serde_json::from_str(&snapshot).map_err(|e| AppError::internal(format!("issued snapshot: {e}")))?;
+    let issued = crate::orders::org_date(tz, row.confirmed_at.unwrap_or(row.created_at));
+    let order = order_view(conn, row, day)?;
     // Pay by the first instalment still open, else within five days.
     let due = order
         .schedule
@@ -207,7 +269,7 @@ pub fn invoice_pdf(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Ve
         if row.status == "cancelled" {
             return Err(AppError::rule("order_not_cancelled", format!("order {} is cancelled", row.number)));
         }
-        load_invoice(conn, row, day)
+        load_invoice(conn, row, day, crate::orders::fallback_tz(app))
     })?;
     Ok((format!("invoice-{}.pdf", data.order.number), render_invoice(&data)?))
 }
@@ -228,7 +290,11 @@ pub fn quote_pdf(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Vec<
     doc.text(
         LEFT,
         14.0,
-        &format!("Коммерческое предложение № {} от {}", quote.number, date(quote.created_at.date_naive())),
+        &format!(
+            "Коммерческое предложение № {} от {}",
+            quote.number,
+            date(quote.created_at.with_timezone(&crate::orders::fallback_tz(app)).date_naive())
+        ),
     );
     doc.down(7.0);
     doc.text(LEFT, 9.0, &format!("Для: {}", client.as_deref().unwrap_or("—")));
@@ -470,7 +536,7 @@ fn attempt(app: &App, actor: &Principal, sending: InvoiceSendingRow) -> Result<S
     let day = today(app);
     let data = app.read(|conn| {
         let row = q::find_order(conn, sending.order_id)?.ok_or(AppError::NotFound("order"))?;
-        load_invoice(conn, row, day)
+        load_invoice(conn, row, day, crate::orders::fallback_tz(app))
     })?;
     let message_id = format!("<invoice.{}.{}@crm>", sending.id.0, sending.attempts + 1);
     let outcome = render_invoice(&data)

@@ -234,14 +234,25 @@ pub(crate) fn visible_order(
     Ok(row)
 }
 
-/// The next document number of a kind: `ORD-2026-000045`.
-pub(crate) fn number(conn: &mut DbConnection, prefix: &str, now: DateTime<Utc>) -> Result<String, AppError> {
-    let n = q::next_number(conn, prefix, now.year())?;
-    Ok(format!("{prefix}-{}-{n:06}", now.year()))
+/// The next document number of a kind: `ORD-2026-000045`, counted per year
+/// of the organisation's calendar (`day` is its date): an order confirmed
+/// at 01:00 Moscow on 1 January is a new year's document.
+pub(crate) fn number(conn: &mut DbConnection, prefix: &str, day: NaiveDate) -> Result<String, AppError> {
+    let n = q::next_number(conn, prefix, day.year())?;
+    Ok(format!("{prefix}-{}-{n:06}", day.year()))
+}
+
+/// The organisation's calendar date of a stored UTC time (document dates
+/// print in the zone the business works in, not UTC).
+pub(crate) fn org_date(tz: Tz, at: chrono::NaiveDateTime) -> NaiveDate {
+    at.and_utc().with_timezone(&tz).date_naive()
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct LineInput {
+    /// On a PATCH of an order made from a quote: the quote line this line
+    /// orders (then only `quantity` may be given beside it).
+    pub quote_line_id: Option<Uuid>,
     pub product_id: Option<Uuid>,
     pub description: Option<String>,
     pub quantity: String,
@@ -293,6 +304,13 @@ pub(crate) fn parse_lines(p: &mut Problems, prefix: &str, lines: &[LineInput]) -
     let mut parsed = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let f = |name: &str| format!("{prefix}[{i}].{name}");
+        if l.quote_line_id.is_some() {
+            p.push(
+                &f("quote_line_id"),
+                "not_from_quote",
+                "only lines of an order made from a quote name a quote line",
+            );
+        }
         let qty = p.check(&f("quantity"), Quantity::parse(&l.quantity));
         if qty.is_some_and(|q| q.0 <= 0) {
             p.push(&f("quantity"), "not_positive", "must be more than zero");
@@ -428,6 +446,43 @@ fn write_lines(conn: &mut DbConnection, order: &mut OrderRow, lines: &[PricedLin
     order.vat_minor = totals.vat.minor();
     order.total_minor = totals.total.minor();
     Ok(())
+}
+
+/// `{quote_line_id, quantity}` lines of a PATCH of an order made from a quote:
+/// nothing else may be given (price, VAT and text are the quote's).
+fn parse_quote_lines(p: &mut Problems, lines: &[LineInput]) -> Vec<(Uuid, Quantity)> {
+    if lines.is_empty() || lines.len() > 500 {
+        p.push("lines", "count", "give 1 to 500 lines");
+    }
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let f = |name: &str| format!("lines[{i}].{name}");
+        let Some(quote_line) = l.quote_line_id else {
+            p.push(
+                &f("quote_line_id"),
+                "required",
+                "every line of an order made from a quote names its quote line",
+            );
+            continue;
+        };
+        let others = [
+            ("product_id", l.product_id.is_some()),
+            ("description", l.description.is_some()),
+            ("unit_price", l.unit_price.is_some()),
+            ("discount_percent", l.discount_percent.is_some()),
+            ("vat_rate", l.vat_rate.is_some()),
+            ("price_includes_vat", l.price_includes_vat.is_some()),
+        ];
+        for (name, given) in others {
+            if given {
+                p.push(&f(name), "from_quote", "comes from the quote line; only the quantity may be given");
+            }
+        }
+        if let Some(q) = p.check(&f("quantity"), Quantity::parse(&l.quantity)) {
+            out.push((quote_line, q));
+        }
+    }
+    out
 }
 
 /// A payment schedule entered by hand: amounts with due dates.
@@ -567,6 +622,7 @@ pub(crate) fn insert_order_in(
     conn: &mut DbConnection,
     actor: &Principal,
     now: DateTime<Utc>,
+    day: NaiveDate,
     interest_row: &crm_store::rows::InterestRow,
     lines: &[PricedLine],
     terms: &OrderTerms,
@@ -584,7 +640,7 @@ pub(crate) fn insert_order_in(
     let id = crm_domain::new_id();
     let mut order = OrderRow {
         id: id.into(),
-        number: number(conn, "ORD", now)?,
+        number: number(conn, "ORD", day)?,
         interest_id: interest_row.id,
         status: "draft".into(),
         currency: interest_row.currency.clone(),
@@ -598,6 +654,7 @@ pub(crate) fn insert_order_in(
         updated_at: now.naive_utc(),
         quote_id,
         agreement_id: agreement.as_ref().map(|a| a.id),
+        issued_snapshot: None,
     };
     q::insert_order(conn, &order)?;
     write_lines(conn, &mut order, lines)?;
@@ -643,7 +700,7 @@ pub fn create_order(
         let (interest_row, _) = crate::sales::visible_interest(conn, actor, interest)?;
         let lines = price_lines(conn, "lines", parsed)?;
         let terms = OrderTerms { quote_id: None, agreement_id: input.agreement_id, manual };
-        let order = insert_order_in(conn, actor, now, &interest_row, &lines, &terms)?;
+        let order = insert_order_in(conn, actor, now, today(app), &interest_row, &lines, &terms)?;
         order_view(conn, order, day)
     })
 }
@@ -668,7 +725,12 @@ pub fn update_order(
     actor.require(&permissions::WRITE_ORDERS)?;
     let day = today(app);
     let mut p = Problems::new();
-    let parsed = c.lines.as_deref().map(|l| parse_lines(&mut p, "lines", l));
+    // Lines naming quote lines re-order a quote's goods (only quantities
+    // change); other lines are priced afresh.
+    let from_quote = c.lines.as_deref().is_some_and(|l| l.iter().any(|x| x.quote_line_id.is_some()));
+    let quoted_lines =
+        if from_quote { c.lines.as_deref().map(|l| parse_quote_lines(&mut p, l)) } else { None };
+    let parsed = if from_quote { None } else { c.lines.as_deref().map(|l| parse_lines(&mut p, "lines", l)) };
     let manual = c.schedule.as_deref().map(|s| parse_manual(&mut p, s));
     p.into_result()?;
     let now = app.now();
@@ -686,9 +748,24 @@ pub fn update_order(
             ));
         }
         let interest = sq::find_interest(conn, row.interest_id)?.ok_or(AppError::NotFound("order"))?;
+        if parsed.is_some() && row.quote_id.is_some() {
+            return Err(AppError::rule(
+                "quote_lines",
+                "this order was made from a quote: give each line as {quote_line_id, quantity} of the quote's approved variant",
+            ));
+        }
         if let Some(parsed) = parsed {
             let lines = price_lines(conn, "lines", parsed)?;
             dq::delete_lines_of(conn, row.id)?;
+            write_lines(conn, &mut row, &lines)?;
+        }
+        if let Some(wanted) = quoted_lines {
+            let Some(quote) = row.quote_id else {
+                return Err(AppError::rule("quote_lines", "this order was not made from a quote; its lines name no quote line"));
+            };
+            // The old lines go first, so what this order held is free again.
+            dq::delete_lines_of(conn, row.id)?;
+            let lines = crate::quotes::reorder_quote_lines(conn, quote, &wanted)?;
             write_lines(conn, &mut row, &lines)?;
         }
         if let Some(a) = c.agreement_id {
@@ -706,7 +783,7 @@ pub fn update_order(
                     .map(|i| {
                         (
                             Money::from_minor(i.amount_minor),
-                            i.due_on.map(|d| d.date()).unwrap_or(now.date_naive()),
+                            i.due_on.map(|d| d.date()).unwrap_or(day),
                         )
                     })
                     .collect(),
@@ -784,8 +861,13 @@ fn change_status(
             ("draft", "confirmed") => q::lines_of(conn, &[row.id])?
                 .is_empty()
                 .then_some("an order without lines cannot be confirmed"),
-            ("draft" | "confirmed", "cancelled") => (row.paid_minor > 0)
-                .then_some("an order with payments cannot be cancelled; cancel the payments first"),
+            ("draft" | "confirmed", "cancelled") if row.paid_minor > 0 => {
+                Some("an order with payments cannot be cancelled; cancel the payments first")
+            }
+            ("draft" | "confirmed", "cancelled") => dq::shipments_of_orders(conn, &[row.id])?
+                .iter()
+                .any(|s| s.status != "cancelled")
+                .then_some("an order with shipments cannot be cancelled; cancel the shipments first"),
             (from, _) => return Err(AppError::conflict(None, format!("a {from} order cannot become {to}"))),
         };
         if let Some(why) = allowed {
@@ -798,6 +880,8 @@ fn change_status(
         row.status = to.to_owned();
         if to == "confirmed" {
             row.confirmed_at = Some(now.naive_utc());
+            // From now on the invoice prints the parties and terms of this moment.
+            row.issued_snapshot = Some(crate::invoices::snapshot_for_issue(conn, &row)?);
         }
         row.version += 1;
         row.updated_at = now.naive_utc();
@@ -937,7 +1021,7 @@ pub struct PaymentInput {
     pub comment: Option<String>,
 }
 
-fn fallback_tz(app: &App) -> Tz {
+pub(crate) fn fallback_tz(app: &App) -> Tz {
     app.settings().default_time_zone.tz()
 }
 
@@ -1242,7 +1326,7 @@ pub fn create_shipment(
         }
         let row = ShipmentRow {
             id: crm_domain::new_id().into(),
-            number: number(conn, "SHP", now)?,
+            number: number(conn, "SHP", now.with_timezone(&fallback_tz(app)).date_naive())?,
             order_id: order.id,
             kind: input.kind.clone(),
             shipped_on: input.shipped_on.unwrap_or(now).naive_utc(),

@@ -243,7 +243,11 @@ pub fn create_quote(
         let id = crm_domain::new_id();
         let row = QuoteRow {
             id: id.into(),
-            number: crate::orders::number(conn, "QUO", now)?,
+            number: crate::orders::number(
+                conn,
+                "QUO",
+                now.with_timezone(&crate::orders::fallback_tz(app)).date_naive(),
+            )?,
             interest_id: interest.id,
             status: "draft".into(),
             currency: interest.currency.clone(),
@@ -574,10 +578,74 @@ pub fn create_orders_from_quote(
         let terms = OrderTerms { quote_id: Some(quote.id), agreement_id: input.agreement_id, manual };
         let mut views = Vec::new();
         for lines in &orders_lines {
-            views.push(insert_order_in(conn, actor, now, &interest, lines, &terms)?);
+            views.push(insert_order_in(
+                conn,
+                actor,
+                now,
+                crate::orders::today(app),
+                &interest,
+                lines,
+                &terms,
+            )?);
         }
         order_views(conn, views, day)
     })
+}
+
+/// Lines of an order made from `quote`, as `(quote line, quantity)`: each
+/// must be a line of the approved variant, and no quote line may be ordered
+/// beyond its quantity across the quote's orders that are not cancelled
+/// (the caller has removed the order's own old lines first).
+pub(crate) fn reorder_quote_lines(
+    conn: &mut DbConnection,
+    quote: DbUuid,
+    wanted: &[(Uuid, Quantity)],
+) -> Result<Vec<PricedLine>, AppError> {
+    let row = dq::find_quote(conn, quote)?.ok_or(AppError::NotFound("quote"))?;
+    let variant = row.approved_variant_id.ok_or_else(|| {
+        AppError::rule("quote_approved", format!("quote {} has no approved variant", row.number))
+    })?;
+    let quoted = dq::quote_lines_of(conn, &[variant])?;
+    let mut unmet = Vec::new();
+    let mut asked: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (n, (line, qty)) in wanted.iter().enumerate() {
+        match quoted.iter().find(|l| l.id.0 == *line) {
+            None => unmet.push(Unmet::new(
+                "line_of_variant",
+                format!("lines[{n}]: not a line of quote {}'s approved variant", row.number),
+            )),
+            Some(l) => {
+                let pl = priced_from(l);
+                *asked.entry(*line).or_default() += qty.0;
+                out.push(if *qty == pl.line.quantity { pl } else { pl.with_quantity(*qty)? });
+            }
+        }
+    }
+    for l in &quoted {
+        let now_asked = asked.get(&l.id.0).copied().unwrap_or(0);
+        if now_asked == 0 {
+            continue;
+        }
+        let already = dq::ordered_of_quote_line(conn, l.id)?;
+        if already + now_asked > l.quantity {
+            unmet.push(Unmet::new(
+                "within_quoted",
+                format!(
+                    "\"{}\": {} quoted, {} on other orders, {} asked now",
+                    l.description,
+                    Quantity(l.quantity),
+                    Quantity(already),
+                    Quantity(now_asked)
+                ),
+            ));
+        }
+    }
+    if unmet.is_empty() {
+        Ok(out)
+    } else {
+        Err(AppError::Rules(unmet))
+    }
 }
 
 fn priced_from(l: &QuoteLineRow) -> PricedLine {

@@ -442,6 +442,8 @@ pub struct OrderRow {
     pub updated_at: NaiveDateTime,
     pub quote_id: Option<DbUuid>,
     pub agreement_id: Option<DbUuid>,
+    /// What the invoice prints, frozen at confirmation (JSON; see `crm_app::invoices`).
+    pub issued_snapshot: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]

@@ -460,6 +460,7 @@ diesel::table! {
         updated_at -> Timestamp,
         quote_id -> Nullable<Uuid>,
         agreement_id -> Nullable<Uuid>,
+        issued_snapshot -> Nullable<Text>,
     }
 }
 

@@ -171,6 +171,9 @@ pub struct OrderList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineRequest {
+    /// Only in a PATCH of an order made from a quote: the quote line (of the
+    /// approved variant) this line orders; then give `quantity` alone.
+    pub quote_line_id: Option<Uuid>,
     /// A catalogue product (its name, price and VAT are the defaults)…
     pub product_id: Option<Uuid>,
     /// …or free text with a unit price.
@@ -189,6 +192,7 @@ pub struct LineRequest {
 impl From<LineRequest> for LineInput {
     fn from(l: LineRequest) -> Self {
         LineInput {
+            quote_line_id: l.quote_line_id,
             product_id: l.product_id,
             description: l.description,
             quantity: l.quantity,

@@ -574,6 +574,18 @@ pub fn update_interest(
             changed.push("service_type");
         }
         if let Some(c) = changes.client_id {
+            // Confirmed orders were issued to this client (their invoices
+            // name it): the buyer of a posted document does not change.
+            if c.map(DbUuid::from) != row.client_id
+                && crm_store::queries::orders::orders_of_interest(conn, row.id)?
+                    .iter()
+                    .any(|o| o.status == "confirmed")
+            {
+                return Err(AppError::rule(
+                    "client_fixed_by_orders",
+                    "the interest has confirmed orders issued to its client; cancel them before changing the client",
+                ));
+            }
             row.client_id = c.map(Into::into);
             changed.push("client_id");
         }

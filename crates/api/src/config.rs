@@ -33,6 +33,8 @@ pub struct Config {
     /// `CRM_TRUSTED_PROXIES`: your own load balancers; only their
     /// `X-Forwarded-For` is believed.
     pub trusted_proxies: crate::extract::TrustedProxies,
+    /// `CRM_VAT_RATES`: the rates the organisation charges (default `22,10,0,without`).
+    pub vat_rates: Vec<crm_domain::VatRate>,
     pub workers: Option<usize>,
     /// `CRM_SMTP_URL`: send mail over SMTP; unset, invoices are written as `.eml` files.
     pub smtp_url: Option<String>,
@@ -53,6 +55,21 @@ impl std::fmt::Debug for Config {
             .field("timezone", &self.timezone.as_str())
             .finish_non_exhaustive()
     }
+}
+
+/// `"22,10,0,without"` → the rates; at least one, each a VAT rate.
+fn parse_vat_rates(raw: &str) -> Result<Vec<crm_domain::VatRate>, String> {
+    let mut rates = Vec::new();
+    for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let rate = crm_domain::VatRate::parse(item).map_err(|e| e.message)?;
+        if !rates.contains(&rate) {
+            rates.push(rate);
+        }
+    }
+    if rates.is_empty() {
+        return Err("list at least one rate, such as 22,10,0,without".to_owned());
+    }
+    Ok(rates)
 }
 
 /// A database URL without its password, for logs.
@@ -169,6 +186,9 @@ impl Config {
                 "is no longer read: it trusted any client's X-Forwarded-For; list your load balancers in CRM_TRUSTED_PROXIES (addresses or CIDRs, comma-separated) instead".to_owned(),
             ));
         }
+        let vat_rates =
+            parse_vat_rates(&get("CRM_VAT_RATES").unwrap_or_else(|| "22,10,0,without".to_owned()))
+                .map_err(|m| err("CRM_VAT_RATES", m))?;
         let trusted_proxies =
             crate::extract::TrustedProxies::parse(&get("CRM_TRUSTED_PROXIES").unwrap_or_default())
                 .map_err(|m| err("CRM_TRUSTED_PROXIES", m))?;
@@ -208,6 +228,7 @@ impl Config {
             timezone,
             max_body_bytes,
             trusted_proxies,
+            vat_rates,
             workers,
         })
     }

@@ -109,17 +109,34 @@ fn parse_if_match(value: Option<&HeaderValue>) -> Result<IfMatch, ApiError> {
     let Some(value) = value else {
         return Ok(IfMatch(None));
     };
-    let text = value.to_str().map_err(|_| ApiError::bad_request("If-Match is not text"))?.trim();
+    let malformed = || {
+        ApiError::field(
+            "If-Match",
+            "malformed",
+            "send the ETag as it came, in quotes (If-Match: \"3\"), a list of them, or *",
+        )
+    };
+    let text = value.to_str().map_err(|_| malformed())?.trim();
     if text == "*" {
         return Ok(IfMatch(None));
     }
+    // RFC 9110: a comma-separated list of entity tags, each `"…"` or `W/"…"`.
+    let mut version = None;
+    for tag in text.split(',').map(str::trim) {
+        let (weak, opaque) = match tag.strip_prefix("W/") {
+            Some(rest) => (true, rest),
+            None => (false, tag),
+        };
+        let inner = opaque.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(malformed)?;
+        if inner.contains('"') {
+            return Err(malformed());
+        }
+        if !weak && version.is_none() {
+            version = inner.parse::<i64>().ok();
+        }
+    }
     // A weak or foreign tag can never match a strong version tag: it is stale by definition.
-    Ok(IfMatch(Some(parse_etag(text).unwrap_or(-1))))
-}
-
-/// `"3"` → 3.
-fn parse_etag(text: &str) -> Option<i64> {
-    text.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+    Ok(IfMatch(Some(version.unwrap_or(-1))))
 }
 
 pub fn etag(version: i64) -> String {
@@ -448,9 +465,13 @@ fn walk_text(value: &serde_json::Value, path: &mut String, found: &mut Vec<crm_a
     use serde_json::Value;
     match value {
         Value::String(s) => {
+            let field = if path.is_empty() { "body".to_owned() } else { path.clone() };
             if let Some(c) = crm_domain::text::first_forbidden(s) {
-                let field = if path.is_empty() { "body".to_owned() } else { path.clone() };
                 found.push(control_character(&field, &c));
+            } else if is_date_field(&field) {
+                if let Some(e) = date_out_of_range(&field, s) {
+                    found.push(e);
+                }
             }
         }
         Value::Array(items) => {
@@ -485,6 +506,35 @@ fn walk_text(value: &serde_json::Value, path: &mut String, found: &mut Vec<crm_a
     }
 }
 
+/// The years a date or time may fall in: what a CRM's documents and plans
+/// can mean. `0001-01-01` or `9999-12-31` is a typo or a probe, and would
+/// sort, age and print badly.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// Our date and time fields follow one naming rule (`*_at`, `*_on`,
+/// `*_until`, `*_since`, `*_date`): the field's last segment tells.
+fn is_date_field(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let last = last.split('[').next().unwrap_or(last);
+    ["_at", "_on", "_until", "_since", "_date"].iter().any(|s| last.ends_with(s)) || last == "date"
+}
+
+/// A date (`YYYY-MM-DD`) or time (RFC 3339) outside `YEARS`, as a field error.
+fn date_out_of_range(field: &str, s: &str) -> Option<crm_app::FieldError> {
+    use chrono::Datelike;
+    let year = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| d.year())
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(s).map(|t| t.year()))
+        .ok()?;
+    (!YEARS.contains(&year)).then(|| {
+        crm_app::FieldError::new(
+            field,
+            "date_out_of_range",
+            format!("{s} is outside the years {} to {}", YEARS.start(), YEARS.end()),
+        )
+    })
+}
+
 fn control_character(field: &str, c: &str) -> crm_app::FieldError {
     crm_app::FieldError::new(
         field,
@@ -511,6 +561,8 @@ pub fn typed_request_line(req: &HttpRequest) -> Result<(), ApiError> {
         if let Some(c) = crm_domain::text::first_forbidden(k).or_else(|| crm_domain::text::first_forbidden(v))
         {
             found.push(control_character(&crm_domain::text::clean_inbound(k).0, &c));
+        } else if is_date_field(k) {
+            found.extend(date_out_of_range(k, v));
         }
     }
     if found.is_empty() {

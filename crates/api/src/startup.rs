@@ -50,6 +50,7 @@ pub fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError
             dir: config.mail_dir.clone().unwrap_or_else(|| config.data_dir.join("mail")),
             from: config.mail_from.clone(),
         },
+        vat_rates: config.vat_rates.clone(),
     };
     let app = App::new(pool, clock, settings);
     crm_app::sales::scenarios::ensure_typical_sale(&app)

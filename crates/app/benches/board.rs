@@ -48,6 +48,7 @@ fn main() {
             dir: dir.path().join("mail"),
             from: "crm@localhost".into(),
         },
+        vat_rates: vec![crm_domain::VatRate::Percent(2200), crm_domain::VatRate::Without],
     };
     let app = App::new(pool, Arc::new(SystemClock), settings);
     crm_app::sales::scenarios::ensure_typical_sale(&app).unwrap();

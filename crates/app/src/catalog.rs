@@ -68,12 +68,16 @@ fn text(p: &mut Problems, field: &str, raw: &str, max: usize) -> String {
 }
 
 /// Validates the fields present; returns the parsed price and rate when given.
-fn check(p: &mut Problems, input: &ProductInput) -> (Option<Money>, Option<VatRate>, Option<String>) {
+fn check(
+    p: &mut Problems,
+    settings: &crate::Settings,
+    input: &ProductInput,
+) -> (Option<Money>, Option<VatRate>, Option<String>) {
     let price = input.price.as_deref().and_then(|raw| p.check("price", Money::parse(raw)));
     if price.is_some_and(|m| m.minor() < 0) {
         p.push("price", "negative", "must not be negative");
     }
-    let rate = input.vat_rate.as_deref().and_then(|raw| p.check("vat_rate", VatRate::parse(raw)));
+    let rate = input.vat_rate.as_deref().and_then(|raw| settings.vat_rate(p, "vat_rate", raw));
     let currency = input.currency.as_deref().map(|c| {
         let c = c.trim().to_uppercase();
         if c.len() != 3 || !c.chars().all(|x| x.is_ascii_uppercase()) {
@@ -93,7 +97,7 @@ pub fn create_product(app: &App, actor: &Principal, input: ProductInput) -> Resu
     if input.price.is_none() {
         p.push("price", "required", "give the price");
     }
-    let (price, rate, currency) = check(&mut p, &input);
+    let (price, rate, currency) = check(&mut p, app.settings(), &input);
     p.into_result()?;
     let now = app.now();
     app.write(|conn| {
@@ -140,7 +144,7 @@ pub fn update_product(
     let sku = input.sku.as_deref().map(|s| text(&mut p, "sku", s, 64));
     let name = input.name.as_deref().map(|s| text(&mut p, "name", s, 300));
     let unit = input.unit.as_deref().map(|s| text(&mut p, "unit", s, 20));
-    let (price, rate, currency) = check(&mut p, &input);
+    let (price, rate, currency) = check(&mut p, app.settings(), &input);
     p.into_result()?;
     let now = app.now();
     app.write(|conn| {

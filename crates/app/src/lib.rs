@@ -58,6 +58,32 @@ pub struct Settings {
     pub login_window: Duration,
     pub pool_timeout: Duration,
     pub mail: MailSettings,
+    /// The VAT rates the organisation charges (`CRM_VAT_RATES`); any other
+    /// rate on a product or a line is refused.
+    pub vat_rates: Vec<crm_domain::VatRate>,
+}
+
+impl Settings {
+    /// A rate as given, if it parses and is one the organisation charges.
+    pub fn vat_rate(
+        &self,
+        p: &mut crate::error::Problems,
+        field: &str,
+        raw: &str,
+    ) -> Option<crm_domain::VatRate> {
+        let rate = p.check(field, crm_domain::VatRate::parse(raw))?;
+        if self.vat_rates.contains(&rate) {
+            Some(rate)
+        } else {
+            let list: Vec<String> = self.vat_rates.iter().map(ToString::to_string).collect();
+            p.push(
+                field,
+                "vat_rate_not_charged",
+                format!("{rate} is not a rate the organisation charges; use one of {}", list.join(", ")),
+            );
+            None
+        }
+    }
 }
 
 /// Where outgoing mail goes: an SMTP server, or `.eml` files in a folder.

@@ -297,7 +297,12 @@ impl PricedLine {
 }
 
 /// Checks each line's own fields, naming problems `{prefix}[i].field`.
-pub(crate) fn parse_lines(p: &mut Problems, prefix: &str, lines: &[LineInput]) -> Vec<ParsedLine> {
+pub(crate) fn parse_lines(
+    p: &mut Problems,
+    settings: &crate::Settings,
+    prefix: &str,
+    lines: &[LineInput],
+) -> Vec<ParsedLine> {
     if lines.is_empty() || lines.len() > 500 {
         p.push(prefix, "count", "give 1 to 500 lines");
     }
@@ -319,7 +324,7 @@ pub(crate) fn parse_lines(p: &mut Problems, prefix: &str, lines: &[LineInput]) -
         if price.is_some_and(|m| m.minor() < 0) {
             p.push(&f("unit_price"), "negative", "must not be negative");
         }
-        let rate = l.vat_rate.as_deref().and_then(|x| p.check(&f("vat_rate"), VatRate::parse(x)));
+        let rate = l.vat_rate.as_deref().and_then(|x| settings.vat_rate(p, &f("vat_rate"), x));
         let discount = match l.discount_percent.as_deref() {
             None => Some(0u32),
             Some(d) => match crm_domain::pricing::parse_percent(d) {
@@ -692,7 +697,7 @@ pub fn create_order(
     actor.require(&permissions::WRITE_ORDERS)?;
     let day = today(app);
     let mut p = Problems::new();
-    let parsed = parse_lines(&mut p, "lines", &input.lines);
+    let parsed = parse_lines(&mut p, app.settings(), "lines", &input.lines);
     let manual = input.schedule.as_deref().map(|s| parse_manual(&mut p, s));
     p.into_result()?;
     let now = app.now();
@@ -730,7 +735,11 @@ pub fn update_order(
     let from_quote = c.lines.as_deref().is_some_and(|l| l.iter().any(|x| x.quote_line_id.is_some()));
     let quoted_lines =
         if from_quote { c.lines.as_deref().map(|l| parse_quote_lines(&mut p, l)) } else { None };
-    let parsed = if from_quote { None } else { c.lines.as_deref().map(|l| parse_lines(&mut p, "lines", l)) };
+    let parsed = if from_quote {
+        None
+    } else {
+        c.lines.as_deref().map(|l| parse_lines(&mut p, app.settings(), "lines", l))
+    };
     let manual = c.schedule.as_deref().map(|s| parse_manual(&mut p, s));
     p.into_result()?;
     let now = app.now();
@@ -1039,6 +1048,7 @@ pub fn register_payment(
     if amount.is_some_and(|a| a.minor() <= 0) {
         p.push("amount", "not_positive", "must be more than zero");
     }
+    not_ahead(&mut p, "paid_on", input.paid_on, app.now());
     p.into_result()?;
     let Some(amount) = amount else { return Err(AppError::internal("validated amount missing")) };
     let now = app.now();
@@ -1102,6 +1112,18 @@ pub fn register_payment(
         }
         Ok((payment_view(row), true))
     })
+}
+
+/// A payment or a shipment is a fact: it may be dated at most a day ahead
+/// (time zones, a clock a little fast), never next month.
+fn not_ahead(p: &mut Problems, field: &str, at: Option<DateTime<Utc>>, now: DateTime<Utc>) {
+    if at.is_some_and(|t| t > now + chrono::Duration::days(1)) {
+        p.push(
+            field,
+            "in_the_future",
+            "must not be more than a day from now: record it when it has happened",
+        );
+    }
 }
 
 /// A bank document seen before: the same order and amount is a repeat of
@@ -1276,6 +1298,7 @@ pub fn create_shipment(
         .enumerate()
         .map(|(i, (_, q))| p.check(&format!("lines[{i}].quantity"), Quantity::parse(q)))
         .collect();
+    not_ahead(&mut p, "shipped_on", input.shipped_on, app.now());
     p.into_result()?;
     let day = today(app);
     let now = app.now();

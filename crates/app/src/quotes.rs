@@ -150,7 +150,7 @@ pub struct QuoteInput {
 
 type ParsedVariants = Vec<(String, Vec<crate::orders::ParsedLine>)>;
 
-fn parse_variants(p: &mut Problems, variants: &[VariantInput]) -> ParsedVariants {
+fn parse_variants(p: &mut Problems, settings: &crate::Settings, variants: &[VariantInput]) -> ParsedVariants {
     if variants.is_empty() || variants.len() > 10 {
         p.push("variants", "count", "give 1 to 10 variants");
     }
@@ -162,7 +162,7 @@ fn parse_variants(p: &mut Problems, variants: &[VariantInput]) -> ParsedVariants
             if name.is_empty() || name.chars().count() > 200 {
                 p.push(&format!("variants[{i}].name"), "invalid", "1 to 200 characters");
             }
-            (name, parse_lines(p, &format!("variants[{i}].lines"), &v.lines))
+            (name, parse_lines(p, settings, &format!("variants[{i}].lines"), &v.lines))
         })
         .collect()
 }
@@ -232,7 +232,7 @@ pub fn create_quote(
         p.push("valid_until", "in_past", "must be today or later");
     }
     check_comment(&mut p, input.comment.as_deref());
-    let parsed = parse_variants(&mut p, &input.variants);
+    let parsed = parse_variants(&mut p, app.settings(), &input.variants);
     p.into_result()?;
     let now = app.now();
     app.write(|conn| {
@@ -339,7 +339,7 @@ pub fn update_quote(
     if c.status.as_deref().is_some_and(|s| !matches!(s, "draft" | "sent" | "rejected")) {
         p.push("status", "invalid", "draft, sent or rejected (approve with POST /quotes/{id}/approve)");
     }
-    let parsed = c.variants.as_deref().map(|v| parse_variants(&mut p, v));
+    let parsed = c.variants.as_deref().map(|v| parse_variants(&mut p, app.settings(), v));
     p.into_result()?;
     let now = app.now();
     app.write(|conn| {

@@ -56,7 +56,8 @@ impl Money {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let bad =
             || ValueError::new("invalid_amount", format!("{raw:?} is not an amount such as \"1234.50\""));
-        let s = raw.trim();
+        // Exactly the digits: " 1" is what a sloppy client sends, not an amount.
+        let s = raw;
         let (negative, digits) = match s.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, s),
@@ -133,7 +134,7 @@ mod tests {
 
     #[test]
     fn malformed_amounts_are_refused() {
-        for raw in ["", "1.234", "1,5", "1e3", "+5", "abc", "1.", ".5", "--1", "1 000"] {
+        for raw in ["", "1.234", "1,5", "1e3", "+5", "abc", "1.", ".5", "--1", "1 000", " 1", "1 ", "\t5"] {
             assert!(Money::parse(raw).is_err(), "{raw:?} accepted");
         }
         assert_eq!(Money::parse("99999999999999").unwrap_err().code, "too_large");

@@ -18,7 +18,8 @@ impl Quantity {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let bad =
             || ValueError::new("invalid_quantity", format!("{raw:?} is not a quantity such as \"1.5\""));
-        let s = raw.trim();
+        // Exactly the digits: surrounding spaces are refused, not trimmed.
+        let s = raw;
         let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
         if whole.is_empty() || whole.len() > 12 || !whole.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
@@ -300,5 +301,6 @@ mod tests {
         assert_eq!(Quantity::parse("0").unwrap_err().code, "zero_quantity");
         assert!(Quantity::parse("1.2345").is_err());
         assert!(Quantity::parse("-1").is_err());
+        assert!(Quantity::parse(" 1").is_err() && Quantity::parse("1 ").is_err());
     }
 }

@@ -10,16 +10,16 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn ok(r: Reply, status: u16) -> Value {
+pub(crate) async fn ok(r: Reply, status: u16) -> Value {
     assert_eq!(r.status.as_u16(), status, "{}", r.text);
     r.body
 }
 
-fn id(v: &Value) -> String {
+pub(crate) fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
-async fn bytes(app: &TestApp, path: &str, token: &str) -> (u16, Option<String>, Vec<u8>) {
+pub(crate) async fn bytes(app: &TestApp, path: &str, token: &str) -> (u16, Option<String>, Vec<u8>) {
     let res = app.request(Method::GET, path, Some(token)).send().await.unwrap();
     let status = res.status().as_u16();
     let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
@@ -27,7 +27,7 @@ async fn bytes(app: &TestApp, path: &str, token: &str) -> (u16, Option<String>, 
 }
 
 /// The PDF's text with runs of whitespace made single spaces.
-fn pdf_text(pdf: &[u8]) -> String {
+pub(crate) fn pdf_text(pdf: &[u8]) -> String {
     assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
     let doc = lopdf::Document::load_mem(pdf).expect("the PDF opens");
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
@@ -50,7 +50,7 @@ fn tasks(v: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
-async fn set_organization(app: &TestApp, admin: &str) {
+pub(crate) async fn set_organization(app: &TestApp, admin: &str) {
     let req = app.request(Method::PUT, "/api/v1/organization", Some(admin)).json(&json!({
         "name": "ООО «Мебель-Сервис»", "tax_id": "7707083893", "kpp": "770701001", "bank": "ПАО Сбербанк",
         "bik": "044525225", "account": "40702810938000012345", "correspondent_account": "30101810400000000225",
@@ -355,18 +355,18 @@ async fn the_whole_typical_sale_runs_from_a_lead_to_won_with_every_document_in_t
 
 /// A department (head, two managers), an accountant, a procurement user, and
 /// Ivan's interest with a client at the proposal stage.
-struct Sale {
-    admin: String,
-    head: String,
-    ivan: String,
-    maria: String,
-    olga: String,
-    petr: String,
-    client_id: String,
-    iid: String,
+pub(crate) struct Sale {
+    pub admin: String,
+    pub head: String,
+    pub ivan: String,
+    pub maria: String,
+    pub olga: String,
+    pub petr: String,
+    pub client_id: String,
+    pub iid: String,
 }
 
-async fn sale(app: &TestApp) -> Sale {
+pub(crate) async fn sale(app: &TestApp) -> Sale {
     let admin = app.admin_token().await;
     set_organization(app, &admin).await;
     let dept = app.post("/api/v1/departments", Some(&admin), &json!({"name": "Sales"})).await.body;
@@ -407,7 +407,7 @@ async fn sale(app: &TestApp) -> Sale {
     }
 }
 
-fn free_line(price: &str, qty: &str) -> Value {
+pub(crate) fn free_line(price: &str, qty: &str) -> Value {
     json!({"description": "Стул", "quantity": qty, "unit_price": price, "vat_rate": "22"})
 }
 

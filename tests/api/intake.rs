@@ -108,10 +108,18 @@ async fn telegram_updates_make_one_lead_per_chat_and_redeliveries_change_nothing
     );
     assert_eq!(count(&app, &s.ivan, "telegram").await, 1);
 
-    // Other kinds of update are acknowledged and make no lead; a wrong secret is refused.
+    // An edit joins the open lead, marked; other kinds of update are
+    // acknowledged and make no lead; a wrong secret is refused.
     let edited = json!({"update_id": 10002, "edited_message": {"message_id": 1365, "date": 1764583300, "text": "typo",
         "chat": {"id": 1111111, "type": "private"}}});
     let r = send(&edited, "tg-secret_123").await;
+    assert_eq!(r.body["lead_id"], first.body["lead_id"]);
+    assert!(lead(&app, &s.ivan, &first.body["lead_id"]).await["body"]
+        .as_str()
+        .unwrap()
+        .ends_with("[edited] typo"));
+    let member = json!({"update_id": 10003, "my_chat_member": {"chat": {"id": 1111111, "type": "private"}, "date": 1764583300}});
+    let r = send(&member, "tg-secret_123").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["lead_id"], Value::Null);
     send(&update, "wrong").await.problem(401);

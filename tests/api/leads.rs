@@ -81,9 +81,14 @@ async fn a_known_clients_phone_in_any_spelling_identifies_the_client_and_the_wiz
         app.get(&format!("/api/v1/leads/{}/acceptance", by_mail["id"].as_str().unwrap()), &t.maria).await;
     assert_eq!(wizard.status, 200, "{}", wizard.text);
     assert_eq!(wizard.body["proposed_responsible_id"], t.ivan_id.as_str());
-    assert_eq!(wizard.body["client"]["name"], "ООО «Ромашка»");
-    assert_eq!(wizard.body["contact"]["id"], contact["id"]);
+    // She may not see Ivan's client: she learns whose it is, not what it holds.
+    assert!(wizard.body["client"].is_null() && wizard.body["contact"].is_null(), "{}", wizard.text);
+    assert_eq!(wizard.body["client_glimpse"]["id"], client["id"]);
+    assert_eq!(wizard.body["client_glimpse"]["responsible_id"], t.ivan_id.as_str());
+    assert_eq!(wizard.body["contact_glimpse"]["id"], contact["id"]);
     assert_eq!(wizard.body["candidates"][0]["id"], contact["id"]);
+    assert_eq!(wizard.body["candidates"][0]["visible"], false);
+    assert!(!wizard.text.contains("Ромашка"), "{}", wizard.text);
     // Maria does not see Ivan's interest; Ivan does.
     assert_eq!(wizard.body["active_interests"], json!([]));
     let wizard =

@@ -10,6 +10,7 @@ mod catalog;
 mod clients;
 mod conventions;
 mod documents;
+mod hardening;
 mod helpers;
 mod intake;
 mod leads;

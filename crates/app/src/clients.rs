@@ -107,7 +107,7 @@ pub struct Candidate {
     pub score: f64,
 }
 
-/// `ООО «Ромашка»` → `О** «*******`: the first letter of each word, the rest
+/// `ООО «Ромашка»` → `О** «Р******»`: the first letter of each word, the rest
 /// starred, so a colleague can tell which record it is without learning it.
 pub fn mask_name(name: &str) -> String {
     name.split(' ')

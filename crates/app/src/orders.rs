@@ -37,6 +37,8 @@ pub struct OrderLineView {
     pub vat: Money,
     pub total: Money,
     pub shipped_quantity: Quantity,
+    /// The quote line this line orders (orders made from a quote).
+    pub quote_line_id: Option<Uuid>,
 }
 
 /// One instalment of an order's payment schedule, with what it has received.
@@ -204,6 +206,7 @@ fn build_order_view(
                 vat: Money::from_minor(l.vat_minor),
                 total: Money::from_minor(l.total_minor),
                 shipped_quantity: Quantity(l.shipped_quantity),
+                quote_line_id: l.quote_line_id.map(Into::into),
             })
             .collect(),
         confirmed_at: row.confirmed_at.map(|t| t.and_utc()),

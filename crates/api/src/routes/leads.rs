@@ -244,7 +244,7 @@ pub struct AcceptanceDto {
 pub struct GlimpseDto {
     pub id: Uuid,
     /// The first letter of each word, the rest starred.
-    #[schema(example = "О** «*******»")]
+    #[schema(example = "О** «Р******»")]
     pub masked_name: String,
     pub responsible_id: Option<Uuid>,
     #[schema(example = "Ivan Petrov")]

@@ -52,6 +52,8 @@ pub struct OrderLineDto {
     pub vat: String,
     pub total: String,
     pub shipped_quantity: String,
+    /// The quote line this line orders, for an order made from a quote.
+    pub quote_line_id: Option<Uuid>,
 }
 
 /// One instalment of the payment schedule and what it has received.
@@ -153,6 +155,7 @@ impl From<OrderView> for OrderDto {
                     vat: l.vat.to_string(),
                     total: l.total.to_string(),
                     shipped_quantity: l.shipped_quantity.to_string(),
+                    quote_line_id: l.quote_line_id,
                 })
                 .collect(),
             confirmed_at: o.confirmed_at,
@@ -178,9 +181,14 @@ pub struct LineRequest {
     pub product_id: Option<Uuid>,
     /// …or free text with a unit price.
     pub description: Option<String>,
-    #[schema(example = "40")]
+    /// Up to three decimals, more than zero, at most `1000000000` (a
+    /// billion units); exactly the digits, no spaces.
+    #[schema(example = "40", pattern = r"^[0-9]{1,12}(\.[0-9]{1,3})?$")]
     pub quantity: String,
-    #[schema(example = "12990.00")]
+    /// Up to two decimals, at most `1000000000000.00` (a trillion); the
+    /// line's total and the document's total are held to the same limit,
+    /// else 422 `amount_too_large`.
+    #[schema(example = "12990.00", pattern = r"^[0-9]{1,13}(\.[0-9]{1,2})?$")]
     pub unit_price: Option<String>,
     #[schema(example = "5")]
     pub discount_percent: Option<String>,

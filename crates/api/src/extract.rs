@@ -584,3 +584,53 @@ fn encoded_control(raw: &str) -> Option<String> {
         (b < 0x20 || b == 0x7f).then(|| format!("U+{b:04X}"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_hop_our_proxies_did_not_add() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8, 192.168.1.7").unwrap();
+        let from = |peer: &str, xff: &[&str]| proxies.client_of(ip(peer), xff.iter().copied());
+        // A stranger's headers are ignored.
+        assert_eq!(from("203.0.113.5", &["1.2.3.4"]), ip("203.0.113.5"));
+        // Behind our balancer: the hop it saw, whatever the client wrote before it.
+        assert_eq!(from("10.0.0.2", &["6.6.6.6, 198.51.100.7"]), ip("198.51.100.7"));
+        // Through two of ours, in one header or two.
+        assert_eq!(from("10.0.0.2", &["6.6.6.6, 198.51.100.7, 192.168.1.7"]), ip("198.51.100.7"));
+        assert_eq!(from("10.0.0.2", &["6.6.6.6, 198.51.100.7", "10.1.1.1"]), ip("198.51.100.7"));
+        // Garbage ends the walk at the last hop we trust; ports and brackets are read.
+        assert_eq!(from("10.0.0.2", &["evil, 10.1.1.1"]), ip("10.1.1.1"));
+        assert_eq!(from("10.0.0.2", &["[2001:db8::1]:443"]), ip("2001:db8::1"));
+        assert_eq!(from("10.0.0.2", &["198.51.100.9:5123"]), ip("198.51.100.9"));
+        // No header: the proxy itself.
+        assert_eq!(from("10.0.0.2", &[]), ip("10.0.0.2"));
+        // IPv4 seen through an IPv6 socket is the IPv4 address.
+        assert!(proxies.contains(ip("::ffff:10.0.0.2")));
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+        assert!(TrustedProxies::parse("").unwrap().0.is_empty());
+    }
+
+    #[test]
+    fn encoded_control_characters_in_a_path_are_found() {
+        assert_eq!(encoded_control("/api/v1/intake/forms/ab%00c").as_deref(), Some("U+0000"));
+        assert_eq!(encoded_control("/x/%1f").as_deref(), Some("U+001F"));
+        assert_eq!(encoded_control("/x/%7F").as_deref(), Some("U+007F"));
+        assert_eq!(encoded_control("/x/%D0%A0%20ok"), None);
+    }
+
+    #[test]
+    fn date_fields_are_known_by_their_names() {
+        assert!(is_date_field("valid_until") && is_date_field("schedule[2].due_on") && is_date_field("date"));
+        assert!(!is_date_field("comment") && !is_date_field("update"));
+        assert!(date_out_of_range("due_on", "1899-12-31").is_some());
+        assert!(date_out_of_range("due_on", "2200-12-31").is_none());
+        assert!(date_out_of_range("planned_at", "2201-01-01T00:00:00Z").is_some());
+        assert!(date_out_of_range("planned_at", "not a date").is_none());
+    }
+}

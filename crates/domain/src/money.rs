@@ -105,12 +105,6 @@ impl fmt::Display for Money {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Total(pub i128);
 
-impl Total {
-    pub fn add(self, m: Money) -> Total {
-        Total(self.0 + i128::from(m.0))
-    }
-}
-
 impl fmt::Display for Total {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sign = if self.0 < 0 { "-" } else { "" };

@@ -553,7 +553,7 @@ pub fn update_interest(
     let now = app.now();
     let fallback = app.settings().default_time_zone.tz();
     app.write(|conn| {
-        let (mut row, vis) = visible_interest(conn, actor, id)?;
+        let (mut row, _) = visible_interest(conn, actor, id)?;
         crate::error::check_version(expected_version, row.version)?;
         if state_of(&row)? != InterestState::Active {
             return Err(AppError::rule("interest_active", "a closed or waiting interest cannot be changed"));

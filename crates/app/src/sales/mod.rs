@@ -466,7 +466,7 @@ pub(crate) fn assignable(
     if let Some(reach) = reach {
         if !reach.contains(&id) {
             unmet.push(crate::error::Unmet::new(
-                &format!("{field}_reachable"),
+                format!("{field}_reachable"),
                 format!(
                     "you may hand work only to yourself or people of your department; user {id} is not one"
                 ),
@@ -476,7 +476,7 @@ pub(crate) fn assignable(
     let role = Role::ALL.into_iter().find(|r| r.as_str() == row.role);
     if !role.is_some_and(|r| holding.admits(r)) {
         unmet.push(crate::error::Unmet::new(
-            &format!("{field}_role"),
+            format!("{field}_role"),
             format!("a user with the {} role cannot hold {}", row.role, holding.what()),
         ));
     }

@@ -247,6 +247,43 @@ async fn channel_text_loses_its_control_characters_and_the_lead_says_so() {
     assert!(forms.iter().any(|l| l["body"] == "hithere" && l["name"] == "Пётр"), "{forms:?}");
 }
 
+/// A confirmed order of the setup's interest with these lines; its id.
+async fn confirmed_order(app: &TestApp, s: &crate::documents::Sale, lines: Value) -> String {
+    let order = ok(
+        app.post(&format!("/api/v1/interests/{}/orders", s.iid), Some(&s.ivan), &json!({"lines": lines}))
+            .await,
+        201,
+    )
+    .await;
+    let oid = id(&order);
+    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
+    oid
+}
+
+/// Polls until a backend of the test's database waits on a lock (the
+/// request under test reached it), optionally terminating it; how many.
+async fn lock_waiters(conn: &mut diesel::PgConnection, terminate: bool) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let what = if terminate { "count(pg_terminate_backend(pid))" } else { "count(*)" };
+    let sql = format!(
+        "SELECT {what} AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    );
+    for _ in 0..500 {
+        let n: Vec<N> = diesel::sql_query(&sql).load(conn).unwrap();
+        if n[0].n > 0 {
+            return n[0].n;
+        }
+        // Waiting for another connection to get somewhere, not for time to pass.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    0
+}
+
 async fn channel_secret(app: &TestApp, admin: &str, body: Value) -> Value {
     ok(app.post("/api/v1/channels", Some(admin), &body).await, 201).await
 }
@@ -719,18 +756,7 @@ async fn accounting_sees_orders_invoices_payments_and_shipments_in_the_tree() {
         201,
     )
     .await;
-    let order = ok(
-        app.post(
-            &format!("/api/v1/interests/{}/orders", s.iid),
-            Some(&s.ivan),
-            &json!({"lines": [free_line("100", "2")]}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let oid = id(&order);
-    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
+    let oid = confirmed_order(&app, &s, json!([free_line("100", "2")])).await;
     ok(app.post("/api/v1/payments", Some(&s.olga), &json!({"order_id": oid, "amount": "244"})).await, 201)
         .await;
     let line = app.get(&format!("/api/v1/orders/{oid}"), &s.ivan).await.body["lines"][0]["id"].clone();
@@ -791,22 +817,7 @@ async fn a_duplicate_delivery_that_loses_the_race_answers_with_the_winner() {
         })
     };
     // Wait until the request blocks on the uncommitted row's unique key, then commit it.
-    let mut waiting = 0;
-    for _ in 0..500 {
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let n: Vec<N> = diesel::sql_query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
-            .load(&mut other)
-            .unwrap();
-        waiting = n[0].n;
-        if waiting > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let waiting = lock_waiters(&mut other, false).await;
     assert_eq!(waiting, 1, "the request waits on the unique key");
     diesel::sql_query("COMMIT").execute(&mut other).unwrap();
     let res = Reply::read(request.await.unwrap()).await;
@@ -861,18 +872,7 @@ async fn a_connection_lost_mid_request_answers_503_and_leaves_the_pool() {
         return;
     }
     let s = sale(&app).await;
-    let order = ok(
-        app.post(
-            &format!("/api/v1/interests/{}/orders", s.iid),
-            Some(&s.ivan),
-            &json!({"lines": [free_line("100", "1")]}),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let oid = id(&order);
-    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
+    let oid = confirmed_order(&app, &s, json!([free_line("100", "1")])).await;
     // Hold the interest's row so the payment's transaction waits mid-way, then cut it off.
     let mut holder = diesel::PgConnection::establish(app.db.url()).unwrap();
     diesel::sql_query("BEGIN").execute(&mut holder).unwrap();
@@ -894,25 +894,7 @@ async fn a_connection_lost_mid_request_answers_503_and_leaves_the_pool() {
                 .unwrap()
         })
     };
-    let mut killed = 0;
-    for _ in 0..500 {
-        #[derive(diesel::QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let n: Vec<N> = diesel::sql_query(
-            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
-        )
-        .load(&mut holder)
-        .unwrap();
-        killed = n[0].n;
-        if killed > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let killed = lock_waiters(&mut holder, true).await;
     assert_eq!(killed, 1);
     diesel::sql_query("ROLLBACK").execute(&mut holder).unwrap();
     let res = Reply::read(pay.await.unwrap()).await;
@@ -953,10 +935,7 @@ async fn an_issued_invoice_keeps_its_parties_and_the_buyer_stays() {
     )
     .await;
     let orders = format!("/api/v1/interests/{}/orders", s.iid);
-    let order =
-        ok(app.post(&orders, Some(&s.ivan), &json!({"lines": [free_line("100", "1")]})).await, 201).await;
-    let oid = id(&order);
-    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
+    let oid = confirmed_order(&app, &s, json!([free_line("100", "1")])).await;
     let invoice = |oid: String| {
         let app = &app;
         let ivan = s.ivan.clone();
@@ -1237,10 +1216,7 @@ async fn input_the_spec_calls_invalid_is_refused_naming_the_field() {
     let far = app.get("/api/v1/orders?updated_since=2201-01-01T00:00:00Z", &s.ivan).await;
     assert_eq!(far.error_fields(), vec!["updated_since"]);
 
-    let order =
-        ok(app.post(&orders, Some(&s.ivan), &json!({"lines": [free_line("100", "1")]})).await, 201).await;
-    let oid = id(&order);
-    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
+    let oid = confirmed_order(&app, &s, json!([free_line("100", "1")])).await;
     let ahead = app
         .post(
             "/api/v1/payments",

@@ -173,7 +173,8 @@ fn build_order_view(
 ) -> OrderView {
     let schedule = schedule_view(instalments, Money::from_minor(row.paid_minor), today);
     let (qty, shipped): (i64, i64) =
-        lines.iter().fold((0, 0), |a, l| (a.0 + l.quantity, a.1 + l.shipped_quantity));
+        // Only the shipped share is read from these; saturating keeps it sane at any size.
+        lines.iter().fold((0i64, 0i64), |a, l| (a.0.saturating_add(l.quantity), a.1.saturating_add(l.shipped_quantity)));
     OrderView {
         id: row.id.0,
         number: row.number,
@@ -1336,14 +1337,15 @@ pub fn create_shipment(
                 None => {
                     unmet.push(Unmet::new("line_of_order", format!("lines[{i}]: not a line of this order")))
                 }
-                Some(l) if l.shipped_quantity + qty.0 > l.quantity => unmet.push(Unmet::new(
-                    "within_remaining",
-                    format!(
-                        "lines[{i}]: only {} of \"{}\" remain to ship",
-                        Quantity(l.quantity - l.shipped_quantity),
-                        l.description
-                    ),
-                )),
+                Some(l) if l.shipped_quantity.checked_add(qty.0).is_none_or(|s| s > l.quantity) => unmet
+                    .push(Unmet::new(
+                        "within_remaining",
+                        format!(
+                            "lines[{i}]: only {} of \"{}\" remain to ship",
+                            Quantity(l.quantity - l.shipped_quantity),
+                            l.description
+                        ),
+                    )),
                 Some(l) => l.shipped_quantity += qty.0,
             }
         }

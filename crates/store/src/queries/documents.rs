@@ -253,7 +253,9 @@ pub fn ordered_of_quote_line(conn: &mut DbConnection, quote_line: DbUuid) -> Que
         .filter(orders::status.ne("cancelled"))
         .select(order_lines::quantity)
         .load(conn)?;
-    Ok(q.into_iter().sum())
+    // Summed wide: the caller compares it with the quoted quantity, so a sum
+    // past i64 (never reached in practice) reads as "more than quoted".
+    Ok(i64::try_from(q.into_iter().map(i128::from).sum::<i128>()).unwrap_or(i64::MAX))
 }
 
 /// Confirmed orders holding an instalment whose due date is before `before`

@@ -28,7 +28,11 @@ configurable scenario, quotes, orders, invoices, payments, shipments.\n\n\
 Conventions: JSON with snake_case fields; errors are RFC 9457 `application/problem+json`; \
 lists are cursor-paginated (`limit` 1–200, `cursor`); mutable resources carry `version` and \
 an `ETag` (send `If-Match` to update, `If-None-Match` to revalidate); every POST accepts \
-`Idempotency-Key`; every response carries `x-request-id`.",
+`Idempotency-Key`; every response carries `x-request-id`. Text people type may hold tab and \
+line breaks but no other control character (400 `control_character` naming the field, in \
+bodies, query parameters and paths alike); amounts and quantities are exact decimal strings, \
+at most 1000000000000.00 and 1000000000 (422 `amount_too_large` past them); dates and times \
+lie in the years 1900–2200 (400 `date_out_of_range`).",
         version = "1.0.0",
         license(name = "MIT")
     ),
@@ -307,11 +311,13 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
         errors.push(("403", "The caller's role or key scope does not allow this"));
     }
     if has_body {
-        errors.push(("400", "Malformed JSON, wrong types, unknown or invalid fields"));
+        errors.push(("400", "Malformed JSON, wrong types, unknown or invalid fields, a control character in typed text"));
         errors.push(("413", "The body is larger than the limit"));
         errors.push(("415", "The body is not application/json"));
     } else if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
-        errors.push(("400", "Invalid path or query parameters (bad id, limit or cursor)"));
+        errors.push(("400", "Invalid path or query parameters (bad id, limit, cursor, date, or a control character)"));
+    } else {
+        errors.push(("400", "A control character in the path or the query string"));
     }
     if path.contains('{') {
         errors.push(("404", "No such resource, or not visible to the caller"));
@@ -327,7 +333,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
     }
     errors.push(("500", "A fault on our side; logged with the request id"));
     if access.is_some() || id == "login" || id == "refreshToken" {
-        errors.push(("503", "No database connection became free in time"));
+        errors.push(("503", "The database could not be reached or did not answer in time; retry after `Retry-After`"));
     }
     for (status, description) in errors {
         op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem_response(description));
@@ -341,7 +347,10 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
                 .parameter_in(utoipa::openapi::path::ParameterIn::Header)
                 .required(utoipa::openapi::Required::False)
                 .description(Some(
-                    "Makes a retry safe: the first response is stored for 24 h and replayed for the same key and body.",
+                    "Makes a retry safe: the first response is stored for 24 h and replayed for the same key and body \
+                     (keys belong to the authenticated caller). A retry after the first request's change \
+                     committed but its reply was lost is 409 `idempotency_key_applied`, never run twice. \
+                     Sign-in and token refresh ignore it; secrets are never stored or replayed.",
                 ))
                 .schema(Some(
                     utoipa::openapi::ObjectBuilder::new()

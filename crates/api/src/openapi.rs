@@ -311,11 +311,17 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
         errors.push(("403", "The caller's role or key scope does not allow this"));
     }
     if has_body {
-        errors.push(("400", "Malformed JSON, wrong types, unknown or invalid fields, a control character in typed text"));
+        errors.push((
+            "400",
+            "Malformed JSON, wrong types, unknown or invalid fields, a control character in typed text",
+        ));
         errors.push(("413", "The body is larger than the limit"));
         errors.push(("415", "The body is not application/json"));
     } else if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
-        errors.push(("400", "Invalid path or query parameters (bad id, limit, cursor, date, or a control character)"));
+        errors.push((
+            "400",
+            "Invalid path or query parameters (bad id, limit, cursor, date, or a control character)",
+        ));
     } else {
         errors.push(("400", "A control character in the path or the query string"));
     }
@@ -333,7 +339,10 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
     }
     errors.push(("500", "A fault on our side; logged with the request id"));
     if access.is_some() || id == "login" || id == "refreshToken" {
-        errors.push(("503", "The database could not be reached or did not answer in time; retry after `Retry-After`"));
+        errors.push((
+            "503",
+            "The database could not be reached or did not answer in time; retry after `Retry-After`",
+        ));
     }
     for (status, description) in errors {
         op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem_response(description));

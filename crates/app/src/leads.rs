@@ -523,9 +523,9 @@ fn lead_on_timeline(
     lead: &LeadRow,
     kind: &str,
 ) -> Result<(), AppError> {
-    let ts = lead.received_at.and_utc();
-    let secs = u64::try_from(ts.timestamp()).unwrap_or(0);
-    let id = Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, secs, ts.timestamp_subsec_nanos()));
+    // Dated when the lead arrived: the timeline reads by `occurred_at`, so
+    // the lead opens it whatever the order of writing.
+    let id = crm_domain::new_id();
     let (actor_kind, actor_id) = actor_parts(Some(actor));
     sq::insert_timeline_entry(
         conn,

@@ -402,6 +402,8 @@ pub fn insert_timeline_entry(conn: &mut DbConnection, row: &TimelineEntryRow) ->
 }
 
 /// Newest first; `before` is the last id of the previous page.
+/// An interest's timeline, newest first by when each thing happened (ties
+/// in the order they were written), continuing after the entry `before`.
 pub fn list_timeline(
     conn: &mut DbConnection,
     interest: DbUuid,
@@ -413,9 +415,22 @@ pub fn list_timeline(
         .select(TimelineEntryRow::as_select())
         .into_boxed();
     if let Some(before) = before {
-        q = q.filter(timeline_entries::id.lt(before));
+        let at: Option<chrono::NaiveDateTime> = timeline_entries::table
+            .find(before)
+            .select(timeline_entries::occurred_at)
+            .first(conn)
+            .optional()?;
+        q = match at {
+            Some(at) => q.filter(
+                timeline_entries::occurred_at
+                    .lt(at)
+                    .or(timeline_entries::occurred_at.eq(at).and(timeline_entries::id.lt(before))),
+            ),
+            // A cursor whose entry is gone: continue by id alone.
+            None => q.filter(timeline_entries::id.lt(before)),
+        };
     }
-    q.order(timeline_entries::id.desc()).limit(limit).load(conn)
+    q.order((timeline_entries::occurred_at.desc(), timeline_entries::id.desc())).limit(limit).load(conn)
 }
 
 /// Locks an interest's row until the transaction ends, so that use cases

@@ -238,12 +238,8 @@ pub async fn idempotency(
     let res = match IDEMPOTENCY_RECORD.scope(record, next.call(req)).await {
         Ok(res) => res,
         Err(e) => {
-            let lost = crm_app::idempotency::StoredResponse {
-                status: 500,
-                headers: "{}".to_owned(),
-                body: String::new(),
-            };
-            let _ = crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record, &lost))
+            // No reply to keep: an applied record stays applied (a retry gets 409, never a rerun).
+            let _ = crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record, None))
                 .await;
             return Err(e);
         }
@@ -276,7 +272,8 @@ pub async fn idempotency(
         // Not an answer to the request itself (our failure, credentials,
         // throttling): forgotten so that the retry runs it again — unless a
         // change of it committed, and then this is its answer.
-        crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record, &stored)).await
+        crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record, Some(&stored)))
+            .await
     } else {
         crate::extract::run(&state, move |app| crm_app::idempotency::complete(app, record, &stored)).await
     };

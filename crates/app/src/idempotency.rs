@@ -109,11 +109,14 @@ pub fn complete(app: &App, record: Uuid, response: &StoredResponse) -> Result<()
 
 /// A request that failed on our side (or for its credentials, or throttled):
 /// forgotten so a retry runs afresh — unless its change already committed,
-/// in which case its reply is what a retry gets.
-pub fn abandon(app: &App, record: Uuid, response: &StoredResponse) -> Result<(), AppError> {
+/// in which case its reply (when there is one) is what a retry gets; with
+/// none, the record stays applied and a retry learns the change was made.
+pub fn abandon(app: &App, record: Uuid, response: Option<&StoredResponse>) -> Result<(), AppError> {
     app.with_idempotency(None).write(|conn| {
         if q::delete_unapplied(conn, record.into())? == 0 {
-            q::complete(conn, record.into(), i32::from(response.status), &response.headers, &response.body)?;
+            if let Some(r) = response {
+                q::complete(conn, record.into(), i32::from(r.status), &r.headers, &r.body)?;
+            }
         }
         Ok(())
     })

@@ -101,14 +101,17 @@ pub(crate) fn snapshot_for_issue(conn: &mut DbConnection, row: &OrderRow) -> Res
             .map(|a| format!("Договор № {} от {}", a.number, date(a.signed_on.date()))),
         None => None,
     };
-    let mut units = Vec::new();
-    for l in q::lines_of(conn, &[row.id])? {
-        let unit = match l.product_id {
-            Some(p) => cq::find_product(conn, p)?.map(|p| p.unit),
-            None => None,
-        };
-        units.push(unit.unwrap_or_else(|| "шт".to_owned()));
-    }
+    let lines = q::lines_of(conn, &[row.id])?;
+    let ids: Vec<_> = lines.iter().filter_map(|l| l.product_id).collect();
+    let unit_of: std::collections::HashMap<_, String> = if ids.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        cq::find_products(conn, &ids)?.into_iter().map(|p| (p.id, p.unit)).collect()
+    };
+    let units = lines
+        .iter()
+        .map(|l| l.product_id.and_then(|p| unit_of.get(&p).cloned()).unwrap_or_else(|| "шт".to_owned()))
+        .collect();
     serde_json::to_string(&IssuedSnapshot { seller, buyer, agreement, units }).map_err(AppError::internal)
 }
 

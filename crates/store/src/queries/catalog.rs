@@ -17,6 +17,11 @@ pub fn find_product(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<P
     products::table.find(id).select(ProductRow::as_select()).first(conn).optional()
 }
 
+/// Several products in one query (lines of a document).
+pub fn find_products(conn: &mut DbConnection, ids: &[DbUuid]) -> QueryResult<Vec<ProductRow>> {
+    products::table.filter(products::id.eq_any(ids)).select(ProductRow::as_select()).load(conn)
+}
+
 pub fn find_by_sku(conn: &mut DbConnection, sku: &str) -> QueryResult<Option<ProductRow>> {
     products::table.filter(products::sku.eq(sku)).select(ProductRow::as_select()).first(conn).optional()
 }

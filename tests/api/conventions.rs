@@ -269,8 +269,8 @@ async fn a_retry_while_the_first_request_runs_is_409() {
     // The first request is mid-flight: its key is recorded but not completed.
     let scope = format!("user:{}", me.body["id"].as_str().unwrap());
     let hash = request_hash("POST", "/api/v1/departments", &bytes);
-    let begun = crm_app::idempotency::begin(&app.app, &scope, "dept-1", &hash).unwrap();
-    assert!(matches!(begun, crm_app::idempotency::Begin::Proceed(_)));
+    let begun = crm_app::platform::idempotency::begin(&app.app, &scope, "dept-1", &hash).unwrap();
+    assert!(matches!(begun, crm_app::platform::idempotency::Begin::Proceed(_)));
 
     let r = Reply::read(
         app.request(Method::POST, "/api/v1/departments", Some(&admin))

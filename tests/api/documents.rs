@@ -3,7 +3,7 @@
 //! — and the documents around it: quotes, agreements, invoices, purchase
 //! documents, the document tree, and who sees what.
 
-use crm_app::clock::Clock;
+use crm_app::platform::clock::Clock;
 use mail_parser::MimeHeaders;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -1003,10 +1003,14 @@ async fn an_instalment_unpaid_past_its_date_is_announced_once_and_runs_the_overd
         .await;
 
     app.advance(chrono::Duration::days(1));
-    assert_eq!(crm_app::orders::announce_overdue_payments(&app.app).unwrap(), 0, "nothing is late yet");
+    assert_eq!(
+        crm_app::documents::orders::announce_overdue_payments(&app.app).unwrap(),
+        0,
+        "nothing is late yet"
+    );
     app.advance(chrono::Duration::days(2));
-    assert_eq!(crm_app::orders::announce_overdue_payments(&app.app).unwrap(), 1);
-    assert_eq!(crm_app::orders::announce_overdue_payments(&app.app).unwrap(), 0, "announced once");
+    assert_eq!(crm_app::documents::orders::announce_overdue_payments(&app.app).unwrap(), 1);
+    assert_eq!(crm_app::documents::orders::announce_overdue_payments(&app.app).unwrap(), 0, "announced once");
 
     let ivan = app.token("ivan@test.crm", PASSWORD).await;
     let read = app.get(&format!("/api/v1/orders/{oid}"), &ivan).await.body;

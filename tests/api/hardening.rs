@@ -517,8 +517,10 @@ async fn a_change_and_its_idempotency_record_commit_together() {
     );
 
     // The mark is written by the use case's own transaction, or not at all.
-    let begin = |key: &str| match crm_app::idempotency::begin(&app.app, "test:scope", key, "hash").unwrap() {
-        crm_app::idempotency::Begin::Proceed(id) => id,
+    let begin = |key: &str| match crm_app::platform::idempotency::begin(&app.app, "test:scope", key, "hash")
+        .unwrap()
+    {
+        crm_app::platform::idempotency::Begin::Proceed(id) => id,
         other => panic!("{other:?}"),
     };
     let committed = begin("k1");
@@ -866,7 +868,7 @@ async fn two_servers_starting_at_once_on_an_empty_database_both_come_up() {
                 std::sync::Arc::new(crm_app::ManualClock::new(start_time())),
             )
             .map_err(|e| e.to_string())?;
-            crm_app::bootstrap::bootstrap_admin(&app, ADMIN_EMAIL, Some(ADMIN_PASSWORD))
+            crm_app::identity::bootstrap::bootstrap_admin(&app, ADMIN_EMAIL, Some(ADMIN_PASSWORD))
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         })

@@ -267,7 +267,7 @@ impl TestApp {
 
     /// The server's "now" (the injected clock).
     pub fn clock_now(&self) -> DateTime<Utc> {
-        crm_app::clock::Clock::now(self.clock.as_ref())
+        crm_app::platform::clock::Clock::now(self.clock.as_ref())
     }
 
     /// The server's "today": the injected clock's date in the server's zone,

@@ -395,12 +395,12 @@ async fn two_payments_completing_an_interest_at_once_on_two_instances_move_it_on
                 let barrier = barrier.clone();
                 let key = key.clone();
                 std::thread::spawn(move || {
-                    let principal = crm_app::auth::authenticate_api_key(&instance, &key).unwrap();
+                    let principal = crm_app::identity::auth::authenticate_api_key(&instance, &key).unwrap();
                     barrier.wait();
-                    crm_app::orders::register_payment(
+                    crm_app::documents::orders::register_payment(
                         &instance,
                         &principal,
-                        crm_app::orders::PaymentInput {
+                        crm_app::documents::orders::PaymentInput {
                             order_id: order.parse().unwrap(),
                             amount: "100".into(),
                             paid_on: None,

@@ -214,12 +214,12 @@ async fn managers_may_read_but_not_change_the_organisation() {
 #[tokio::test]
 async fn the_demo_seed_fills_a_department_once() {
     let app = spawn_app().await;
-    let first = crm_app::bootstrap::seed_demo(&app.app).unwrap();
+    let first = crm_app::identity::bootstrap::seed_demo(&app.app).unwrap();
     assert!(first.created);
-    let again = crm_app::bootstrap::seed_demo(&app.app).unwrap();
+    let again = crm_app::identity::bootstrap::seed_demo(&app.app).unwrap();
     assert!(!again.created, "a second run changes nothing");
 
-    let head = app.token("head@demo.crm", crm_app::bootstrap::DEMO_PASSWORD).await;
+    let head = app.token("head@demo.crm", crm_app::identity::bootstrap::DEMO_PASSWORD).await;
     let me = app.get("/api/v1/me", &head).await;
     let dept =
         app.get(&format!("/api/v1/departments/{}", me.body["department_id"].as_str().unwrap()), &head).await;

@@ -162,7 +162,8 @@ impl Config {
         crm_domain::Email::parse(&admin_email).map_err(|e| err("CRM_ADMIN_EMAIL", e.message))?;
         let admin_password = get("CRM_ADMIN_PASSWORD");
         if let Some(p) = &admin_password {
-            crm_app::auth::check_password_policy(p).map_err(|(_, m)| err("CRM_ADMIN_PASSWORD", m))?;
+            crm_app::identity::auth::check_password_policy(p)
+                .map_err(|(_, m)| err("CRM_ADMIN_PASSWORD", m))?;
         }
         let log_format = match get("CRM_LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
@@ -203,10 +204,10 @@ impl Config {
         };
         let smtp_url = get("CRM_SMTP_URL");
         if let Some(u) = &smtp_url {
-            crm_app::invoices::check_smtp_url(u).map_err(|m| err("CRM_SMTP_URL", m))?;
+            crm_app::documents::invoices::check_smtp_url(u).map_err(|m| err("CRM_SMTP_URL", m))?;
         }
         let mail_from = get("CRM_MAIL_FROM").unwrap_or_else(|| "CRM <crm@localhost>".to_owned());
-        crm_app::invoices::check_mailbox(&mail_from).map_err(|m| err("CRM_MAIL_FROM", m))?;
+        crm_app::documents::invoices::check_mailbox(&mail_from).map_err(|m| err("CRM_MAIL_FROM", m))?;
         Ok(Self {
             jobs_interval,
             smtp_url,
@@ -252,7 +253,7 @@ impl Config {
             Err(e) => return Err(describe(e)),
         }
         std::fs::create_dir_all(&self.data_dir).map_err(describe)?;
-        let secret = crm_app::auth::random_token(48);
+        let secret = crm_app::identity::auth::random_token(48);
         write_private(&path, &secret).map_err(describe)?;
         Ok(secret.into_bytes())
     }

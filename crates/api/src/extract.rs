@@ -63,7 +63,7 @@ pub fn credential(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     if let Some(value) = req.headers().get("x-api-key") {
         let key =
             value.to_str().map_err(|_| ApiError::unauthenticated("the X-Api-Key header is not text"))?;
-        if !key.starts_with(crm_app::auth::API_KEY_PREFIX) {
+        if !key.starts_with(crm_app::identity::auth::API_KEY_PREFIX) {
             return Err(ApiError::unauthenticated("X-Api-Key must hold an API key"));
         }
         return Ok(Some(key.trim().to_owned()));
@@ -87,7 +87,8 @@ impl FromRequest for Auth {
             let Some(cred) = cred? else {
                 return Err(ApiError::unauthenticated("sign in: send Authorization: Bearer <token>"));
             };
-            let principal = run(&state, move |app| crm_app::auth::authenticate_bearer(app, &cred)).await?;
+            let principal =
+                run(&state, move |app| crm_app::identity::auth::authenticate_bearer(app, &cred)).await?;
             Ok(Auth(principal))
         })
     }
@@ -173,12 +174,12 @@ pub fn created<T: Serialize>(location: String, body: &T, version: Option<i64>) -
 /// Turns `limit` and `cursor` query values into a page request, refusing
 /// out-of-range limits and cursors this server did not issue.
 pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
-    let limit = limit.unwrap_or(crm_app::page::DEFAULT_LIMIT);
-    if limit == 0 || limit > crm_app::page::MAX_LIMIT {
+    let limit = limit.unwrap_or(crm_app::platform::page::DEFAULT_LIMIT);
+    if limit == 0 || limit > crm_app::platform::page::MAX_LIMIT {
         return Err(ApiError::field(
             "limit",
             "out_of_range",
-            format!("must be between 1 and {}", crm_app::page::MAX_LIMIT),
+            format!("must be between 1 and {}", crm_app::platform::page::MAX_LIMIT),
         ));
     }
     let after = match cursor {

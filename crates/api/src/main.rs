@@ -92,14 +92,14 @@ fn seed_demo(config: &Config) -> ExitCode {
         Ok(app) => app,
         Err(e) => return fail(e),
     };
-    match crm_app::bootstrap::seed_demo(&app) {
+    match crm_app::identity::bootstrap::seed_demo(&app) {
         Ok(seed) => {
             let mut out = std::io::stdout();
             let _ = if seed.created {
                 writeln!(
                     out,
                     "Demo organisation created. Every demo user's password: {}",
-                    crm_app::bootstrap::DEMO_PASSWORD
+                    crm_app::identity::bootstrap::DEMO_PASSWORD
                 )
             } else {
                 writeln!(out, "Demo organisation already present; nothing changed.")

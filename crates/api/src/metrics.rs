@@ -46,7 +46,7 @@ impl Metrics {
     }
 
     /// The text exposition, with pool gauges read now.
-    pub fn render(&self, pool: crm_app::health::PoolState) -> Result<String, prometheus::Error> {
+    pub fn render(&self, pool: crm_app::platform::health::PoolState) -> Result<String, prometheus::Error> {
         self.pool_connections.set(i64::from(pool.connections));
         self.pool_idle.set(i64::from(pool.idle));
         self.pool_max.set(i64::from(pool.max_size));

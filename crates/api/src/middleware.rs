@@ -109,9 +109,10 @@ async fn idempotency_scope(req: &ServiceRequest, state: &web::Data<AppState>) ->
         }
         Err(_) => return Err(()),
     };
-    let principal = crate::extract::run(state, move |app| crm_app::auth::authenticate_bearer(app, &cred))
-        .await
-        .map_err(|_| ())?;
+    let principal =
+        crate::extract::run(state, move |app| crm_app::identity::auth::authenticate_bearer(app, &cred))
+            .await
+            .map_err(|_| ())?;
     let scope = match &principal {
         crm_app::Principal::User(u) => format!("user:{}", u.id),
         crm_app::Principal::ApiKey(k) => format!("key:{}", k.id),
@@ -186,13 +187,13 @@ pub async fn idempotency(
     let begin = {
         let (scope, key) = (scope.clone(), key.clone());
         crate::extract::run(&web::Data::clone(&state), move |app| {
-            crm_app::idempotency::begin(app, &scope, &key, &hash)
+            crm_app::platform::idempotency::begin(app, &scope, &key, &hash)
         })
         .await
     };
     let record = match begin {
         Err(e) => return Ok(problem_response(req, e)),
-        Ok(crm_app::idempotency::Begin::Mismatch) => {
+        Ok(crm_app::platform::idempotency::Begin::Mismatch) => {
             return Ok(problem_response(
                 req,
                 ApiError::problem(Problem::new(
@@ -203,7 +204,7 @@ pub async fn idempotency(
                 )),
             ))
         }
-        Ok(crm_app::idempotency::Begin::InFlight) => {
+        Ok(crm_app::platform::idempotency::Begin::InFlight) => {
             return Ok(problem_response(
                 req,
                 ApiError::problem(Problem::new(
@@ -214,10 +215,10 @@ pub async fn idempotency(
                 )),
             ))
         }
-        Ok(crm_app::idempotency::Begin::Replay(stored)) => {
+        Ok(crm_app::platform::idempotency::Begin::Replay(stored)) => {
             return Ok(req.into_response(replay(&stored)));
         }
-        Ok(crm_app::idempotency::Begin::AppliedWithoutReply) => {
+        Ok(crm_app::platform::idempotency::Begin::AppliedWithoutReply) => {
             return Ok(problem_response(
                 req,
                 ApiError::problem(Problem::new(
@@ -228,7 +229,7 @@ pub async fn idempotency(
                 )),
             ))
         }
-        Ok(crm_app::idempotency::Begin::Proceed(record)) => record,
+        Ok(crm_app::platform::idempotency::Begin::Proceed(record)) => record,
     };
 
     let secret_field = SECRET_FIELDS.iter().find(|(path, _)| *path == req.path()).map(|(_, f)| *f);
@@ -239,8 +240,10 @@ pub async fn idempotency(
         Ok(res) => res,
         Err(e) => {
             // No reply to keep: an applied record stays applied (a retry gets 409, never a rerun).
-            let _ = crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record, None))
-                .await;
+            let _ = crate::extract::run(&state, move |app| {
+                crm_app::platform::idempotency::abandon(app, record, None)
+            })
+            .await;
             return Err(e);
         }
     };
@@ -257,7 +260,7 @@ pub async fn idempotency(
         }
     }
     let body_text = String::from_utf8_lossy(&bytes).into_owned();
-    let stored = crm_app::idempotency::StoredResponse {
+    let stored = crm_app::platform::idempotency::StoredResponse {
         status: status.as_u16(),
         headers: serde_json::Value::Object(kept).to_string(),
         body: match secret_field {
@@ -272,10 +275,13 @@ pub async fn idempotency(
         // Not an answer to the request itself (our failure, credentials,
         // throttling): forgotten so that the retry runs it again — unless a
         // change of it committed, and then this is its answer.
-        crate::extract::run(&state, move |app| crm_app::idempotency::abandon(app, record, Some(&stored)))
-            .await
+        crate::extract::run(&state, move |app| {
+            crm_app::platform::idempotency::abandon(app, record, Some(&stored))
+        })
+        .await
     } else {
-        crate::extract::run(&state, move |app| crm_app::idempotency::complete(app, record, &stored)).await
+        crate::extract::run(&state, move |app| crm_app::platform::idempotency::complete(app, record, &stored))
+            .await
     };
     if let Err(e) = outcome {
         tracing::warn!(error = %e, "could not store the idempotent response");
@@ -298,7 +304,7 @@ fn without_field(body: &str, field: &str) -> String {
     }
 }
 
-fn replay(stored: &crm_app::idempotency::StoredResponse) -> HttpResponse {
+fn replay(stored: &crm_app::platform::idempotency::StoredResponse) -> HttpResponse {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let mut res = HttpResponse::build(status);
     if let Ok(serde_json::Value::Object(headers)) = serde_json::from_str::<serde_json::Value>(&stored.headers)

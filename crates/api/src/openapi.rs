@@ -1,9 +1,9 @@
 //! The OpenAPI document: generated from the handlers' annotations, then
 //! completed from the shared declarations — who may call each operation
-//! (`crm_app::permissions`), the error responses every operation can give,
+//! (`crm_app::identity::permissions`), the error responses every operation can give,
 //! and links from create operations to their read operation.
 
-use crm_app::permissions::{self as perm, Access, KeyRule};
+use crm_app::identity::permissions::{self as perm, Access, KeyRule};
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::Operation;

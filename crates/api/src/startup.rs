@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App as ActixApp, HttpServer};
-use crm_app::bootstrap::Bootstrap;
+use crm_app::identity::bootstrap::Bootstrap;
 use crm_app::{App, Clock, Settings};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -71,8 +71,12 @@ impl Application {
     /// and binds the listener (port 0 picks a free port).
     pub fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let app = prepare(&config, clock)?;
-        match crm_app::bootstrap::bootstrap_admin(&app, &config.admin_email, config.admin_password.as_deref())
-            .map_err(|e| StartError::App(format!("bootstrap admin: {e}")))?
+        match crm_app::identity::bootstrap::bootstrap_admin(
+            &app,
+            &config.admin_email,
+            config.admin_password.as_deref(),
+        )
+        .map_err(|e| StartError::App(format!("bootstrap admin: {e}")))?
         {
             Bootstrap::Created { email, generated_password: Some(password) } => {
                 // Printed once, on the console only, so the operator can sign in.
@@ -152,7 +156,7 @@ impl Application {
                     ticks.tick().await;
                     let app = app.clone();
                     match tokio::task::spawn_blocking(move || {
-                        crm_app::orders::announce_overdue_payments(&app)
+                        crm_app::documents::orders::announce_overdue_payments(&app)
                     })
                     .await
                     {

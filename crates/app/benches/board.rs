@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use crm_app::principal::UserPrincipal;
+use crm_app::identity::principal::UserPrincipal;
 use crm_app::sales::interests::{board, move_interest, BoardQuery, NextStep, Transition};
 use crm_app::{App, PageRequest, Principal, Settings, SystemClock};
 use crm_domain::Role;

@@ -4,39 +4,20 @@
 //!
 //! This is the only crate that begins transactions.
 
-pub mod agreements;
-pub mod api_keys;
-pub mod auth;
-pub mod bootstrap;
-pub mod catalog;
-pub mod channels;
-pub mod clients;
-pub mod clock;
-pub mod departments;
 pub mod documents;
-pub mod error;
-pub mod health;
-pub mod idempotency;
+pub mod identity;
 pub mod intake;
-pub mod invoices;
-pub mod leads;
-pub mod orders;
-pub mod outbox;
-pub mod page;
-pub mod pdf;
-pub mod permissions;
-pub mod principal;
-pub mod quotes;
+pub mod parties;
+pub mod platform;
 pub mod sales;
-pub mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{AppError, FieldError, Unmet};
-pub use page::{Page, PageRequest};
-pub use principal::Principal;
+pub use identity::principal::Principal;
+pub use platform::clock::{Clock, ManualClock, SystemClock};
+pub use platform::error::{AppError, FieldError, Unmet};
+pub use platform::page::{Page, PageRequest};
 
 use crm_domain::TimeZoneName;
 use crm_store::{DbConnection, Pool, PooledConnection};
@@ -67,7 +48,7 @@ impl Settings {
     /// A rate as given, if it parses and is one the organisation charges.
     pub fn vat_rate(
         &self,
-        p: &mut crate::error::Problems,
+        p: &mut crate::platform::error::Problems,
         field: &str,
         raw: &str,
     ) -> Option<crm_domain::VatRate> {

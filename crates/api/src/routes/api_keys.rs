@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use crm_app::api_keys::{ApiKeyView, NewApiKey};
+use crm_app::identity::api_keys::{ApiKeyView, NewApiKey};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -111,7 +111,7 @@ pub async fn list_api_keys(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = page_request(q.limit, q.cursor.as_deref())?;
-    let page = run(&state, move |app| crm_app::api_keys::list_api_keys(app, &auth.0, page)).await?;
+    let page = run(&state, move |app| crm_app::identity::api_keys::list_api_keys(app, &auth.0, page)).await?;
     Ok(HttpResponse::Ok().json(ApiKeyList {
         items: page.items.into_iter().map(ApiKeyDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -135,7 +135,8 @@ pub async fn create_api_key(
     validate(&*body)?;
     let b = body.into_inner();
     let input = NewApiKey { name: b.name, scopes: b.scopes, expires_at: b.expires_at };
-    let made = run(&state, move |app| crm_app::api_keys::create_api_key(app, &auth.0, input)).await?;
+    let made =
+        run(&state, move |app| crm_app::identity::api_keys::create_api_key(app, &auth.0, input)).await?;
     let id = made.key.id;
     let dto = CreatedApiKeyDto { key: made.key.into(), secret: Some(made.secret) };
     Ok(created(format!("/api/v1/api-keys/{id}"), &dto, None))
@@ -153,6 +154,6 @@ pub async fn revoke_api_key(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    run(&state, move |app| crm_app::api_keys::revoke_api_key(app, &auth.0, id)).await?;
+    run(&state, move |app| crm_app::identity::api_keys::revoke_api_key(app, &auth.0, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

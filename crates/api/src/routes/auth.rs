@@ -47,7 +47,7 @@ pub struct TokenResponse {
 }
 
 impl TokenResponse {
-    fn from_pair(pair: crm_app::auth::TokenPair, now: DateTime<Utc>) -> Self {
+    fn from_pair(pair: crm_app::identity::auth::TokenPair, now: DateTime<Utc>) -> Self {
         Self {
             expires_in: (pair.access_expires_at - now).num_seconds(),
             access_token: pair.access_token,
@@ -84,7 +84,7 @@ pub async fn login(
     let address = client_address(&req, &state.proxies);
     let body = body.into_inner();
     let (pair, now) = run(&state, move |app| {
-        crm_app::auth::login(app, &body.email, &body.password, &address).map(|p| (p, app.now()))
+        crm_app::identity::auth::login(app, &body.email, &body.password, &address).map(|p| (p, app.now()))
     })
     .await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from_pair(pair, now)))
@@ -118,7 +118,7 @@ pub async fn refresh(
     validate(&*body)?;
     let token = body.into_inner().refresh_token;
     let (pair, now) =
-        run(&state, move |app| crm_app::auth::refresh(app, &token).map(|p| (p, app.now()))).await?;
+        run(&state, move |app| crm_app::identity::auth::refresh(app, &token).map(|p| (p, app.now()))).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::from_pair(pair, now)))
 }
 
@@ -147,7 +147,7 @@ pub async fn logout(
     // misspelt `all_sessions` must not quietly sign out one session only.
     let request: LogoutRequest = crate::extract::optional_json(&body)?;
     let all = request.all_sessions;
-    run(&state, move |app| crm_app::auth::logout(app, &auth.0, all)).await?;
+    run(&state, move |app| crm_app::identity::auth::logout(app, &auth.0, all)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -158,7 +158,7 @@ pub async fn logout(
         (status = 304, description = "Unchanged since the given ETag"),
     ))]
 pub async fn me(state: web::Data<AppState>, req: HttpRequest, auth: Auth) -> Result<HttpResponse, ApiError> {
-    let user = run(&state, move |app| crm_app::users::me(app, &auth.0)).await?;
+    let user = run(&state, move |app| crm_app::identity::users::me(app, &auth.0)).await?;
     let version = user.version;
     Ok(versioned(&req, &UserDto::from(user), version))
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use crm_app::catalog::{Organization, ProductInput, ProductView};
+use crm_app::documents::catalog::{Organization, ProductInput, ProductView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -131,7 +131,7 @@ pub async fn list_products(
     let q = query.into_inner();
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let page = run(&state, move |app| {
-        crm_app::catalog::list_products(app, &auth.0, q.active, q.updated_since, page)
+        crm_app::documents::catalog::list_products(app, &auth.0, q.active, q.updated_since, page)
     })
     .await?;
     Ok(HttpResponse::Ok().json(ProductList {
@@ -163,7 +163,7 @@ pub async fn create_product(
         price_includes_vat: b.price_includes_vat,
         active: b.active,
     };
-    let v = run(&state, move |app| crm_app::catalog::create_product(app, &auth.0, input)).await?;
+    let v = run(&state, move |app| crm_app::documents::catalog::create_product(app, &auth.0, input)).await?;
     let (id, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/products/{id}"), &ProductDto::from(v), Some(version)))
 }
@@ -180,7 +180,7 @@ pub async fn get_product(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::catalog::get_product(app, &auth.0, id)).await?;
+    let v = run(&state, move |app| crm_app::documents::catalog::get_product(app, &auth.0, id)).await?;
     let version = v.version;
     Ok(versioned(&req, &ProductDto::from(v), version))
 }
@@ -211,8 +211,10 @@ pub async fn update_product(
         active: b.active,
     };
     let id = id.into_inner();
-    let v =
-        run(&state, move |app| crm_app::catalog::update_product(app, &auth.0, id, if_match.0, input)).await?;
+    let v = run(&state, move |app| {
+        crm_app::documents::catalog::update_product(app, &auth.0, id, if_match.0, input)
+    })
+    .await?;
     let version = v.version;
     Ok(versioned(&req, &ProductDto::from(v), version))
 }
@@ -271,7 +273,7 @@ pub async fn get_organization(
     req: HttpRequest,
     auth: Auth,
 ) -> Result<HttpResponse, ApiError> {
-    let o = run(&state, move |app| crm_app::catalog::get_organization(app, &auth.0)).await?;
+    let o = run(&state, move |app| crm_app::documents::catalog::get_organization(app, &auth.0)).await?;
     let version = o.version;
     Ok(versioned(&req, &OrganizationDto::from(o), version))
 }
@@ -302,8 +304,10 @@ pub async fn put_organization(
         version: 0,
         updated_at: None,
     };
-    let o =
-        run(&state, move |app| crm_app::catalog::put_organization(app, &auth.0, if_match.0, input)).await?;
+    let o = run(&state, move |app| {
+        crm_app::documents::catalog::put_organization(app, &auth.0, if_match.0, input)
+    })
+    .await?;
     let version = o.version;
     Ok(versioned(&req, &OrganizationDto::from(o), version))
 }

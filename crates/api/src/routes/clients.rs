@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use crm_app::clients::{
+use crm_app::parties::clients::{
     Candidate, ClientChanges, ClientInput, ClientListFilter, ClientView, ContactChanges, ContactInput,
     ContactView, DuplicateQuery, HistoryView,
 };
@@ -212,7 +212,8 @@ pub async fn list_clients(
     let q = query.into_inner();
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = ClientListFilter { kind: q.kind, status: q.status, updated_since: q.updated_since };
-    let page = run(&state, move |app| crm_app::clients::list_clients(app, &auth.0, filter, page)).await?;
+    let page =
+        run(&state, move |app| crm_app::parties::clients::list_clients(app, &auth.0, filter, page)).await?;
     Ok(HttpResponse::Ok().json(ClientList {
         items: page.items.into_iter().map(ClientDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -246,7 +247,7 @@ pub async fn create_client(
         status: b.status,
         confirm_new: b.confirm_new,
     };
-    let v = run(&state, move |app| crm_app::clients::create_client(app, &auth.0, input)).await?;
+    let v = run(&state, move |app| crm_app::parties::clients::create_client(app, &auth.0, input)).await?;
     let (id, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/clients/{id}"), &ClientDto::from(v), Some(version)))
 }
@@ -263,7 +264,7 @@ pub async fn get_client(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::clients::get_client(app, &auth.0, id)).await?;
+    let v = run(&state, move |app| crm_app::parties::clients::get_client(app, &auth.0, id)).await?;
     let version = v.version;
     Ok(versioned(&req, &ClientDto::from(v), version))
 }
@@ -298,8 +299,10 @@ pub async fn update_client(
         confirm_new: b.confirm_new,
     };
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::clients::update_client(app, &auth.0, id, if_match.0, changes))
-        .await?;
+    let v = run(&state, move |app| {
+        crm_app::parties::clients::update_client(app, &auth.0, id, if_match.0, changes)
+    })
+    .await?;
     let version = v.version;
     Ok(versioned(&req, &ClientDto::from(v), version))
 }
@@ -429,7 +432,9 @@ pub async fn list_client_contacts(
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let id = id.into_inner();
-    let page = run(&state, move |app| crm_app::clients::list_client_contacts(app, &auth.0, id, page)).await?;
+    let page =
+        run(&state, move |app| crm_app::parties::clients::list_client_contacts(app, &auth.0, id, page))
+            .await?;
     Ok(HttpResponse::Ok().json(ContactList {
         items: page.items.into_iter().map(ContactDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -452,7 +457,7 @@ pub async fn create_client_contact(
         return Err(ApiError::field("client_id", "mismatch", "the path names the client"));
     }
     let input = contact_input(body.into_inner(), Some(id.into_inner()));
-    let v = run(&state, move |app| crm_app::clients::create_contact(app, &auth.0, input)).await?;
+    let v = run(&state, move |app| crm_app::parties::clients::create_contact(app, &auth.0, input)).await?;
     let (cid, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/contacts/{cid}"), &ContactDto::from(v), Some(version)))
 }
@@ -468,7 +473,7 @@ pub async fn create_contact(
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let input = contact_input(body.into_inner(), None);
-    let v = run(&state, move |app| crm_app::clients::create_contact(app, &auth.0, input)).await?;
+    let v = run(&state, move |app| crm_app::parties::clients::create_contact(app, &auth.0, input)).await?;
     let (cid, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/contacts/{cid}"), &ContactDto::from(v), Some(version)))
 }
@@ -485,7 +490,7 @@ pub async fn get_contact(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::clients::get_contact(app, &auth.0, id)).await?;
+    let v = run(&state, move |app| crm_app::parties::clients::get_contact(app, &auth.0, id)).await?;
     let version = v.version;
     Ok(versioned(&req, &ContactDto::from(v), version))
 }
@@ -517,8 +522,10 @@ pub async fn update_contact(
         confirm_new: b.confirm_new,
     };
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::clients::update_contact(app, &auth.0, id, if_match.0, changes))
-        .await?;
+    let v = run(&state, move |app| {
+        crm_app::parties::clients::update_contact(app, &auth.0, id, if_match.0, changes)
+    })
+    .await?;
     let version = v.version;
     Ok(versioned(&req, &ContactDto::from(v), version))
 }
@@ -573,7 +580,8 @@ pub async fn client_history(
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let id = id.into_inner();
     let page =
-        run(&state, move |app| crm_app::clients::entity_history(app, &auth.0, "client", id, page)).await?;
+        run(&state, move |app| crm_app::parties::clients::entity_history(app, &auth.0, "client", id, page))
+            .await?;
     Ok(HttpResponse::Ok().json(history_page(page)))
 }
 
@@ -590,7 +598,8 @@ pub async fn contact_history(
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let id = id.into_inner();
     let page =
-        run(&state, move |app| crm_app::clients::entity_history(app, &auth.0, "contact", id, page)).await?;
+        run(&state, move |app| crm_app::parties::clients::entity_history(app, &auth.0, "contact", id, page))
+            .await?;
     Ok(HttpResponse::Ok().json(history_page(page)))
 }
 
@@ -628,7 +637,8 @@ pub async fn search_duplicates(
     validate(&*body)?;
     let b = body.into_inner();
     let query = DuplicateQuery { name: b.name, phone: b.phone, email: b.email, tax_id: b.tax_id };
-    let found = run(&state, move |app| crm_app::clients::search_duplicates(app, &auth.0, query)).await?;
+    let found =
+        run(&state, move |app| crm_app::parties::clients::search_duplicates(app, &auth.0, query)).await?;
     Ok(HttpResponse::Ok()
         .json(DuplicateSearchResult { candidates: found.into_iter().map(CandidateDto::from).collect() }))
 }

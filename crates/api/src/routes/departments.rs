@@ -2,7 +2,9 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use crm_app::departments::{DepartmentChanges, DepartmentListFilter, DepartmentView, NewDepartment};
+use crm_app::identity::departments::{
+    DepartmentChanges, DepartmentListFilter, DepartmentView, NewDepartment,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -108,7 +110,8 @@ pub async fn list_departments(
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = DepartmentListFilter { parent_id: q.parent_id, updated_since: q.updated_since };
     let page =
-        run(&state, move |app| crm_app::departments::list_departments(app, &auth.0, filter, page)).await?;
+        run(&state, move |app| crm_app::identity::departments::list_departments(app, &auth.0, filter, page))
+            .await?;
     Ok(HttpResponse::Ok().json(DepartmentList {
         items: page.items.into_iter().map(DepartmentDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -132,7 +135,8 @@ pub async fn create_department(
     validate(&*body)?;
     let b = body.into_inner();
     let input = NewDepartment { id: b.id, name: b.name, head_id: b.head_id, parent_id: b.parent_id };
-    let d = run(&state, move |app| crm_app::departments::create_department(app, &auth.0, input)).await?;
+    let d = run(&state, move |app| crm_app::identity::departments::create_department(app, &auth.0, input))
+        .await?;
     let version = d.version;
     Ok(created(format!("/api/v1/departments/{}", d.id), &DepartmentDto::from(d), Some(version)))
 }
@@ -151,7 +155,7 @@ pub async fn get_department(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let d = run(&state, move |app| crm_app::departments::get_department(app, &auth.0, id)).await?;
+    let d = run(&state, move |app| crm_app::identity::departments::get_department(app, &auth.0, id)).await?;
     let version = d.version;
     Ok(versioned(&req, &DepartmentDto::from(d), version))
 }
@@ -177,7 +181,7 @@ pub async fn update_department(
     let id = id.into_inner();
     let changes = DepartmentChanges { name: b.name, head_id: b.head_id, parent_id: b.parent_id };
     let d = run(&state, move |app| {
-        crm_app::departments::update_department(app, &auth.0, id, if_match.0, changes)
+        crm_app::identity::departments::update_department(app, &auth.0, id, if_match.0, changes)
     })
     .await?;
     let version = d.version;

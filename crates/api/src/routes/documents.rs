@@ -4,10 +4,12 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use crm_app::agreements::{AgreementChanges, AgreementInput, AgreementView, TermInput};
-use crm_app::documents::{DocNode, RelatedInput, RelatedView};
-use crm_app::invoices::SendingView;
-use crm_app::quotes::{OrderSplit, OrdersFromQuote, QuoteChanges, QuoteInput, QuoteView, VariantInput};
+use crm_app::documents::agreements::{AgreementChanges, AgreementInput, AgreementView, TermInput};
+use crm_app::documents::invoices::SendingView;
+use crm_app::documents::purchasing::{DocNode, RelatedInput, RelatedView};
+use crm_app::documents::quotes::{
+    OrderSplit, OrdersFromQuote, QuoteChanges, QuoteInput, QuoteView, VariantInput,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -196,7 +198,7 @@ pub async fn create_quote(
         variants: b.variants.into_iter().map(Into::into).collect(),
     };
     let id = id.into_inner();
-    let q = run(&state, move |app| crm_app::quotes::create_quote(app, &auth.0, id, input)).await?;
+    let q = run(&state, move |app| crm_app::documents::quotes::create_quote(app, &auth.0, id, input)).await?;
     let (qid, version) = (q.id, q.version);
     Ok(created(format!("/api/v1/quotes/{qid}"), &QuoteDto::from(q), Some(version)))
 }
@@ -211,7 +213,8 @@ pub async fn list_interest_quotes(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = run(&state, move |app| crm_app::quotes::list_interest_quotes(app, &auth.0, id)).await?;
+    let items =
+        run(&state, move |app| crm_app::documents::quotes::list_interest_quotes(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(QuoteList { items: items.into_iter().map(QuoteDto::from).collect() }))
 }
 
@@ -227,7 +230,7 @@ pub async fn get_quote(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let q = run(&state, move |app| crm_app::quotes::get_quote(app, &auth.0, id)).await?;
+    let q = run(&state, move |app| crm_app::documents::quotes::get_quote(app, &auth.0, id)).await?;
     let version = q.version;
     Ok(versioned(&req, &QuoteDto::from(q), version))
 }
@@ -268,8 +271,10 @@ pub async fn update_quote(
         status: b.status,
     };
     let id = id.into_inner();
-    let q =
-        run(&state, move |app| crm_app::quotes::update_quote(app, &auth.0, id, if_match.0, changes)).await?;
+    let q = run(&state, move |app| {
+        crm_app::documents::quotes::update_quote(app, &auth.0, id, if_match.0, changes)
+    })
+    .await?;
     let version = q.version;
     Ok(versioned(&req, &QuoteDto::from(q), version))
 }
@@ -295,8 +300,10 @@ pub async fn approve_quote(
     body: Json<ApproveQuoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, variant) = (id.into_inner(), body.variant_id);
-    let q =
-        run(&state, move |app| crm_app::quotes::approve_quote(app, &auth.0, id, if_match.0, variant)).await?;
+    let q = run(&state, move |app| {
+        crm_app::documents::quotes::approve_quote(app, &auth.0, id, if_match.0, variant)
+    })
+    .await?;
     let version = q.version;
     Ok(versioned(&req, &QuoteDto::from(q), version))
 }
@@ -356,7 +363,8 @@ pub async fn orders_from_quote(
     };
     let id = id.into_inner();
     let orders =
-        run(&state, move |app| crm_app::quotes::create_orders_from_quote(app, &auth.0, id, input)).await?;
+        run(&state, move |app| crm_app::documents::quotes::create_orders_from_quote(app, &auth.0, id, input))
+            .await?;
     Ok(HttpResponse::Created().json(OrderList { items: orders.into_iter().map(OrderDto::from).collect() }))
 }
 
@@ -377,7 +385,8 @@ pub async fn quote_pdf(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (name, bytes) = run(&state, move |app| crm_app::invoices::quote_pdf(app, &auth.0, id)).await?;
+    let (name, bytes) =
+        run(&state, move |app| crm_app::documents::invoices::quote_pdf(app, &auth.0, id)).await?;
     Ok(pdf_response(&name, bytes))
 }
 
@@ -499,7 +508,8 @@ pub async fn create_agreement(
         payment_terms: b.payment_terms.into_iter().map(Into::into).collect(),
     };
     let id = id.into_inner();
-    let a = run(&state, move |app| crm_app::agreements::create_agreement(app, &auth.0, id, input)).await?;
+    let a = run(&state, move |app| crm_app::documents::agreements::create_agreement(app, &auth.0, id, input))
+        .await?;
     let (aid, version) = (a.id, a.version);
     Ok(created(format!("/api/v1/agreements/{aid}"), &AgreementDto::from(a), Some(version)))
 }
@@ -525,7 +535,9 @@ pub async fn list_agreements(
     let q = query.into_inner();
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let id = id.into_inner();
-    let page = run(&state, move |app| crm_app::agreements::list_agreements(app, &auth.0, id, page)).await?;
+    let page =
+        run(&state, move |app| crm_app::documents::agreements::list_agreements(app, &auth.0, id, page))
+            .await?;
     Ok(HttpResponse::Ok().json(AgreementList {
         items: page.items.into_iter().map(AgreementDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -544,7 +556,7 @@ pub async fn get_agreement(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let a = run(&state, move |app| crm_app::agreements::get_agreement(app, &auth.0, id)).await?;
+    let a = run(&state, move |app| crm_app::documents::agreements::get_agreement(app, &auth.0, id)).await?;
     let version = a.version;
     Ok(versioned(&req, &AgreementDto::from(a), version))
 }
@@ -584,9 +596,10 @@ pub async fn update_agreement(
         payment_terms: b.payment_terms.map(|t| t.into_iter().map(Into::into).collect()),
     };
     let id = id.into_inner();
-    let a =
-        run(&state, move |app| crm_app::agreements::update_agreement(app, &auth.0, id, if_match.0, changes))
-            .await?;
+    let a = run(&state, move |app| {
+        crm_app::documents::agreements::update_agreement(app, &auth.0, id, if_match.0, changes)
+    })
+    .await?;
     let version = a.version;
     Ok(versioned(&req, &AgreementDto::from(a), version))
 }
@@ -606,7 +619,8 @@ pub async fn invoice_pdf(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (name, bytes) = run(&state, move |app| crm_app::invoices::invoice_pdf(app, &auth.0, id)).await?;
+    let (name, bytes) =
+        run(&state, move |app| crm_app::documents::invoices::invoice_pdf(app, &auth.0, id)).await?;
     Ok(pdf_response(&name, bytes))
 }
 
@@ -676,7 +690,7 @@ pub async fn send_invoice(
     body: Json<SendInvoiceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, to) = (id.into_inner(), body.into_inner().to);
-    let s = run(&state, move |app| crm_app::invoices::send_invoice(app, &auth.0, id, to)).await?;
+    let s = run(&state, move |app| crm_app::documents::invoices::send_invoice(app, &auth.0, id, to)).await?;
     Ok(created(format!("/api/v1/invoice-sendings/{}", s.id), &InvoiceSendingDto::from(s), None))
 }
 
@@ -690,7 +704,7 @@ pub async fn list_sendings(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = run(&state, move |app| crm_app::invoices::list_sendings(app, &auth.0, id)).await?;
+    let items = run(&state, move |app| crm_app::documents::invoices::list_sendings(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(InvoiceSendingList { items: items.into_iter().map(Into::into).collect() }))
 }
 
@@ -704,7 +718,7 @@ pub async fn get_sending(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::invoices::get_sending(app, &auth.0, id)).await?;
+    let s = run(&state, move |app| crm_app::documents::invoices::get_sending(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(InvoiceSendingDto::from(s)))
 }
 
@@ -722,7 +736,7 @@ pub async fn retry_sending(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::invoices::retry_sending(app, &auth.0, id)).await?;
+    let s = run(&state, move |app| crm_app::documents::invoices::retry_sending(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(InvoiceSendingDto::from(s)))
 }
 
@@ -811,7 +825,8 @@ pub async fn record_related(
     };
     let id = id.into_inner();
     let (r, new) =
-        run(&state, move |app| crm_app::documents::record_related(app, &auth.0, id, input)).await?;
+        run(&state, move |app| crm_app::documents::purchasing::record_related(app, &auth.0, id, input))
+            .await?;
     let dto = RelatedDocumentDto::from(r);
     Ok(if new {
         created(format!("/api/v1/related-documents/{}", dto.id), &dto, None)
@@ -830,7 +845,7 @@ pub async fn get_related(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let r = run(&state, move |app| crm_app::documents::get_related(app, &auth.0, id)).await?;
+    let r = run(&state, move |app| crm_app::documents::purchasing::get_related(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(RelatedDocumentDto::from(r)))
 }
 
@@ -844,7 +859,8 @@ pub async fn list_related(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = run(&state, move |app| crm_app::documents::list_related(app, &auth.0, id)).await?;
+    let items =
+        run(&state, move |app| crm_app::documents::purchasing::list_related(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(RelatedDocumentList { items: items.into_iter().map(Into::into).collect() }))
 }
 
@@ -895,6 +911,7 @@ pub async fn document_tree(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let tree = run(&state, move |app| crm_app::documents::document_tree(app, &auth.0, id)).await?;
+    let tree =
+        run(&state, move |app| crm_app::documents::purchasing::document_tree(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(DocumentNodeDto::from(tree)))
 }

@@ -43,7 +43,7 @@ pub async fn healthz() -> HttpResponse {
         (status = 503, description = "Database unreachable or not migrated", body = crate::error::Problem, content_type = "application/problem+json")),
     security(()))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let r = run(&state, crm_app::health::readiness).await?;
+    let r = run(&state, crm_app::platform::health::readiness).await?;
     if !r.migrated {
         return Err(ApiError::problem(crate::error::Problem::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -64,7 +64,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     responses((status = 200, description = "Metrics", body = String, content_type = "text/plain; version=0.0.4")),
     security(()))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let pool = crm_app::health::pool_state(&state.app);
+    let pool = crm_app::platform::health::pool_state(&state.app);
     let text = state.metrics.render(pool).map_err(|e| ApiError::App(crm_app::AppError::internal(e)))?;
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text))
 }

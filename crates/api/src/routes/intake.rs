@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use crm_app::channels::{ChannelView, NewChannel};
-use crm_app::intake::{CallEvent, Delivered, FormOutcome, VkAnswer};
+use crm_app::intake::channels::{ChannelView, NewChannel};
+use crm_app::intake::providers::{CallEvent, Delivered, FormOutcome, VkAnswer};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -100,7 +100,7 @@ pub async fn intake_call(
         status: b.status,
         recording_url: b.recording_url,
     };
-    let d = run(&state, move |app| crm_app::intake::call(app, &auth.0, e, raw)).await?;
+    let d = run(&state, move |app| crm_app::intake::providers::call(app, &auth.0, e, raw)).await?;
     Ok(HttpResponse::Ok().json(DeliveredDto::from(d)))
 }
 
@@ -123,7 +123,8 @@ pub async fn intake_telegram(
     let token =
         req.headers().get("x-telegram-bot-api-secret-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let update = json_body(&body)?;
-    let d = run(&state, move |app| crm_app::intake::telegram(app, token.as_deref(), &update)).await?;
+    let d =
+        run(&state, move |app| crm_app::intake::providers::telegram(app, token.as_deref(), &update)).await?;
     Ok(HttpResponse::Ok().json(DeliveredDto::from(d)))
 }
 
@@ -138,7 +139,7 @@ pub async fn intake_telegram(
     security(()))]
 pub async fn intake_vk(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let event = json_body(&body)?;
-    let answer = run(&state, move |app| crm_app::intake::vk(app, &event)).await?;
+    let answer = run(&state, move |app| crm_app::intake::providers::vk(app, &event)).await?;
     let text = match answer {
         VkAnswer::Confirmation(s) => s,
         VkAnswer::Ok(_) => "ok".to_owned(),
@@ -171,7 +172,7 @@ pub async fn intake_email(
         )));
     }
     let raw = body.to_vec();
-    let d = run(&state, move |app| crm_app::intake::email(app, &auth.0, &raw)).await?;
+    let d = run(&state, move |app| crm_app::intake::providers::email(app, &auth.0, &raw)).await?;
     Ok(HttpResponse::Ok().json(DeliveredDto::from(d)))
 }
 
@@ -195,7 +196,8 @@ pub async fn form_preflight(
     let origin = origin_of(&req);
     let o = origin.clone();
     let (_, allowed) =
-        run(&state, move |app| crm_app::intake::form_origin_allowed(app, &key, o.as_deref())).await?;
+        run(&state, move |app| crm_app::intake::providers::form_origin_allowed(app, &key, o.as_deref()))
+            .await?;
     if !allowed {
         return Err(ApiError::App(crm_app::AppError::Forbidden("this site may not post to the form".into())));
     }
@@ -257,7 +259,8 @@ pub async fn intake_form(
     let address = client_address(&req, &state.proxies);
     let o = origin.clone();
     let outcome =
-        run(&state, move |app| crm_app::intake::form(app, &key, o.as_deref(), &address, &fields)).await;
+        run(&state, move |app| crm_app::intake::providers::form(app, &key, o.as_deref(), &address, &fields))
+            .await;
     let mut res = match outcome {
         Ok(FormOutcome::Lead(_) | FormOutcome::Ignored) => {
             HttpResponse::Ok().json(FormAccepted { received: true })
@@ -369,7 +372,8 @@ pub async fn list_channels(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = page_request(q.limit, q.cursor.as_deref())?;
-    let page = run(&state, move |app| crm_app::channels::list_channels(app, &auth.0, q.kind, page)).await?;
+    let page =
+        run(&state, move |app| crm_app::intake::channels::list_channels(app, &auth.0, q.kind, page)).await?;
     Ok(HttpResponse::Ok().json(ChannelList {
         items: page.items.into_iter().map(ChannelDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -387,7 +391,7 @@ pub async fn create_channel(
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let input = new_channel(body.into_inner());
-    let v = run(&state, move |app| crm_app::channels::create_channel(app, &auth.0, input)).await?;
+    let v = run(&state, move |app| crm_app::intake::channels::create_channel(app, &auth.0, input)).await?;
     let id = v.id;
     Ok(created(format!("/api/v1/channels/{id}"), &ChannelDto::from(v), None))
 }
@@ -401,7 +405,7 @@ pub async fn deactivate_channel(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    run(&state, move |app| crm_app::channels::deactivate_channel(app, &auth.0, id)).await?;
+    run(&state, move |app| crm_app::intake::channels::deactivate_channel(app, &auth.0, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -428,9 +432,10 @@ pub async fn list_forms(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let page =
-        run(&state, move |app| crm_app::channels::list_channels(app, &auth.0, Some("form".into()), page))
-            .await?;
+    let page = run(&state, move |app| {
+        crm_app::intake::channels::list_channels(app, &auth.0, Some("form".into()), page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ChannelList {
         items: page.items.into_iter().map(ChannelDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -456,7 +461,7 @@ pub async fn create_form(
         assignee_id: b.assignee_id,
         ..Default::default()
     };
-    let v = run(&state, move |app| crm_app::channels::create_channel(app, &auth.0, input)).await?;
+    let v = run(&state, move |app| crm_app::intake::channels::create_channel(app, &auth.0, input)).await?;
     let id = v.id;
     Ok(created(format!("/api/v1/channels/{id}"), &ChannelDto::from(v), None))
 }

@@ -2,7 +2,9 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use crm_app::leads::{Accept, AcceptAsNew, Acceptance, LeadListFilter, LeadView, LinkThen, NewLead, Party};
+use crm_app::intake::leads::{
+    Accept, AcceptAsNew, Acceptance, LeadListFilter, LeadView, LinkThen, NewLead, Party,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -155,7 +157,7 @@ pub async fn list_leads(
     let q = query.into_inner();
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let filter = LeadListFilter { status: q.status, channel: q.channel, updated_since: q.updated_since };
-    let page = run(&state, move |app| crm_app::leads::list_leads(app, &auth.0, filter, page)).await?;
+    let page = run(&state, move |app| crm_app::intake::leads::list_leads(app, &auth.0, filter, page)).await?;
     Ok(HttpResponse::Ok().json(LeadList {
         items: page.items.into_iter().map(LeadDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -192,7 +194,7 @@ pub async fn create_lead(
         thread_key: None,
         notes: Vec::new(),
     };
-    let (v, fresh) = run(&state, move |app| crm_app::leads::create_lead(app, &auth.0, lead)).await?;
+    let (v, fresh) = run(&state, move |app| crm_app::intake::leads::create_lead(app, &auth.0, lead)).await?;
     let (id, version) = (v.id, v.version);
     if fresh {
         Ok(created(format!("/api/v1/leads/{id}"), &LeadDto::from(v), Some(version)))
@@ -213,7 +215,7 @@ pub async fn get_lead(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::leads::get_lead(app, &auth.0, id)).await?;
+    let v = run(&state, move |app| crm_app::intake::leads::get_lead(app, &auth.0, id)).await?;
     let version = v.version;
     Ok(versioned(&req, &LeadDto::from(v), version))
 }
@@ -251,8 +253,8 @@ pub struct GlimpseDto {
     pub responsible_name: Option<String>,
 }
 
-impl From<crm_app::leads::Glimpse> for GlimpseDto {
-    fn from(g: crm_app::leads::Glimpse) -> Self {
+impl From<crm_app::intake::leads::Glimpse> for GlimpseDto {
+    fn from(g: crm_app::intake::leads::Glimpse) -> Self {
         Self {
             id: g.id,
             masked_name: g.masked_name,
@@ -291,7 +293,7 @@ pub async fn acceptance(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let a = run(&state, move |app| crm_app::leads::acceptance(app, &auth.0, id)).await?;
+    let a = run(&state, move |app| crm_app::intake::leads::acceptance(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(AcceptanceDto::from(a)))
 }
 
@@ -361,8 +363,8 @@ pub struct AcceptedDto {
     pub interest: Option<InterestDto>,
 }
 
-fn client_input(b: CreateClientRequest) -> crm_app::clients::ClientInput {
-    crm_app::clients::ClientInput {
+fn client_input(b: CreateClientRequest) -> crm_app::parties::clients::ClientInput {
+    crm_app::parties::clients::ClientInput {
         id: b.id,
         name: b.name,
         kind: b.kind,
@@ -376,8 +378,8 @@ fn client_input(b: CreateClientRequest) -> crm_app::clients::ClientInput {
     }
 }
 
-fn contact_input(b: CreateContactRequest) -> crm_app::clients::ContactInput {
-    crm_app::clients::ContactInput {
+fn contact_input(b: CreateContactRequest) -> crm_app::parties::clients::ContactInput {
+    crm_app::parties::clients::ContactInput {
         id: b.id,
         client_id: b.client_id,
         name: b.name,
@@ -457,7 +459,8 @@ pub async fn accept_lead(
         },
     };
     let id = id.into_inner();
-    let done = run(&state, move |app| crm_app::leads::accept_lead(app, &auth.0, id, if_match.0, how)).await?;
+    let done = run(&state, move |app| crm_app::intake::leads::accept_lead(app, &auth.0, id, if_match.0, how))
+        .await?;
     Ok(HttpResponse::Ok()
         .json(AcceptedDto { lead: done.lead.into(), interest: done.interest.map(InterestDto::from) }))
 }
@@ -489,7 +492,7 @@ pub async fn reject_lead(
     let b = body.into_inner();
     let id = id.into_inner();
     let v = run(&state, move |app| {
-        crm_app::leads::reject_lead(app, &auth.0, id, if_match.0, &b.reason, b.comment)
+        crm_app::intake::leads::reject_lead(app, &auth.0, id, if_match.0, &b.reason, b.comment)
     })
     .await?;
     Ok(HttpResponse::Ok().json(LeadDto::from(v)))

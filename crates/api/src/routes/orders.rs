@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
-use crm_app::orders::{
+use crm_app::documents::orders::{
     InstalmentView, LineInput, ManualInstalment, OrderChanges, OrderInput, OrderView, PaymentInput,
     PaymentView, ShipmentChanges, ShipmentInput, ShipmentView,
 };
@@ -271,7 +271,7 @@ pub async fn create_order(
         schedule: body.schedule.map(|s| s.into_iter().map(Into::into).collect()),
     };
     let id = id.into_inner();
-    let o = run(&state, move |app| crm_app::orders::create_order(app, &auth.0, id, input)).await?;
+    let o = run(&state, move |app| crm_app::documents::orders::create_order(app, &auth.0, id, input)).await?;
     let (oid, version) = (o.id, o.version);
     Ok(created(format!("/api/v1/orders/{oid}"), &OrderDto::from(o), Some(version)))
 }
@@ -286,7 +286,8 @@ pub async fn list_interest_orders(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = run(&state, move |app| crm_app::orders::list_interest_orders(app, &auth.0, id)).await?;
+    let items =
+        run(&state, move |app| crm_app::documents::orders::list_interest_orders(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(OrderList { items: items.into_iter().map(OrderDto::from).collect() }))
 }
 
@@ -302,7 +303,7 @@ pub async fn get_order(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let o = run(&state, move |app| crm_app::orders::get_order(app, &auth.0, id)).await?;
+    let o = run(&state, move |app| crm_app::documents::orders::get_order(app, &auth.0, id)).await?;
     let version = o.version;
     Ok(versioned(&req, &OrderDto::from(o), version))
 }
@@ -331,8 +332,10 @@ pub async fn update_order(
         schedule: body.schedule.map(|s| s.into_iter().map(Into::into).collect()),
     };
     let id = id.into_inner();
-    let o =
-        run(&state, move |app| crm_app::orders::update_order(app, &auth.0, id, if_match.0, changes)).await?;
+    let o = run(&state, move |app| {
+        crm_app::documents::orders::update_order(app, &auth.0, id, if_match.0, changes)
+    })
+    .await?;
     let version = o.version;
     Ok(versioned(&req, &OrderDto::from(o), version))
 }
@@ -349,7 +352,8 @@ pub async fn confirm_order(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let o = run(&state, move |app| crm_app::orders::confirm_order(app, &auth.0, id, if_match.0)).await?;
+    let o = run(&state, move |app| crm_app::documents::orders::confirm_order(app, &auth.0, id, if_match.0))
+        .await?;
     let version = o.version;
     Ok(versioned(&req, &OrderDto::from(o), version))
 }
@@ -366,7 +370,8 @@ pub async fn cancel_order(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let o = run(&state, move |app| crm_app::orders::cancel_order(app, &auth.0, id, if_match.0)).await?;
+    let o = run(&state, move |app| crm_app::documents::orders::cancel_order(app, &auth.0, id, if_match.0))
+        .await?;
     let version = o.version;
     Ok(versioned(&req, &OrderDto::from(o), version))
 }
@@ -459,7 +464,8 @@ pub async fn register_payment(
         payer: b.payer,
         comment: b.comment,
     };
-    let (p, fresh) = run(&state, move |app| crm_app::orders::register_payment(app, &auth.0, input)).await?;
+    let (p, fresh) =
+        run(&state, move |app| crm_app::documents::orders::register_payment(app, &auth.0, input)).await?;
     let id = p.id;
     if fresh {
         Ok(created(format!("/api/v1/payments/{id}"), &PaymentDto::from(p), None))
@@ -479,7 +485,8 @@ pub async fn cancel_payment(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p = run(&state, move |app| crm_app::orders::cancel_payment(app, &auth.0, id, if_match.0)).await?;
+    let p = run(&state, move |app| crm_app::documents::orders::cancel_payment(app, &auth.0, id, if_match.0))
+        .await?;
     Ok(HttpResponse::Ok().json(PaymentDto::from(p)))
 }
 
@@ -495,7 +502,7 @@ pub async fn get_payment(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p = run(&state, move |app| crm_app::orders::get_payment(app, &auth.0, id)).await?;
+    let p = run(&state, move |app| crm_app::documents::orders::get_payment(app, &auth.0, id)).await?;
     let version = p.version;
     Ok(versioned(&req, &PaymentDto::from(p), version))
 }
@@ -510,7 +517,7 @@ pub async fn list_payments(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = run(&state, move |app| crm_app::orders::list_payments(app, &auth.0, id)).await?;
+    let items = run(&state, move |app| crm_app::documents::orders::list_payments(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(PaymentList { items: items.into_iter().map(PaymentDto::from).collect() }))
 }
 
@@ -554,7 +561,7 @@ pub async fn list_shipments(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = run(&state, move |app| crm_app::orders::list_shipments(app, &auth.0, id)).await?;
+    let items = run(&state, move |app| crm_app::documents::orders::list_shipments(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(ShipmentList { items: items.into_iter().map(ShipmentDto::from).collect() }))
 }
 
@@ -638,7 +645,8 @@ pub async fn create_shipment(
         notes: b.notes,
     };
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::orders::create_shipment(app, &auth.0, id, input)).await?;
+    let s =
+        run(&state, move |app| crm_app::documents::orders::create_shipment(app, &auth.0, id, input)).await?;
     let (sid, version) = (s.id, s.version);
     Ok(created(format!("/api/v1/shipments/{sid}"), &ShipmentDto::from(s), Some(version)))
 }
@@ -654,7 +662,7 @@ pub async fn get_shipment(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::orders::get_shipment(app, &auth.0, id)).await?;
+    let s = run(&state, move |app| crm_app::documents::orders::get_shipment(app, &auth.0, id)).await?;
     let version = s.version;
     Ok(versioned(&req, &ShipmentDto::from(s), version))
 }
@@ -675,7 +683,9 @@ pub async fn update_shipment(
     let b = body.into_inner();
     let c = ShipmentChanges { status: b.status, route_sheet: b.route_sheet, notes: b.notes };
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::orders::update_shipment(app, &auth.0, id, if_match.0, c)).await?;
+    let s =
+        run(&state, move |app| crm_app::documents::orders::update_shipment(app, &auth.0, id, if_match.0, c))
+            .await?;
     let version = s.version;
     Ok(versioned(&req, &ShipmentDto::from(s), version))
 }
@@ -708,9 +718,10 @@ pub async fn list_orders(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = page_request(q.limit, q.cursor.as_deref())?;
-    let page =
-        run(&state, move |app| crm_app::orders::list_orders(app, &auth.0, q.status, q.updated_since, page))
-            .await?;
+    let page = run(&state, move |app| {
+        crm_app::documents::orders::list_orders(app, &auth.0, q.status, q.updated_since, page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(OrderPage {
         items: page.items.into_iter().map(OrderDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -745,7 +756,7 @@ pub async fn list_all_payments(
     let q = query.into_inner();
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let page = run(&state, move |app| {
-        crm_app::orders::list_all_payments(app, &auth.0, q.order_id, q.updated_since, page)
+        crm_app::documents::orders::list_all_payments(app, &auth.0, q.order_id, q.updated_since, page)
     })
     .await?;
     Ok(HttpResponse::Ok().json(PaymentPage {
@@ -765,6 +776,7 @@ pub async fn cancel_shipment(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::orders::cancel_shipment(app, &auth.0, id, if_match.0)).await?;
+    let s = run(&state, move |app| crm_app::documents::orders::cancel_shipment(app, &auth.0, id, if_match.0))
+        .await?;
     Ok(HttpResponse::Ok().json(ShipmentDto::from(s)))
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use crm_app::users::{NewUser, UserChanges, UserListFilter, UserView};
+use crm_app::identity::users::{NewUser, UserChanges, UserListFilter, UserView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -202,7 +202,8 @@ pub async fn list_users(
         active: q.active,
         updated_since: q.updated_since,
     };
-    let page = run(&state, move |app| crm_app::users::list_users(app, &auth.0, filter, page)).await?;
+    let page =
+        run(&state, move |app| crm_app::identity::users::list_users(app, &auth.0, filter, page)).await?;
     Ok(HttpResponse::Ok().json(UserList {
         items: page.items.into_iter().map(UserDto::from).collect(),
         next_cursor: page.next_after.map(encode_cursor),
@@ -234,7 +235,7 @@ pub async fn create_user(
         active: b.active,
         default_service_type: b.default_service_type,
     };
-    let user = run(&state, move |app| crm_app::users::create_user(app, &auth.0, input)).await?;
+    let user = run(&state, move |app| crm_app::identity::users::create_user(app, &auth.0, input)).await?;
     let version = user.version;
     Ok(created(format!("/api/v1/users/{}", user.id), &UserDto::from(user), Some(version)))
 }
@@ -253,7 +254,7 @@ pub async fn get_user(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let user = run(&state, move |app| crm_app::users::get_user(app, &auth.0, id)).await?;
+    let user = run(&state, move |app| crm_app::identity::users::get_user(app, &auth.0, id)).await?;
     let version = user.version;
     Ok(versioned(&req, &UserDto::from(user), version))
 }
@@ -291,7 +292,8 @@ pub async fn update_user(
         default_service_type: b.default_service_type,
     };
     let user =
-        run(&state, move |app| crm_app::users::update_user(app, &auth.0, id, if_match.0, changes)).await?;
+        run(&state, move |app| crm_app::identity::users::update_user(app, &auth.0, id, if_match.0, changes))
+            .await?;
     let version = user.version;
     Ok(versioned(&req, &UserDto::from(user), version))
 }

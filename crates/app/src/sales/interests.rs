@@ -19,11 +19,12 @@ use super::{
     apply_effects, create_task, parse_definition, state_of, timeline, user_tz, visibility, visible_interest,
     Visibility,
 };
-use crate::error::{AppError, Problems, Unmet};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
-use crate::{outbox, App};
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{AppError, Problems, Unmet};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
+use crate::App;
 
 /// One stage on the interest's progress bar.
 #[derive(Debug, Clone)]
@@ -299,12 +300,12 @@ fn check_parties(
 ) -> Result<(), AppError> {
     let mut unmet = Vec::new();
     if let Some(c) = client {
-        if !crate::clients::client_visible(conn, actor, c)? {
+        if !crate::parties::clients::client_visible(conn, actor, c)? {
             unmet.push(Unmet::new("client_exists", format!("no client {c} that you may see")));
         }
     }
     if let Some(c) = contact {
-        if !crate::clients::contact_visible(conn, actor, c)? {
+        if !crate::parties::clients::contact_visible(conn, actor, c)? {
             unmet.push(Unmet::new("contact_exists", format!("no contact {c} that you may see")));
         }
     }
@@ -554,7 +555,7 @@ pub fn update_interest(
     let fallback = app.settings().default_time_zone.tz();
     app.write(|conn| {
         let (mut row, _) = visible_interest(conn, actor, id)?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         if state_of(&row)? != InterestState::Active {
             return Err(AppError::rule("interest_active", "a closed or waiting interest cannot be changed"));
         }
@@ -655,7 +656,7 @@ pub struct Transition {
 
 fn snapshot(conn: &mut DbConnection, row: &InterestRow) -> Result<(Snapshot, Vec<InteractionRow>), AppError> {
     let planned = q::planned_interactions(conn, &[row.id])?;
-    let orders = crate::orders::order_facts(conn, row.id)?;
+    let orders = crate::documents::orders::order_facts(conn, row.id)?;
     Ok((
         Snapshot {
             stage: row.stage.clone(),
@@ -726,7 +727,7 @@ pub fn move_interest(
         // Moves, payments and shipments of one interest run one after another.
         q::lock_interest(conn, row.id)?;
         let mut row = q::find_interest(conn, row.id)?.ok_or(AppError::NotFound("interest"))?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         let def = parse_definition(&q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?.definition)?;
         let (snap, planned) = snapshot(conn, &row)?;
         let mut unmet = Vec::new();
@@ -828,7 +829,7 @@ pub fn decide_loss(
             }
             return Err(AppError::Forbidden("only the loss's approver may decide it".to_owned()));
         }
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         let def = parse_definition(
             &q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?.definition,
         )?;
@@ -956,7 +957,7 @@ pub struct Board {
     pub scenario_id: Uuid,
     pub scenario_name: String,
     /// The leads inbox: unprocessed leads the viewer may take (absent when one column is asked for).
-    pub inbox: Option<(i64, Vec<crate::leads::LeadView>)>,
+    pub inbox: Option<(i64, Vec<crate::intake::leads::LeadView>)>,
     pub columns: Vec<BoardColumn>,
 }
 
@@ -1048,7 +1049,7 @@ pub fn board(app: &App, actor: &Principal, query: BoardQuery, page: PageRequest)
             });
         }
         let inbox = match query.stage {
-            None => Some(crate::leads::inbox(conn, actor, i64::from(page.limit))?),
+            None => Some(crate::intake::leads::inbox(conn, actor, i64::from(page.limit))?),
             Some(_) => None,
         };
         Ok(Board { scenario_id: scenario_row.id.0, scenario_name: scenario_row.name, inbox, columns })

@@ -6,11 +6,12 @@ use crm_store::queries::sales as q;
 use crm_store::rows::LossReasonRow;
 use uuid::Uuid;
 
-use crate::error::{AppError, Problems};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
-use crate::{outbox, App};
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{AppError, Problems};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
+use crate::App;
 
 #[derive(Debug, Clone)]
 pub struct LossReasonView {
@@ -97,7 +98,7 @@ pub fn update_loss_reason(
     let now = app.now();
     app.write(|conn| {
         let row = q::find_loss_reason(conn, id.into())?.ok_or(AppError::NotFound("loss reason"))?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         let (new_name, key) = match name.flatten() {
             Some(n) => {
                 if n.key() != row.name_key && q::find_loss_reason_by_name_key(conn, &n.key())?.is_some() {

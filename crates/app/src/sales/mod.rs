@@ -16,8 +16,8 @@ use crm_store::rows::{InterestRow, NotificationRow, TaskRow, TimelineEntryRow};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
-use crate::error::AppError;
-use crate::principal::Principal;
+use crate::identity::principal::Principal;
+use crate::platform::error::AppError;
 
 /// Whose interests an actor sees.
 #[derive(Debug, Clone)]
@@ -254,7 +254,7 @@ pub(crate) fn create_task(
                 "assignee_id": assignee.0, "due_at": due_at, "rule_stage": row.rule_stage, "rule": row.rule}),
         )?;
     }
-    crate::outbox::record(
+    crate::platform::outbox::record(
         conn,
         now,
         actor,
@@ -381,7 +381,7 @@ pub(crate) fn apply_effects(
                 notify(conn, who, Some(row.id), &text, now)?;
             }
             Effect::SetPotentialToRevenue => {
-                let (_, _, _, revenue) = crate::orders::order_facts(conn, row.id)?;
+                let (_, _, _, revenue) = crate::documents::orders::order_facts(conn, row.id)?;
                 row.potential_minor = Some(revenue);
             }
         }
@@ -465,7 +465,7 @@ pub(crate) fn assignable(
     };
     if let Some(reach) = reach {
         if !reach.contains(&id) {
-            unmet.push(crate::error::Unmet::new(
+            unmet.push(crate::platform::error::Unmet::new(
                 format!("{field}_reachable"),
                 format!(
                     "you may hand work only to yourself or people of your department; user {id} is not one"
@@ -475,7 +475,7 @@ pub(crate) fn assignable(
     }
     let role = Role::ALL.into_iter().find(|r| r.as_str() == row.role);
     if !role.is_some_and(|r| holding.admits(r)) {
-        unmet.push(crate::error::Unmet::new(
+        unmet.push(crate::platform::error::Unmet::new(
             format!("{field}_role"),
             format!("a user with the {} role cannot hold {}", row.role, holding.what()),
         ));

@@ -9,11 +9,12 @@ use crm_store::DbConnection;
 use uuid::Uuid;
 
 use super::parse_definition;
-use crate::error::{AppError, FieldError, Problems, Unmet};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
-use crate::{outbox, App};
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{AppError, FieldError, Problems, Unmet};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
+use crate::App;
 
 pub const TYPICAL_SALE: &str = "Typical sale";
 
@@ -203,7 +204,7 @@ pub fn replace_scenario(
     let now = app.now();
     app.write(|conn| {
         let row = q::find_scenario(conn, id.into())?.ok_or(AppError::NotFound("scenario"))?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         check_definition(conn, &definition)?;
         if name.key() != row.name_key && q::find_scenario_by_name_key(conn, &name.key())?.is_some() {
             return Err(AppError::conflict(Some("name"), format!("a scenario named {name} already exists")));

@@ -11,11 +11,12 @@ use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
 use super::{actor_parts, create_task, state_of, timeline, user_tz, visibility, visible_interest};
-use crate::error::{AppError, Problems};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
-use crate::{outbox, App};
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{AppError, Problems};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
+use crate::App;
 
 /// Kinds of contact with a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,7 +244,7 @@ pub fn update_interaction(
     p.into_result()?;
     app.write(|conn| {
         let mut row = visible_interaction(conn, actor, id)?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         if row.status != "planned" {
             return Err(AppError::conflict(None, format!("the interaction is {}; only a planned one can change", row.status)));
         }
@@ -283,7 +284,7 @@ pub fn complete_interaction(
     p.into_result()?;
     app.write(|conn| {
         let row = visible_interaction(conn, actor, id)?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         if row.status != "planned" {
             return Err(AppError::conflict(None, format!("the interaction is already {}", row.status)));
         }
@@ -302,7 +303,7 @@ pub fn cancel_interaction(
     let now = app.now();
     app.write(|conn| {
         let mut row = visible_interaction(conn, actor, id)?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         if row.status != "planned" {
             return Err(AppError::conflict(None, format!("the interaction is already {}", row.status)));
         }
@@ -556,7 +557,7 @@ pub fn update_task(
     p.into_result()?;
     app.write(|conn| {
         let mut row = visible_task(conn, actor, id)?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         if row.status != "open" {
             return Err(AppError::conflict(None, format!("the task is {}; only an open task can change", row.status)));
         }
@@ -603,7 +604,7 @@ pub fn finish_task(
     let now = app.now();
     app.write(|conn| {
         let mut row = visible_task(conn, actor, id)?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         if row.status != "open" {
             return Err(AppError::conflict(None, format!("the task is already {}", row.status)));
         }

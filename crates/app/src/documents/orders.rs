@@ -15,12 +15,13 @@ use crm_store::rows::{
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
-use crate::error::{check_version, AppError, Problems, Unmet};
-use crate::permissions::{self, Access};
-use crate::principal::Principal;
+use crate::identity::permissions::{self, Access};
+use crate::identity::principal::Principal;
+use crate::platform::error::{check_version, AppError, Problems, Unmet};
+use crate::platform::outbox;
 use crate::sales::interests::apply_event;
 use crate::sales::{actor_parts, create_task, timeline, visibility, Visibility};
-use crate::{outbox, App};
+use crate::App;
 
 #[derive(Debug, Clone)]
 pub struct OrderLineView {
@@ -505,7 +506,7 @@ pub struct ManualInstalment {
 #[derive(Debug, Clone)]
 enum Schedule {
     None,
-    FromAgreement(Vec<crate::agreements::Term>),
+    FromAgreement(Vec<crate::documents::agreements::Term>),
     Manual(Vec<(Money, NaiveDate)>),
 }
 
@@ -643,7 +644,7 @@ pub(crate) fn insert_order_in(
     let agreement = agreement_id.map(|a| usable_agreement(conn, interest_row, a)).transpose()?;
     let schedule = match (&manual, &agreement) {
         (Some(items), _) => Schedule::Manual(items.clone()),
-        (None, Some(a)) => Schedule::FromAgreement(crate::agreements::terms_of(a)?),
+        (None, Some(a)) => Schedule::FromAgreement(crate::documents::agreements::terms_of(a)?),
         (None, None) => Schedule::None,
     };
     let id = crm_domain::new_id();
@@ -778,7 +779,7 @@ pub fn update_order(
             };
             // The old lines go first, so what this order held is free again.
             dq::delete_lines_of(conn, row.id)?;
-            let lines = crate::quotes::reorder_quote_lines(conn, quote, &wanted)?;
+            let lines = crate::documents::quotes::reorder_quote_lines(conn, quote, &wanted)?;
             write_lines(conn, &mut row, &lines)?;
         }
         if let Some(a) = c.agreement_id {
@@ -804,7 +805,7 @@ pub fn update_order(
             None => match row.agreement_id {
                 Some(a) => {
                     let a = dq::find_agreement(conn, a)?.ok_or(AppError::NotFound("agreement"))?;
-                    Schedule::FromAgreement(crate::agreements::terms_of(&a)?)
+                    Schedule::FromAgreement(crate::documents::agreements::terms_of(&a)?)
                 }
                 None => Schedule::None,
             },
@@ -894,7 +895,7 @@ fn change_status(
         if to == "confirmed" {
             row.confirmed_at = Some(now.naive_utc());
             // From now on the invoice prints the parties and terms of this moment.
-            row.issued_snapshot = Some(crate::invoices::snapshot_for_issue(conn, &row)?);
+            row.issued_snapshot = Some(crate::documents::invoices::snapshot_for_issue(conn, &row)?);
         }
         row.version += 1;
         row.updated_at = now.naive_utc();
@@ -1501,8 +1502,8 @@ pub fn list_orders(
     actor: &Principal,
     status: Option<String>,
     updated_since: Option<DateTime<Utc>>,
-    page: crate::page::PageRequest,
-) -> Result<crate::page::Page<OrderView>, AppError> {
+    page: crate::platform::page::PageRequest,
+) -> Result<crate::platform::page::Page<OrderView>, AppError> {
     actor.require(&permissions::READ_ORDERS)?;
     let day = today(app);
     if status.as_deref().is_some_and(|s| !matches!(s, "draft" | "confirmed" | "cancelled")) {
@@ -1517,10 +1518,10 @@ pub fn list_orders(
             responsible,
             page.query(),
         )?;
-        let page = crate::page::Page::from_rows(rows, page, |r| r.id.0, |r| r);
+        let page = crate::platform::page::Page::from_rows(rows, page, |r| r.id.0, |r| r);
         let items =
             page.items.into_iter().map(|r| order_view(conn, r, day)).collect::<Result<Vec<_>, _>>()?;
-        Ok(crate::page::Page { items, next_after: page.next_after })
+        Ok(crate::platform::page::Page { items, next_after: page.next_after })
     })
 }
 
@@ -1530,8 +1531,8 @@ pub fn list_all_payments(
     actor: &Principal,
     order: Option<Uuid>,
     updated_since: Option<DateTime<Utc>>,
-    page: crate::page::PageRequest,
-) -> Result<crate::page::Page<PaymentView>, AppError> {
+    page: crate::platform::page::PageRequest,
+) -> Result<crate::platform::page::Page<PaymentView>, AppError> {
     actor.require(&permissions::READ_PAYMENTS)?;
     app.read(|conn| {
         let all = matches!(order_visibility(conn, actor)?, Visibility::All);
@@ -1551,7 +1552,7 @@ pub fn list_all_payments(
             updated_since.map(|t| t.naive_utc()),
             page.query(),
         )?;
-        Ok(crate::page::Page::from_rows(rows, page, |r| r.id.0, payment_view))
+        Ok(crate::platform::page::Page::from_rows(rows, page, |r| r.id.0, payment_view))
     })
 }
 

@@ -3,8 +3,8 @@
 use crm_domain::{Role, Scope};
 use uuid::Uuid;
 
-use crate::error::AppError;
-use crate::permissions::{Access, KeyRule};
+use crate::identity::permissions::{Access, KeyRule};
+use crate::platform::error::AppError;
 
 #[derive(Debug, Clone)]
 pub struct UserPrincipal {

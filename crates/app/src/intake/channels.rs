@@ -7,12 +7,13 @@ use crm_store::queries::leads as q;
 use crm_store::rows::ChannelRow;
 use uuid::Uuid;
 
-use crate::auth::{random_token, sha256_hex};
-use crate::error::{AppError, Problems};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
-use crate::{outbox, App};
+use crate::identity::auth::{random_token, sha256_hex};
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{AppError, Problems};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
+use crate::App;
 
 pub const KINDS: [&str; 5] = ["email", "telegram", "vk", "phone", "form"];
 

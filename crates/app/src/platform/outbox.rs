@@ -7,8 +7,8 @@ use crm_store::rows::OutboxEventRow;
 use crm_store::DbConnection;
 use uuid::Uuid;
 
-use crate::error::AppError;
-use crate::principal::Principal;
+use crate::identity::principal::Principal;
+use crate::platform::error::AppError;
 
 pub fn record(
     conn: &mut DbConnection,

@@ -1,6 +1,6 @@
 //! Readiness: the database answers and carries every migration this build knows.
 
-use crate::error::AppError;
+use crate::platform::error::AppError;
 use crate::App;
 
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use crm_store::queries::idempotency as q;
 use crm_store::rows::IdempotencyKeyRow;
 use uuid::Uuid;
 
-use crate::error::AppError;
+use crate::platform::error::AppError;
 use crate::App;
 
 /// How long a stored response is replayed.

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::error::AppError;
-use crate::principal::{KeyPrincipal, Principal, UserPrincipal};
+use crate::identity::principal::{KeyPrincipal, Principal, UserPrincipal};
+use crate::platform::error::AppError;
 use crate::App;
 
 /// Prefix of every API key, so a bearer credential tells its kind at a glance.
@@ -264,7 +264,7 @@ pub fn refresh(app: &App, refresh_token: &str) -> Result<TokenPair, AppError> {
 
 /// Signs out the caller's session, or every session of the caller.
 pub fn logout(app: &App, actor: &Principal, all_sessions: bool) -> Result<(), AppError> {
-    actor.require(&crate::permissions::LOGOUT)?;
+    actor.require(&crate::identity::permissions::LOGOUT)?;
     let Principal::User(user) = actor else {
         return Err(AppError::Forbidden("API keys have no session".to_owned()));
     };

@@ -11,11 +11,11 @@ use crm_store::{DbConnection, DbUuid};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::auth::sha256_hex;
-use crate::error::{AppError, Problems};
-use crate::leads::{intake_in, NewLead};
-use crate::permissions;
-use crate::principal::Principal;
+use crate::identity::auth::sha256_hex;
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::intake::leads::{intake_in, NewLead};
+use crate::platform::error::{AppError, Problems};
 use crate::App;
 
 /// What a delivery came to.

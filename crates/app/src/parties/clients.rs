@@ -11,12 +11,13 @@ use crm_store::rows::{ClientRow, ContactRow, HistoryRow};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
-use crate::error::{check_version, AppError, Problems};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{check_version, AppError, Problems};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
 use crate::sales::{actor_parts, visibility, Visibility};
-use crate::{outbox, App};
+use crate::App;
 
 const MAX_POINTS: usize = 10;
 /// Names at least this alike are reported as `similar_name`.

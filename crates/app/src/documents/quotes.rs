@@ -9,15 +9,16 @@ use crm_store::rows::{QuoteLineRow, QuoteRow, QuoteVariantRow};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
-use crate::error::{check_version, AppError, Problems, Unmet};
-use crate::orders::{
+use crate::documents::orders::{
     insert_order_in, order_views, parse_lines, parse_manual, price_lines, today, LineInput, ManualInstalment,
     OrderTerms, OrderView, PricedLine,
 };
-use crate::permissions;
-use crate::principal::Principal;
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{check_version, AppError, Problems, Unmet};
+use crate::platform::outbox;
 use crate::sales::{actor_parts, timeline, visible_interest};
-use crate::{outbox, App};
+use crate::App;
 
 #[derive(Debug, Clone)]
 pub struct QuoteLineView {
@@ -148,7 +149,7 @@ pub struct QuoteInput {
     pub variants: Vec<VariantInput>,
 }
 
-type ParsedVariants = Vec<(String, Vec<crate::orders::ParsedLine>)>;
+type ParsedVariants = Vec<(String, Vec<crate::documents::orders::ParsedLine>)>;
 
 fn parse_variants(p: &mut Problems, settings: &crate::Settings, variants: &[VariantInput]) -> ParsedVariants {
     if variants.is_empty() || variants.len() > 10 {
@@ -243,15 +244,15 @@ pub fn create_quote(
         let id = crm_domain::new_id();
         let row = QuoteRow {
             id: id.into(),
-            number: crate::orders::number(
+            number: crate::documents::orders::number(
                 conn,
                 "QUO",
-                now.with_timezone(&crate::orders::fallback_tz(app)).date_naive(),
+                now.with_timezone(&crate::documents::orders::fallback_tz(app)).date_naive(),
             )?,
             interest_id: interest.id,
             status: "draft".into(),
             currency: interest.currency.clone(),
-            valid_until: crate::orders::midnight(valid_until),
+            valid_until: crate::documents::orders::midnight(valid_until),
             comment: input.comment.clone().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
             approved_variant_id: None,
             decided_at: None,
@@ -352,7 +353,7 @@ pub fn update_quote(
             ));
         }
         if let Some(d) = c.valid_until {
-            row.valid_until = crate::orders::midnight(d);
+            row.valid_until = crate::documents::orders::midnight(d);
         }
         if let Some(cm) = c.comment {
             row.comment = cm.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
@@ -582,7 +583,7 @@ pub fn create_orders_from_quote(
                 conn,
                 actor,
                 now,
-                crate::orders::today(app),
+                crate::documents::orders::today(app),
                 &interest,
                 lines,
                 &terms,

@@ -9,13 +9,14 @@ use crm_store::rows::AgreementRow;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::clients::visible_client;
-use crate::error::{check_version, AppError, Problems};
-use crate::orders::midnight;
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
-use crate::{outbox, App};
+use crate::documents::orders::midnight;
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::parties::clients::visible_client;
+use crate::platform::error::{check_version, AppError, Problems};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
+use crate::App;
 
 /// When an instalment falls due, counted in days from its trigger.
 pub const TRIGGERS: [&str; 3] = ["on_confirmation", "before_shipment", "after_shipment"];
@@ -157,10 +158,10 @@ pub fn create_agreement(
         let client = visible_client(conn, actor, client)?;
         let number = match number {
             Some(n) => n,
-            None => crate::orders::number(
+            None => crate::documents::orders::number(
                 conn,
                 "AGR",
-                now.with_timezone(&crate::orders::fallback_tz(app)).date_naive(),
+                now.with_timezone(&crate::documents::orders::fallback_tz(app)).date_naive(),
             )?,
         };
         if dq::agreement_number_taken(conn, client.id, &number)? {

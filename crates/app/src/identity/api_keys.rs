@@ -8,12 +8,14 @@ use crm_store::rows::ApiKeyRow;
 use rand::RngCore;
 use uuid::Uuid;
 
-use crate::auth::{parse_scopes, sha256_hex, API_KEY_PREFIX};
-use crate::error::{AppError, Problems};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
-use crate::{auth, outbox, App};
+use crate::identity::auth;
+use crate::identity::auth::{parse_scopes, sha256_hex, API_KEY_PREFIX};
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{AppError, Problems};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
+use crate::App;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyStatus {

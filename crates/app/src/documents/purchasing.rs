@@ -8,12 +8,13 @@ use crm_store::queries::{documents as dq, orders as q, sales as sq};
 use crm_store::rows::{OrderRow, RelatedDocumentRow};
 use uuid::Uuid;
 
-use crate::error::{AppError, Problems};
-use crate::orders::{midnight, order_visibility, visible_order};
-use crate::permissions::{self, Access};
-use crate::principal::Principal;
+use crate::documents::orders::{midnight, order_visibility, visible_order};
+use crate::identity::permissions::{self, Access};
+use crate::identity::principal::Principal;
+use crate::platform::error::{AppError, Problems};
+use crate::platform::outbox;
 use crate::sales::{actor_parts, timeline, visibility, Visibility};
-use crate::{outbox, App};
+use crate::App;
 
 pub const RELATED_KINDS: [&str; 3] = ["supplier_order", "goods_receipt", "receipt_order"];
 
@@ -190,7 +191,7 @@ fn order_node(
     tz: chrono_tz::Tz,
     o: OrderRow,
 ) -> Result<DocNode, AppError> {
-    let on = |t: chrono::NaiveDateTime| crate::orders::org_date(tz, t);
+    let on = |t: chrono::NaiveDateTime| crate::documents::orders::org_date(tz, t);
     let mut children = Vec::new();
     if may(actor, &permissions::READ_INVOICES) && o.status == "confirmed" {
         children.push(DocNode {
@@ -263,8 +264,8 @@ fn order_node(
 /// quotes or payments; everyone only interests they may see.
 pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<DocNode, AppError> {
     actor.require(&permissions::READ_DOCUMENT_TREE)?;
-    let day = crate::orders::today(app);
-    let tz = crate::orders::fallback_tz(app);
+    let day = crate::documents::orders::today(app);
+    let tz = crate::documents::orders::fallback_tz(app);
     app.read(|conn| {
         let row = sq::find_interest(conn, interest.into())?.ok_or(AppError::NotFound("interest"))?;
         let sees_interest = visibility(conn, actor)?.allows(row.responsible_id.0);
@@ -291,10 +292,10 @@ pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<Doc
                 children.push(DocNode {
                     kind: "quote".into(),
                     id: qt.id.0,
-                    status: Some(crate::quotes::effective_status(&qt, day)),
+                    status: Some(crate::documents::quotes::effective_status(&qt, day)),
                     number: Some(qt.number),
                     amount,
-                    date: Some(crate::orders::org_date(tz, qt.created_at)),
+                    date: Some(crate::documents::orders::org_date(tz, qt.created_at)),
                     link: format!("/api/v1/quotes/{}", qt.id.0),
                     children: quote_children,
                 });
@@ -309,7 +310,7 @@ pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<Doc
             number: None,
             status: sees_interest.then(|| row.stage.clone()),
             amount: if sees_interest { row.potential_minor.map(Money::from_minor) } else { None },
-            date: Some(crate::orders::org_date(tz, row.created_at)),
+            date: Some(crate::documents::orders::org_date(tz, row.created_at)),
             link: format!("/api/v1/interests/{}", row.id.0),
             children,
         })

@@ -11,14 +11,15 @@ use crm_store::rows::{LeadRow, TimelineEntryRow};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
-use crate::clients::{self, Candidate, ClientInput, ClientView, ContactInput, ContactView};
-use crate::error::{check_version, AppError, Problems, Unmet};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::parties::clients::{self, Candidate, ClientInput, ClientView, ContactInput, ContactView};
+use crate::platform::error::{check_version, AppError, Problems, Unmet};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
 use crate::sales::interests::{self, InterestView, NewInterest};
 use crate::sales::{actor_parts, create_task, timeline, visibility, Visibility};
-use crate::{outbox, App};
+use crate::App;
 
 /// Raw payloads are kept for audit up to this size.
 pub const MAX_RAW_PAYLOAD: usize = 64 * 1024;

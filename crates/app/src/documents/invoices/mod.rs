@@ -2,6 +2,8 @@
 //! invoice: each request is recorded before it is tried, so a failed send is
 //! never lost and can be retried.
 
+pub mod pdf;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::words::amount_in_words;
 use crm_domain::Email;
@@ -13,13 +15,14 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 use uuid::Uuid;
 
-use crate::error::AppError;
-use crate::orders::{order_view, today, visible_order, OrderView};
-use crate::pdf::{rub, Doc, LEFT, RIGHT};
-use crate::permissions;
-use crate::principal::Principal;
+use crate::documents::invoices::pdf::{rub, Doc, LEFT, RIGHT};
+use crate::documents::orders::{order_view, today, visible_order, OrderView};
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::AppError;
+use crate::platform::outbox;
 use crate::sales::{actor_parts, timeline};
-use crate::{outbox, App};
+use crate::App;
 
 /// Refuses an SMTP URL lettre cannot use (checked at start-up).
 pub fn check_smtp_url(url: &str) -> Result<(), String> {
@@ -78,7 +81,7 @@ struct Buyer {
 /// Takes the snapshot an order keeps from its confirmation on (in the
 /// confirming transaction).
 pub(crate) fn snapshot_for_issue(conn: &mut DbConnection, row: &OrderRow) -> Result<String, AppError> {
-    let s = crate::catalog::organization_in(conn)?;
+    let s = crate::documents::catalog::organization_in(conn)?;
     let seller = Seller {
         name: s.name,
         tax_id: s.tax_id,
@@ -139,7 +142,7 @@ fn load_invoice(
     };
     let IssuedSnapshot { seller, buyer, agreement, units } =
         serde_json::from_str(&snapshot).map_err(|e| AppError::internal(format!("issued snapshot: {e}")))?;
-    let issued = crate::orders::org_date(tz, row.confirmed_at.unwrap_or(row.created_at));
+    let issued = crate::documents::orders::org_date(tz, row.confirmed_at.unwrap_or(row.created_at));
     let order = order_view(conn, row, day)?;
     // Pay by the first instalment still open, else within five days.
     let due = order
@@ -272,20 +275,20 @@ pub fn invoice_pdf(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Ve
         if row.status == "cancelled" {
             return Err(AppError::rule("order_not_cancelled", format!("order {} is cancelled", row.number)));
         }
-        load_invoice(conn, row, day, crate::orders::fallback_tz(app))
+        load_invoice(conn, row, day, crate::documents::orders::fallback_tz(app))
     })?;
     Ok((format!("invoice-{}.pdf", data.order.number), render_invoice(&data)?))
 }
 
 /// A printable quote: every variant with its lines and totals.
 pub fn quote_pdf(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Vec<u8>), AppError> {
-    let quote = crate::quotes::get_quote(app, actor, id)?;
+    let quote = crate::documents::quotes::get_quote(app, actor, id)?;
     let (seller, client) = app.read(|conn| {
         let client = match quote.client_id {
             Some(c) => clq::find_client(conn, c.into())?.map(|c| c.name),
             None => None,
         };
-        Ok((crate::catalog::organization_in(conn)?, client))
+        Ok((crate::documents::catalog::organization_in(conn)?, client))
     })?;
     let mut doc = Doc::new(&format!("Коммерческое предложение № {}", quote.number))?;
     doc.text(LEFT, 9.0, &seller.name);
@@ -296,7 +299,7 @@ pub fn quote_pdf(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Vec<
         &format!(
             "Коммерческое предложение № {} от {}",
             quote.number,
-            date(quote.created_at.with_timezone(&crate::orders::fallback_tz(app)).date_naive())
+            date(quote.created_at.with_timezone(&crate::documents::orders::fallback_tz(app)).date_naive())
         ),
     );
     doc.down(7.0);
@@ -539,7 +542,7 @@ fn attempt(app: &App, actor: &Principal, sending: InvoiceSendingRow) -> Result<S
     let day = today(app);
     let data = app.read(|conn| {
         let row = q::find_order(conn, sending.order_id)?.ok_or(AppError::NotFound("order"))?;
-        load_invoice(conn, row, day, crate::orders::fallback_tz(app))
+        load_invoice(conn, row, day, crate::documents::orders::fallback_tz(app))
     })?;
     let message_id = format!("<invoice.{}.{}@crm>", sending.id.0, sending.attempts + 1);
     let outcome = render_invoice(&data)

@@ -8,11 +8,13 @@ use crm_store::rows::{UserInsertForm, UserRow, UserUpdateForm};
 use crm_store::DbConnection;
 use uuid::Uuid;
 
-use crate::error::{AppError, Problems};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
-use crate::{auth, outbox, App};
+use crate::identity::auth;
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{AppError, Problems};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
+use crate::App;
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone)]
@@ -263,7 +265,7 @@ pub fn update_user(
     let now = app.now();
     app.write(|conn| {
         let row = q::find(conn, id.into())?.ok_or(AppError::NotFound("user"))?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         let mut form = UserUpdateForm {
             email: row.email.clone(),
             name: row.name.clone(),

@@ -4,11 +4,13 @@ use crm_domain::{Email, PersonName, Role};
 use crm_store::queries::users as q;
 use crm_store::rows::UserInsertForm;
 
-use crate::departments::{create_department, NewDepartment};
-use crate::error::AppError;
-use crate::principal::{Principal, UserPrincipal};
-use crate::users::{create_user, NewUser};
-use crate::{auth, outbox, App};
+use crate::identity::auth;
+use crate::identity::departments::{create_department, NewDepartment};
+use crate::identity::principal::{Principal, UserPrincipal};
+use crate::identity::users::{create_user, NewUser};
+use crate::platform::error::AppError;
+use crate::platform::outbox;
+use crate::App;
 
 /// What `bootstrap_admin` did.
 #[derive(Debug, Clone)]
@@ -134,12 +136,12 @@ pub fn seed_demo(app: &App) -> Result<DemoSeed, AppError> {
             head_id = Some(user.id);
         }
     }
-    crate::departments::update_department(
+    crate::identity::departments::update_department(
         app,
         &system,
         department.id,
         None,
-        crate::departments::DepartmentChanges { head_id: Some(head_id), ..Default::default() },
+        crate::identity::departments::DepartmentChanges { head_id: Some(head_id), ..Default::default() },
     )?;
     Ok(DemoSeed { created: true, users: listed })
 }

@@ -8,11 +8,12 @@ use crm_store::rows::{DepartmentInsertForm, DepartmentRow, DepartmentUpdateForm}
 use crm_store::DbConnection;
 use uuid::Uuid;
 
-use crate::error::{AppError, Problems, Unmet};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
-use crate::{outbox, App};
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{AppError, Problems, Unmet};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
+use crate::App;
 
 #[derive(Debug, Clone)]
 pub struct DepartmentView {
@@ -205,7 +206,7 @@ pub fn update_department(
     let now = app.now();
     app.write(|conn| {
         let row = q::find(conn, id.into())?.ok_or(AppError::NotFound("department"))?;
-        crate::error::check_version(expected_version, row.version)?;
+        crate::platform::error::check_version(expected_version, row.version)?;
         let mut form = DepartmentUpdateForm {
             name: row.name.clone(),
             name_key: row.name_key.clone(),

@@ -5,10 +5,10 @@ use printpdf::{
     IndirectFontRef, Line as PdfLine, Mm, PdfDocument, PdfDocumentReference, PdfLayerReference, Point,
 };
 
-use crate::error::AppError;
+use crate::platform::error::AppError;
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/DejaVuSans-LICENSE.txt`).
-const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+const FONT: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
 
 const PAGE_W: f32 = 210.0;
 const PAGE_H: f32 = 297.0;

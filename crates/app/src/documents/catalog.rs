@@ -6,11 +6,12 @@ use crm_store::queries::catalog as q;
 use crm_store::rows::{OrganizationRow, ProductRow};
 use uuid::Uuid;
 
-use crate::error::{check_version, AppError, Problems};
-use crate::page::{Page, PageRequest};
-use crate::permissions;
-use crate::principal::Principal;
-use crate::{outbox, App};
+use crate::identity::permissions;
+use crate::identity::principal::Principal;
+use crate::platform::error::{check_version, AppError, Problems};
+use crate::platform::outbox;
+use crate::platform::page::{Page, PageRequest};
+use crate::App;
 
 #[derive(Debug, Clone)]
 pub struct ProductView {

@@ -1,0 +1,11 @@
+//! The paper of a sale: catalogue, quotes, agreements, orders, payments,
+//! shipments, invoices, purchasing and the document tree. Uses `sales`,
+//! `parties`, `identity` and `platform`; raises domain events that
+//! `sales::interests::events` applies in the caller's transaction.
+
+pub mod agreements;
+pub mod catalog;
+pub mod invoices;
+pub mod orders;
+pub mod purchasing;
+pub mod quotes;

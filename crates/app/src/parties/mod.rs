@@ -1,0 +1,4 @@
+//! The people and companies we sell to: clients, contacts, the duplicate
+//! check and the per-field history. Uses `identity` and `platform`.
+
+pub mod clients;

@@ -179,13 +179,13 @@ fn main() {
     });
     let query = || BoardQuery { responsible: Some("me".into()), ..Default::default() };
     let page = PageRequest { after: None, limit: 50 };
-    let b = board(&app, &me, query(), page).unwrap();
+    let b = board(&app, &me, query(), page, crm_app::intake::leads::inbox).unwrap();
     assert_eq!(b.columns.iter().map(|c| c.count).sum::<usize>(), PER_MANAGER);
 
     let mut lat = Vec::new();
     for _ in 0..50 {
         let t = Instant::now();
-        board(&app, &me, query(), page).unwrap();
+        board(&app, &me, query(), page, crm_app::intake::leads::inbox).unwrap();
         lat.push(t.elapsed());
     }
     let (p50, p95, p99) = percentiles(lat);
@@ -194,7 +194,7 @@ fn main() {
     let mut lat = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        board(&app, &admin, BoardQuery::default(), page).unwrap();
+        board(&app, &admin, BoardQuery::default(), page, crm_app::intake::leads::inbox).unwrap();
         lat.push(t.elapsed());
     }
     let (p50, p95, p99) = percentiles(lat);

@@ -13,6 +13,14 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Confirmed => "confirmed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "draft" => Some(Self::Draft),
@@ -30,6 +38,35 @@ impl OrderStatus {
     /// Only a posted order takes payments and ships.
     pub fn takes_payments(self) -> bool {
         self == Self::Confirmed
+    }
+}
+
+/// How far an interest's confirmed orders are covered: what the scenario's
+/// guards and the close-won check ask of the documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage {
+    /// Confirmed orders.
+    pub orders: usize,
+    /// Every confirmed order is paid in full (false when there are none).
+    pub fully_paid: bool,
+    /// Every line of every confirmed order is shipped in full (false when
+    /// there are no orders).
+    pub fully_shipped: bool,
+    /// The confirmed orders' total.
+    pub revenue: Money,
+}
+
+impl Coverage {
+    /// From the confirmed orders' `(total, paid)` and their lines'
+    /// `(quantity, shipped)`, in minor units and thousandths.
+    pub fn of(orders: &[(i64, i64)], lines: &[(i64, i64)]) -> Result<Self, crate::TooLarge> {
+        let any = !orders.is_empty();
+        Ok(Self {
+            orders: orders.len(),
+            fully_paid: any && orders.iter().all(|(total, paid)| paid >= total),
+            fully_shipped: any && lines.iter().all(|(quantity, shipped)| shipped >= quantity),
+            revenue: Money::checked_sum(orders.iter().map(|(total, _)| Money::from_minor(*total)))?,
+        })
     }
 }
 
@@ -86,6 +123,24 @@ pub fn allocate(paid: Money, amounts: &[Money]) -> Vec<InstalmentCoverage> {
 #[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coverage_needs_orders_and_counts_every_one() {
+        let none = Coverage::of(&[], &[]).unwrap();
+        assert_eq!(
+            none,
+            Coverage { orders: 0, fully_paid: false, fully_shipped: false, revenue: Money::ZERO }
+        );
+        let paid = Coverage::of(&[(100_00, 100_00), (50_00, 60_00)], &[(2_000, 2_000)]).unwrap();
+        assert_eq!(
+            paid,
+            Coverage { orders: 2, fully_paid: true, fully_shipped: true, revenue: Money::from_minor(150_00) }
+        );
+        let short =
+            Coverage::of(&[(100_00, 100_00), (50_00, 49_99)], &[(2_000, 1_999), (1_000, 1_000)]).unwrap();
+        assert!(!short.fully_paid && !short.fully_shipped);
+        assert_eq!(Coverage::of(&[(Money::MAX, 0), (1, 0)], &[]), Err(crate::TooLarge));
+    }
 
     #[test]
     fn schedules_add_up_to_the_total_exactly() {

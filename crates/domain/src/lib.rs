@@ -3,6 +3,7 @@
 
 pub mod contact_data;
 pub mod documents;
+pub mod duplicates;
 pub mod health;
 pub mod ids;
 pub mod money;

@@ -69,7 +69,7 @@ pub struct CandidateDto {
 impl From<Candidate> for CandidateDto {
     fn from(c: Candidate) -> Self {
         Self {
-            kind: c.kind.to_owned(),
+            kind: c.kind.as_str().to_owned(),
             id: c.id,
             name: c.name,
             client_id: c.client_id,
@@ -79,7 +79,11 @@ impl From<Candidate> for CandidateDto {
             reasons: c
                 .reasons
                 .into_iter()
-                .map(|r| MatchReasonDto { reason: r.reason.to_owned(), value: r.value, score: r.score })
+                .map(|r| MatchReasonDto {
+                    reason: r.reason.as_str().to_owned(),
+                    value: r.value,
+                    score: r.score,
+                })
                 .collect(),
             score: (c.score * 100.0).round() / 100.0,
         }

@@ -592,8 +592,8 @@ pub struct BoardDto {
     pub columns: Vec<BoardColumnDto>,
 }
 
-impl From<Board> for BoardDto {
-    fn from(b: Board) -> Self {
+impl From<Board<crm_app::intake::leads::LeadView>> for BoardDto {
+    fn from(b: Board<crm_app::intake::leads::LeadView>) -> Self {
         Self {
             scenario_id: b.scenario_id,
             scenario_name: b.scenario_name,
@@ -674,6 +674,9 @@ pub async fn board(
     }
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let bq = BoardQuery { scenario_id: q.scenario_id, responsible: q.responsible, stage: q.stage };
-    let b = run(&state, move |app| crm_app::sales::interests::board(app, &auth.0, bq, page)).await?;
+    let b = run(&state, move |app| {
+        crm_app::sales::interests::board(app, &auth.0, bq, page, crm_app::intake::leads::inbox)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(BoardDto::from(b)))
 }

@@ -16,11 +16,13 @@ use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
 use crate::identity::permissions::{self, Access};
+use crate::identity::policy::{visibility, Visibility};
+use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
 use crate::platform::error::{check_version, AppError, Problems, Unmet};
 use crate::platform::outbox;
 use crate::sales::interests::apply_event;
-use crate::sales::{actor_parts, create_task, timeline, visibility, Visibility};
+use crate::sales::{create_task, timeline};
 use crate::App;
 
 #[derive(Debug, Clone)]
@@ -973,25 +975,6 @@ pub fn cancel_order(
 }
 
 /// Whether every confirmed order of the interest is paid, and shipped, in full.
-fn coverage(conn: &mut DbConnection, interest: DbUuid) -> Result<(usize, bool, bool, i64), AppError> {
-    let orders: Vec<OrderRow> =
-        q::orders_of_interest(conn, interest)?.into_iter().filter(|o| o.status == "confirmed").collect();
-    let ids: Vec<DbUuid> = orders.iter().map(|o| o.id).collect();
-    let lines = if ids.is_empty() { Vec::new() } else { q::lines_of(conn, &ids)? };
-    let paid = !orders.is_empty() && orders.iter().all(|o| o.paid_minor >= o.total_minor);
-    let shipped = !orders.is_empty() && lines.iter().all(|l| l.shipped_quantity >= l.quantity);
-    let revenue = Money::checked_sum(orders.iter().map(|o| Money::from_minor(o.total_minor)))?.minor();
-    Ok((orders.len(), paid, shipped, revenue))
-}
-
-/// Order facts for the rule engine's snapshot: count, fully paid, fully shipped, revenue.
-pub(crate) fn order_facts(
-    conn: &mut DbConnection,
-    interest: DbUuid,
-) -> Result<(usize, bool, bool, i64), AppError> {
-    coverage(conn, interest)
-}
-
 #[derive(Debug, Clone)]
 pub struct PaymentView {
     pub id: Uuid,
@@ -1111,7 +1094,7 @@ pub fn register_payment(
         timeline(conn, order.interest_id, Some(actor), now, "payment_registered", format!("Payment {amount} for order {}{note}", order.number),
             serde_json::json!({"payment_id": row.id.0, "order_id": order.id.0, "amount": amount.to_string(), "overpaid": overpaid}))?;
         outbox::record(conn, now, Some(actor), "payment.registered", "payment", row.id.0, serde_json::json!({"id": row.id.0, "order_id": order.id.0, "amount": amount.to_string()}))?;
-        let (_, paid, _, _) = coverage(conn, order.interest_id)?;
+        let paid = crate::sales::coverage(conn, order.interest_id)?.fully_paid;
         if paid {
             apply_event(conn, Some(actor), now, fallback, order.interest_id.0, DomainEvent::OrdersFullyPaid)?;
         }
@@ -1404,7 +1387,7 @@ pub fn create_shipment(
             serde_json::json!({"id": row.id.0, "order_id": order.id.0}),
         )?;
         apply_event(conn, Some(actor), now, fallback, order.interest_id.0, DomainEvent::ShipmentMade)?;
-        let (_, _, shipped, _) = coverage(conn, order.interest_id)?;
+        let shipped = crate::sales::coverage(conn, order.interest_id)?.fully_shipped;
         if shipped {
             apply_event(
                 conn,

@@ -10,10 +10,12 @@ use uuid::Uuid;
 
 use crate::documents::orders::{midnight, order_visibility, visible_order};
 use crate::identity::permissions::{self, Access};
+use crate::identity::policy::{visibility, Visibility};
+use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
 use crate::platform::error::{AppError, Problems};
 use crate::platform::outbox;
-use crate::sales::{actor_parts, timeline, visibility, Visibility};
+use crate::sales::timeline;
 use crate::App;
 
 pub const RELATED_KINDS: [&str; 3] = ["supplier_order", "goods_receipt", "receipt_order"];

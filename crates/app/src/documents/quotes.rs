@@ -14,10 +14,11 @@ use crate::documents::orders::{
     OrderTerms, OrderView, PricedLine,
 };
 use crate::identity::permissions;
+use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
 use crate::platform::error::{check_version, AppError, Problems, Unmet};
 use crate::platform::outbox;
-use crate::sales::{actor_parts, timeline, visible_interest};
+use crate::sales::{timeline, visible_interest};
 use crate::App;
 
 #[derive(Debug, Clone)]

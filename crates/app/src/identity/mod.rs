@@ -7,5 +7,6 @@ pub mod auth;
 pub mod bootstrap;
 pub mod departments;
 pub mod permissions;
+pub mod policy;
 pub mod principal;
 pub mod users;

@@ -4,6 +4,7 @@ use crm_domain::{Role, Scope};
 use uuid::Uuid;
 
 use crate::identity::permissions::{Access, KeyRule};
+use crate::platform::actor::{Actor, ActorKind};
 use crate::platform::error::AppError;
 
 #[derive(Debug, Clone)]
@@ -70,4 +71,25 @@ impl Principal {
             Principal::ApiKey(k) => format!("key:{}", k.id),
         }
     }
+}
+
+impl From<&Principal> for Actor {
+    fn from(p: &Principal) -> Self {
+        match p {
+            Principal::User(u) => Actor { kind: ActorKind::User, id: Some(u.id) },
+            Principal::ApiKey(k) => Actor { kind: ActorKind::ApiKey, id: Some(k.id) },
+        }
+    }
+}
+
+impl From<Option<&Principal>> for Actor {
+    fn from(p: Option<&Principal>) -> Self {
+        p.map_or(Actor::SYSTEM, Actor::from)
+    }
+}
+
+/// Who is acting, as stored in the timeline, the outbox and `created_by`
+/// columns; `None` is the system (a rule, a timer).
+pub(crate) fn actor_parts(actor: Option<&Principal>) -> (&'static str, Option<crm_store::DbUuid>) {
+    Actor::from(actor).parts()
 }

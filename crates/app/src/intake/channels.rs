@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::identity::auth::{random_token, sha256_hex};
 use crate::identity::permissions;
+use crate::identity::policy;
 use crate::identity::principal::Principal;
 use crate::platform::error::{AppError, Problems};
 use crate::platform::outbox;
@@ -134,7 +135,7 @@ pub fn create_channel(app: &App, actor: &Principal, input: NewChannel) -> Result
     let now = app.now();
     app.write(|conn| {
         if let Some(a) = input.assignee_id {
-            crate::sales::assignable(conn, Some(actor), a, "assignee", crate::sales::Holding::Sales)?;
+            policy::assignable(conn, Some(actor), a, "assignee", policy::Holding::Sales)?;
         }
         if q::channel_by_address(conn, &input.kind, &address)?.is_some() {
             return Err(AppError::conflict(

@@ -12,13 +12,15 @@ use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
 use crate::identity::permissions;
+use crate::identity::policy::{self, visibility};
+use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
 use crate::parties::clients::{self, Candidate, ClientInput, ClientView, ContactInput, ContactView};
 use crate::platform::error::{check_version, AppError, Problems, Unmet};
 use crate::platform::outbox;
 use crate::platform::page::{Page, PageRequest};
 use crate::sales::interests::{self, InterestView, NewInterest};
-use crate::sales::{actor_parts, create_task, timeline, visibility, Visibility};
+use crate::sales::{create_task, timeline};
 use crate::App;
 
 /// Raw payloads are kept for audit up to this size.
@@ -259,7 +261,7 @@ pub fn create_lead(app: &App, actor: &Principal, lead: NewLead) -> Result<(LeadV
     let now = app.now();
     app.write(|conn| {
         if let Some(a) = lead.assignee_id {
-            crate::sales::assignable(conn, Some(actor), a, "assignee", crate::sales::Holding::Sales)?;
+            policy::assignable(conn, Some(actor), a, "assignee", policy::Holding::Sales)?;
         }
         let (row, fresh) = intake_in(conn, Some(actor), lead, now)?;
         Ok((view(row), fresh))
@@ -267,22 +269,9 @@ pub fn create_lead(app: &App, actor: &Principal, lead: NewLead) -> Result<(LeadV
 }
 
 /// Whose leads an actor sees: their own and the shared inbox; heads their department's too.
-fn scope(conn: &mut DbConnection, actor: &Principal) -> Result<(Option<Vec<DbUuid>>, bool), AppError> {
-    Ok(match visibility(conn, actor)? {
-        Visibility::All => (None, true),
-        Visibility::Responsible(users) => (Some(users.into_iter().map(Into::into).collect()), true),
-    })
-}
-
 fn visible_lead(conn: &mut DbConnection, actor: &Principal, id: Uuid) -> Result<LeadRow, AppError> {
     let row = q::find_lead(conn, id.into())?.ok_or(AppError::NotFound("lead"))?;
-    let (users, shared) = scope(conn, actor)?;
-    let ok = match (&users, row.assignee_id) {
-        (None, _) => true,
-        (Some(_), None) => shared,
-        (Some(u), Some(a)) => u.contains(&a),
-    };
-    if !ok {
+    if !policy::lead_visible(&policy::leads(conn, actor)?, row.assignee_id) {
         return Err(AppError::NotFound("lead"));
     }
     Ok(row)
@@ -308,7 +297,7 @@ pub fn list_leads(
         }
     }
     app.read(|conn| {
-        let (users, shared) = scope(conn, actor)?;
+        let (users, shared) = policy::leads(conn, actor)?;
         let f = LeadFilter {
             status: filter.status.clone(),
             channel: filter.channel.clone(),
@@ -327,12 +316,12 @@ pub fn get_lead(app: &App, actor: &Principal, id: Uuid) -> Result<LeadView, AppE
 }
 
 /// The unprocessed leads an actor may take, for the board's first column.
-pub(crate) fn inbox(
+pub fn inbox(
     conn: &mut DbConnection,
     actor: &Principal,
     limit: i64,
 ) -> Result<(i64, Vec<LeadView>), AppError> {
-    let (users, shared) = scope(conn, actor)?;
+    let (users, shared) = policy::leads(conn, actor)?;
     let f = LeadFilter {
         status: Some("new".into()),
         assignee_in: users,
@@ -673,12 +662,12 @@ pub fn accept_lead(
                     }
                     p.into_result()?;
                     let assignee = match assignee_id {
-                        Some(a) => crate::sales::assignable(
+                        Some(a) => policy::assignable(
                             conn,
                             Some(actor),
                             *a,
                             "task.assignee_id",
-                            crate::sales::Holding::Task,
+                            policy::Holding::Task,
                         )?,
                         None => actor.user().map_or(target.responsible_id, |u| u.id.into()),
                     };

@@ -12,11 +12,12 @@ use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
 use crate::identity::permissions;
+use crate::identity::policy;
+use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
 use crate::platform::error::{check_version, AppError, Problems};
 use crate::platform::outbox;
 use crate::platform::page::{Page, PageRequest};
-use crate::sales::{actor_parts, visibility, Visibility};
 use crate::App;
 
 const MAX_POINTS: usize = 10;
@@ -79,34 +80,7 @@ pub struct ContactView {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Why a record was taken for a possible duplicate.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MatchReason {
-    /// `same_phone`, `same_email`, `same_tax_id` or `similar_name`.
-    pub reason: &'static str,
-    pub value: String,
-    /// For `similar_name`, how alike the names are (0–1).
-    pub score: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    /// `client` or `contact`.
-    pub kind: &'static str,
-    pub id: Uuid,
-    /// The name, or — when the viewer may not see the record — its masked form.
-    pub name: String,
-    pub client_id: Option<Uuid>,
-    pub responsible_id: Option<Uuid>,
-    /// Whom to ask: the responsible manager's name.
-    pub responsible_name: Option<String>,
-    /// Whether the viewer may open the record; when not, only what routing
-    /// needs is shown (id, reasons, masked name, the responsible's name).
-    pub visible: bool,
-    pub reasons: Vec<MatchReason>,
-    /// Higher is likelier the same.
-    pub score: f64,
-}
+pub use crm_domain::duplicates::{Candidate, MatchKind, MatchReason, PartyKind};
 
 /// `ООО «Ромашка»` → `О** «Р******»`: the first letter of each word, the rest
 /// starred, so a colleague can tell which record it is without learning it.
@@ -142,7 +116,7 @@ fn conceal(
     actor: &Principal,
     candidates: Vec<Candidate>,
 ) -> Result<Vec<Candidate>, AppError> {
-    let vis = client_visibility(conn, actor)?;
+    let vis = policy::clients(conn, actor)?;
     // A contact of a client is seen as its client is (as GET /contacts/{id} judges).
     let owners: Vec<DbUuid> = candidates.iter().filter_map(|c| c.client_id.map(Into::into)).collect();
     let owner_responsible: HashMap<Uuid, Option<DbUuid>> = if owners.is_empty() {
@@ -164,11 +138,11 @@ fn conceal(
                 Some(owner) => owner_responsible.get(&owner).copied().flatten(),
                 None => c.responsible_id.map(Into::into),
             };
-            c.visible = sees(&vis, judged_by);
+            c.visible = policy::sees(&vis, judged_by);
             if !c.visible {
                 c.name = mask_name(&c.name);
                 for r in &mut c.reasons {
-                    if r.reason == "similar_name" {
+                    if r.reason == MatchKind::SimilarName {
                         r.value = mask_name(&r.value);
                     }
                 }
@@ -176,22 +150,6 @@ fn conceal(
             c
         })
         .collect())
-}
-
-/// Clients: accountants read all (they bill them); others as for interests.
-fn client_visibility(conn: &mut DbConnection, actor: &Principal) -> Result<Visibility, AppError> {
-    match actor {
-        Principal::User(u) if u.role == Role::Accountant => Ok(Visibility::All),
-        _ => visibility(conn, actor),
-    }
-}
-
-fn sees(vis: &Visibility, responsible: Option<DbUuid>) -> bool {
-    match (vis, responsible) {
-        (Visibility::All, _) => true,
-        (Visibility::Responsible(_), None) => false,
-        (v, Some(r)) => v.allows(r.0),
-    }
 }
 
 fn client_view(row: ClientRow, points: &[crm_store::rows::ContactPointRow]) -> ClientView {
@@ -311,6 +269,11 @@ pub(crate) fn find_candidates(
     conceal(conn, actor, found)
 }
 
+/// A stored owner kind; anything else is a corrupt row, not a guess.
+fn owner_kind(raw: &str) -> Result<PartyKind, AppError> {
+    PartyKind::parse(raw).ok_or_else(|| AppError::internal(format!("contact point owner kind {raw:?}")))
+}
+
 fn find_candidates_unmasked(
     conn: &mut DbConnection,
     name: Option<&str>,
@@ -318,15 +281,15 @@ fn find_candidates_unmasked(
     tax_id: Option<&str>,
     exclude: Option<Uuid>,
 ) -> Result<Vec<Candidate>, AppError> {
-    let mut reasons: HashMap<(&'static str, DbUuid), Vec<MatchReason>> = HashMap::new();
+    let mut reasons: HashMap<(PartyKind, DbUuid), Vec<MatchReason>> = HashMap::new();
     for kind in ["phone", "email"] {
         let values: Vec<String> = points.iter().filter(|(k, _)| k == kind).map(|(_, v)| v.clone()).collect();
         if values.is_empty() {
             continue;
         }
         for hit in q::owners_of_points(conn, kind, &values)? {
-            let owner: &'static str = if hit.owner_kind == "client" { "client" } else { "contact" };
-            let reason = if kind == "phone" { "same_phone" } else { "same_email" };
+            let owner = owner_kind(&hit.owner_kind)?;
+            let reason = if kind == "phone" { MatchKind::SamePhone } else { MatchKind::SameEmail };
             reasons.entry((owner, hit.owner_id)).or_default().push(MatchReason {
                 reason,
                 value: hit.value,
@@ -336,8 +299,8 @@ fn find_candidates_unmasked(
     }
     if let Some(tax) = tax_id {
         for c in q::clients_by_tax_id(conn, tax)? {
-            reasons.entry(("client", c.id)).or_default().push(MatchReason {
-                reason: "same_tax_id",
+            reasons.entry((PartyKind::Client, c.id)).or_default().push(MatchReason {
+                reason: MatchKind::SameTaxId,
                 value: tax.to_owned(),
                 score: None,
             });
@@ -345,33 +308,40 @@ fn find_candidates_unmasked(
     }
     let key = name.map(name_key).unwrap_or_default();
     let tokens = name_tokens(&key);
-    let mut named: Vec<(&'static str, DbUuid)> = Vec::new();
+    let mut named: Vec<(PartyKind, DbUuid)> = Vec::new();
     if !tokens.is_empty() {
         for t in q::owners_of_tokens(conn, &tokens, 500)? {
-            let owner: &'static str = if t.owner_kind == "client" { "client" } else { "contact" };
-            named.push((owner, t.owner_id));
+            named.push((owner_kind(&t.owner_kind)?, t.owner_id));
         }
     }
-    let client_ids: Vec<DbUuid> =
-        reasons.keys().chain(named.iter()).filter(|(k, _)| *k == "client").map(|(_, id)| *id).collect();
-    let contact_ids: Vec<DbUuid> =
-        reasons.keys().chain(named.iter()).filter(|(k, _)| *k == "contact").map(|(_, id)| *id).collect();
+    let client_ids: Vec<DbUuid> = reasons
+        .keys()
+        .chain(named.iter())
+        .filter(|(k, _)| *k == PartyKind::Client)
+        .map(|(_, id)| *id)
+        .collect();
+    let contact_ids: Vec<DbUuid> = reasons
+        .keys()
+        .chain(named.iter())
+        .filter(|(k, _)| *k == PartyKind::Contact)
+        .map(|(_, id)| *id)
+        .collect();
     let clients: HashMap<DbUuid, ClientRow> =
         q::find_clients(conn, &client_ids)?.into_iter().map(|c| (c.id, c)).collect();
     let contacts: HashMap<DbUuid, ContactRow> =
         q::find_contacts(conn, &contact_ids)?.into_iter().map(|c| (c.id, c)).collect();
     for owner in named {
         let other_key = match owner.0 {
-            "client" => clients.get(&owner.1).map(|c| c.name_key.as_str()),
-            _ => contacts.get(&owner.1).map(|c| c.name_key.as_str()),
+            PartyKind::Client => clients.get(&owner.1).map(|c| c.name_key.as_str()),
+            PartyKind::Contact => contacts.get(&owner.1).map(|c| c.name_key.as_str()),
         };
         let Some(other_key) = other_key else { continue };
         let score = name_similarity(&key, other_key);
         if score >= SIMILAR {
             let entry = reasons.entry(owner).or_default();
-            if !entry.iter().any(|r| r.reason == "similar_name") {
+            if !entry.iter().any(|r| r.reason == MatchKind::SimilarName) {
                 entry.push(MatchReason {
-                    reason: "similar_name",
+                    reason: MatchKind::SimilarName,
                     value: other_key.to_owned(),
                     score: Some((score * 100.0).round() / 100.0),
                 });
@@ -385,13 +355,13 @@ fn find_candidates_unmasked(
             let score: f64 = reasons
                 .iter()
                 .map(|r| match r.reason {
-                    "same_tax_id" => 1.0,
-                    "same_phone" | "same_email" => 0.9,
-                    _ => 0.6 * r.score.unwrap_or(0.0),
+                    MatchKind::SameTaxId => 1.0,
+                    MatchKind::SamePhone | MatchKind::SameEmail => 0.9,
+                    MatchKind::SimilarName => 0.6 * r.score.unwrap_or(0.0),
                 })
                 .sum();
             match kind {
-                "client" => clients.get(&id).map(|c| Candidate {
+                PartyKind::Client => clients.get(&id).map(|c| Candidate {
                     kind,
                     id: id.0,
                     name: c.name.clone(),
@@ -402,7 +372,7 @@ fn find_candidates_unmasked(
                     reasons,
                     score,
                 }),
-                _ => contacts.get(&id).map(|c| Candidate {
+                PartyKind::Contact => contacts.get(&id).map(|c| Candidate {
                     kind,
                     id: id.0,
                     name: c.name.clone(),
@@ -423,7 +393,7 @@ fn find_candidates_unmasked(
 
 /// Only exact matches (phone, e-mail, tax id) block a create; similar names are advice.
 fn blocking(candidates: Vec<Candidate>) -> Vec<Candidate> {
-    candidates.into_iter().filter(|c| c.reasons.iter().any(|r| r.reason != "similar_name")).collect()
+    candidates.into_iter().filter(|c| c.reasons.iter().any(|r| r.reason != MatchKind::SimilarName)).collect()
 }
 
 /// A contact may share its own client's (or a colleague's) office phone or e-mail.
@@ -573,7 +543,7 @@ pub(crate) fn create_client_in(
     p.into_result()?;
     let kind = kind.ok_or_else(|| AppError::internal("validated kind missing"))?;
     let id = input.id.unwrap_or_else(crm_domain::new_id);
-    let vis = client_visibility(conn, actor)?;
+    let vis = policy::clients(conn, actor)?;
     let responsible = match (input.responsible_id, actor) {
         (Some(r), _) => {
             if let Principal::User(u) = actor {
@@ -581,7 +551,7 @@ pub(crate) fn create_client_in(
                     return Err(AppError::Forbidden("you may not make that user responsible".to_owned()));
                 }
             }
-            Some(crate::sales::assignable(conn, Some(actor), r, "responsible", crate::sales::Holding::Sales)?)
+            Some(policy::assignable(conn, Some(actor), r, "responsible", policy::Holding::Sales)?)
         }
         (None, Principal::User(u)) => Some(u.id.into()),
         (None, Principal::ApiKey(_)) => None,
@@ -637,8 +607,8 @@ pub(crate) fn visible_client(
     id: Uuid,
 ) -> Result<ClientRow, AppError> {
     let row = q::find_client(conn, id.into())?.ok_or(AppError::NotFound("client"))?;
-    let vis = client_visibility(conn, actor)?;
-    if !sees(&vis, row.responsible_id) {
+    let vis = policy::clients(conn, actor)?;
+    if !policy::sees(&vis, row.responsible_id) {
         return Err(AppError::NotFound("client"));
     }
     Ok(row)
@@ -672,7 +642,7 @@ pub fn list_clients(
 ) -> Result<Page<ClientView>, AppError> {
     actor.require(&permissions::READ_CLIENTS)?;
     app.read(|conn| {
-        let vis = client_visibility(conn, actor)?;
+        let vis = policy::clients(conn, actor)?;
         let store = q::ClientFilter {
             responsible_in: vis.filter(),
             kind: filter.kind.clone(),
@@ -764,13 +734,8 @@ pub fn update_client(
                         "only a head or an admin may hand a client to someone else".to_owned(),
                     ));
                 }
-                responsible = Some(crate::sales::assignable(
-                    conn,
-                    Some(actor),
-                    r,
-                    "responsible",
-                    crate::sales::Holding::Sales,
-                )?);
+                responsible =
+                    Some(policy::assignable(conn, Some(actor), r, "responsible", policy::Holding::Sales)?);
             }
         }
         let fmt = |v: Option<DbUuid>| v.map(|u| u.0.to_string());
@@ -904,7 +869,7 @@ fn visible_contact(conn: &mut DbConnection, actor: &Principal, id: Uuid) -> Resu
     let row = q::find_contact(conn, id.into())?.ok_or(AppError::NotFound("contact"))?;
     let ok = match row.client_id {
         Some(c) => client_visible(conn, actor, c.0)?,
-        None => sees(&client_visibility(conn, actor)?, row.responsible_id),
+        None => policy::sees(&policy::clients(conn, actor)?, row.responsible_id),
     };
     if !ok {
         return Err(AppError::NotFound("contact"));

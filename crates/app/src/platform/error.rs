@@ -55,7 +55,7 @@ pub enum AppError {
     Conflict { message: String, field: Option<String> },
     /// The new record looks like existing ones (409); the caller may confirm and retry.
     #[error("possible duplicates found")]
-    Duplicates(Vec<crate::parties::clients::Candidate>),
+    Duplicates(Vec<crm_domain::duplicates::Candidate>),
     /// `If-Match` named a version that is no longer current (412).
     #[error("the resource has changed since version {expected}; it is now at version {current}")]
     PreconditionFailed { expected: i64, current: i64 },

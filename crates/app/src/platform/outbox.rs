@@ -7,23 +7,19 @@ use crm_store::rows::OutboxEventRow;
 use crm_store::DbConnection;
 use uuid::Uuid;
 
-use crate::identity::principal::Principal;
+use crate::platform::actor::Actor;
 use crate::platform::error::AppError;
 
 pub fn record(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
-    actor: Option<&Principal>,
+    actor: impl Into<Actor>,
     kind: &str,
     entity_type: &str,
     entity_id: Uuid,
     payload: serde_json::Value,
 ) -> Result<(), AppError> {
-    let (actor_kind, actor_id) = match actor {
-        Some(Principal::User(u)) => ("user", Some(u.id)),
-        Some(Principal::ApiKey(k)) => ("api_key", Some(k.id)),
-        None => ("system", None),
-    };
+    let (actor_kind, actor_id) = actor.into().parts();
     let row = OutboxEventRow {
         id: crm_domain::new_id().into(),
         kind: kind.to_owned(),
@@ -32,7 +28,7 @@ pub fn record(
         payload: payload.to_string(),
         occurred_at: now.naive_utc(),
         actor_kind: actor_kind.to_owned(),
-        actor_id: actor_id.map(Into::into),
+        actor_id,
     };
     crm_store::queries::outbox::append(conn, &row)?;
     Ok(())

@@ -15,11 +15,9 @@ use uuid::Uuid;
 
 use super::scenarios::scenario_for;
 use super::work::{self, InteractionKind};
-use super::{
-    apply_effects, create_task, parse_definition, state_of, timeline, user_tz, visibility, visible_interest,
-    Visibility,
-};
+use super::{apply_effects, create_task, parse_definition, state_of, timeline, user_tz, visible_interest};
 use crate::identity::permissions;
+use crate::identity::policy::{self, visibility, Visibility};
 use crate::identity::principal::Principal;
 use crate::platform::error::{AppError, Problems, Unmet};
 use crate::platform::outbox;
@@ -371,7 +369,7 @@ pub(crate) fn create_interest_in(
     // The client's own manager may receive it from anyone; others only
     // from someone who may hand them work. Either way, a sales role.
     let reach = if to_client_owner { None } else { Some(actor) };
-    let responsible = super::assignable(conn, reach, responsible, "responsible", super::Holding::Sales)?;
+    let responsible = policy::assignable(conn, reach, responsible, "responsible", policy::Holding::Sales)?;
     if to_client_owner {
         let contact_of_client = match input.contact_id {
             Some(c) => crm_store::queries::clients::find_contact(conn, c.into())?
@@ -578,9 +576,7 @@ pub fn update_interest(
             // Confirmed orders were issued to this client (their invoices
             // name it): the buyer of a posted document does not change.
             if c.map(DbUuid::from) != row.client_id
-                && crm_store::queries::orders::orders_of_interest(conn, row.id)?
-                    .iter()
-                    .any(|o| o.status == "confirmed")
+                && super::coverage(conn, row.id)?.orders > 0
             {
                 return Err(AppError::rule(
                     "client_fixed_by_orders",
@@ -608,7 +604,7 @@ pub fn update_interest(
                     ));
                 }
                 row.responsible_id =
-                    super::assignable(conn, Some(actor), r, "responsible", super::Holding::Sales)?;
+                    policy::assignable(conn, Some(actor), r, "responsible", policy::Holding::Sales)?;
                 changed.push("responsible_id");
             }
         }
@@ -656,7 +652,7 @@ pub struct Transition {
 
 fn snapshot(conn: &mut DbConnection, row: &InterestRow) -> Result<(Snapshot, Vec<InteractionRow>), AppError> {
     let planned = q::planned_interactions(conn, &[row.id])?;
-    let orders = crate::documents::orders::order_facts(conn, row.id)?;
+    let orders = super::coverage(conn, row.id)?;
     Ok((
         Snapshot {
             stage: row.stage.clone(),
@@ -667,9 +663,9 @@ fn snapshot(conn: &mut DbConnection, row: &InterestRow) -> Result<(Snapshot, Vec
             potential_amount_set: row.potential_minor.is_some(),
             service_type_set: row.service_type.is_some(),
             loss_reason_set: row.loss_reason_id.is_some(),
-            order_count: orders.0,
-            orders_fully_paid: orders.1,
-            orders_fully_shipped: orders.2,
+            order_count: orders.orders,
+            orders_fully_paid: orders.fully_paid,
+            orders_fully_shipped: orders.fully_shipped,
             planned_interactions: planned.len(),
         },
         planned,
@@ -953,11 +949,11 @@ pub struct BoardColumn {
 }
 
 #[derive(Debug, Clone)]
-pub struct Board {
+pub struct Board<L> {
     pub scenario_id: Uuid,
     pub scenario_name: String,
     /// The leads inbox: unprocessed leads the viewer may take (absent when one column is asked for).
-    pub inbox: Option<(i64, Vec<crate::intake::leads::LeadView>)>,
+    pub inbox: Option<(i64, Vec<L>)>,
     pub columns: Vec<BoardColumn>,
 }
 
@@ -971,7 +967,19 @@ pub struct BoardQuery {
 
 /// The board: one column per stage with its count, potential sum and a page
 /// of cards. A fixed number of queries whatever the number of cards.
-pub fn board(app: &App, actor: &Principal, query: BoardQuery, page: PageRequest) -> Result<Board, AppError> {
+/// What the board's inbox column shows, supplied by the area that owns leads
+/// (intake sits above sales, so sales asks through this port instead of
+/// calling it): the count of unprocessed leads the viewer may take and the
+/// first `limit` of them.
+pub type Inbox<L> = fn(&mut DbConnection, &Principal, i64) -> Result<(i64, Vec<L>), AppError>;
+
+pub fn board<L>(
+    app: &App,
+    actor: &Principal,
+    query: BoardQuery,
+    page: PageRequest,
+    inbox: Inbox<L>,
+) -> Result<Board<L>, AppError> {
     actor.require(&permissions::READ_BOARD)?;
     let now = app.now();
     let fallback = app.settings().default_time_zone.tz();
@@ -1049,7 +1057,7 @@ pub fn board(app: &App, actor: &Principal, query: BoardQuery, page: PageRequest)
             });
         }
         let inbox = match query.stage {
-            None => Some(crate::intake::leads::inbox(conn, actor, i64::from(page.limit))?),
+            None => Some(inbox(conn, actor, i64::from(page.limit))?),
             Some(_) => None,
         };
         Ok(Board { scenario_id: scenario_row.id.0, scenario_name: scenario_row.name, inbox, columns })

@@ -16,76 +16,10 @@ use crm_store::rows::{InterestRow, NotificationRow, TaskRow, TimelineEntryRow};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
+use crate::identity::policy::{visibility, Visibility};
+pub(crate) use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
 use crate::platform::error::AppError;
-
-/// Whose interests an actor sees.
-#[derive(Debug, Clone)]
-pub enum Visibility {
-    All,
-    /// Interests whose responsible is one of these users.
-    Responsible(Vec<Uuid>),
-}
-
-impl Visibility {
-    pub fn allows(&self, responsible: Uuid) -> bool {
-        match self {
-            Visibility::All => true,
-            Visibility::Responsible(users) => users.contains(&responsible),
-        }
-    }
-
-    pub fn filter(&self) -> Option<Vec<DbUuid>> {
-        match self {
-            Visibility::All => None,
-            Visibility::Responsible(users) => Some(users.iter().copied().map(Into::into).collect()),
-        }
-    }
-}
-
-/// A department and every department below it.
-pub(crate) fn subtree(conn: &mut DbConnection, root: Uuid) -> Result<Vec<Uuid>, AppError> {
-    let all = dq::all(conn)?;
-    let mut found = vec![root];
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i];
-        for d in &all {
-            if d.parent_id.map(Uuid::from) == Some(parent) && !found.contains(&d.id.0) {
-                found.push(d.id.0);
-            }
-        }
-        i += 1;
-    }
-    Ok(found)
-}
-
-/// Managers see their own interests; heads those of their department and the
-/// departments below it; admins, integration users and API keys all.
-pub fn visibility(conn: &mut DbConnection, actor: &Principal) -> Result<Visibility, AppError> {
-    let user = match actor {
-        Principal::ApiKey(_) => return Ok(Visibility::All),
-        Principal::User(u) => u,
-    };
-    match user.role {
-        Role::Admin | Role::Integration => Ok(Visibility::All),
-        Role::Head => {
-            let mut users = vec![user.id];
-            let headed: Vec<Uuid> =
-                dq::headed_by(conn, user.id.into())?.into_iter().map(|d| d.id.0).collect();
-            let mut depts = Vec::new();
-            for d in headed {
-                depts.extend(subtree(conn, d)?);
-            }
-            if !depts.is_empty() {
-                let ids: Vec<DbUuid> = depts.iter().copied().map(Into::into).collect();
-                users.extend(uq::ids_in_departments(conn, &ids)?.into_iter().map(Uuid::from));
-            }
-            Ok(Visibility::Responsible(users))
-        }
-        Role::Manager | Role::Accountant | Role::Procurement => Ok(Visibility::Responsible(vec![user.id])),
-    }
-}
 
 /// Loads an interest the actor may see; others' answer 404, never 403.
 pub(crate) fn visible_interest(
@@ -99,6 +33,16 @@ pub(crate) fn visible_interest(
         return Err(AppError::NotFound("interest"));
     }
     Ok((row, vis))
+}
+
+/// How far the interest's confirmed orders are paid and shipped, read by
+/// sales itself (sales does not call `documents`).
+pub(crate) fn coverage(
+    conn: &mut DbConnection,
+    interest: DbUuid,
+) -> Result<crm_domain::documents::Coverage, AppError> {
+    let (orders, lines) = q::order_coverage(conn, interest)?;
+    Ok(crm_domain::documents::Coverage::of(&orders, &lines)?)
 }
 
 pub(crate) fn parse_definition(json: &str) -> Result<Scenario, AppError> {
@@ -153,15 +97,6 @@ fn resolve(conn: &mut DbConnection, interest: &InterestRow, who: Assignee) -> Re
             uq::first_active_with_role(conn, role.as_str())?.map_or(fallback, |u| u.id)
         }
     })
-}
-
-/// Who is acting, for the timeline and the outbox.
-pub(crate) fn actor_parts(actor: Option<&Principal>) -> (&'static str, Option<DbUuid>) {
-    match actor {
-        Some(Principal::User(u)) => ("user", Some(u.id.into())),
-        Some(Principal::ApiKey(k)) => ("api_key", Some(k.id.into())),
-        None => ("system", None),
-    }
 }
 
 pub(crate) fn timeline(
@@ -381,119 +316,11 @@ pub(crate) fn apply_effects(
                 notify(conn, who, Some(row.id), &text, now)?;
             }
             Effect::SetPotentialToRevenue => {
-                let (_, _, _, revenue) = crate::documents::orders::order_facts(conn, row.id)?;
-                row.potential_minor = Some(revenue);
+                row.potential_minor = Some(coverage(conn, row.id)?.revenue.minor());
             }
         }
     }
     Ok(())
-}
-
-/// What an assignment hands a user: each kind may be held only by some roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Holding {
-    /// A task: anyone who works in the system (not an integration account).
-    Task,
-    /// A lead to process, an interest to work, a client or contact to look
-    /// after: sales roles only.
-    Sales,
-}
-
-impl Holding {
-    fn admits(self, role: Role) -> bool {
-        match self {
-            Holding::Task => !matches!(role, Role::Integration),
-            Holding::Sales => matches!(role, Role::Manager | Role::Head | Role::Admin),
-        }
-    }
-
-    fn what(self) -> &'static str {
-        match self {
-            Holding::Task => "a task",
-            Holding::Sales => "sales work (leads, interests, clients)",
-        }
-    }
-}
-
-/// The users an actor may hand work to: a manager (or accountant,
-/// procurement) themselves and their department; a head their departments'
-/// subtrees and themselves; admins, integration accounts and API keys
-/// anyone. `None`: anyone.
-pub(crate) fn assignable_users(
-    conn: &mut DbConnection,
-    actor: &Principal,
-) -> Result<Option<Vec<Uuid>>, AppError> {
-    let user = match actor {
-        Principal::ApiKey(_) => return Ok(None),
-        Principal::User(u) => u,
-    };
-    match user.role {
-        Role::Admin | Role::Integration => Ok(None),
-        Role::Head => match visibility(conn, actor)? {
-            Visibility::All => Ok(None),
-            Visibility::Responsible(users) => Ok(Some(users)),
-        },
-        Role::Manager | Role::Accountant | Role::Procurement => {
-            let mut users = vec![user.id];
-            if let Some(d) = user.department_id {
-                users.extend(uq::ids_in_departments(conn, &[d.into()])?.into_iter().map(Uuid::from));
-            }
-            Ok(Some(users))
-        }
-    }
-}
-
-/// Keeps a user id only if the actor may hand them this kind of work: the
-/// user exists and is active (`{field}_exists`, `{field}_active`), is within
-/// the actor's reach (`{field}_reachable`) and has a role that can hold it
-/// (`{field}_role`). Every unmet check is listed.
-/// `actor: None` checks the role only (work that goes to a client's own
-/// manager, whoever hands it over).
-pub(crate) fn assignable(
-    conn: &mut DbConnection,
-    actor: Option<&Principal>,
-    id: Uuid,
-    field: &str,
-    holding: Holding,
-) -> Result<DbUuid, AppError> {
-    let target = active_user(conn, id, field)?;
-    let row = uq::find(conn, target)?.ok_or(AppError::NotFound("user"))?;
-    let mut unmet = Vec::new();
-    let reach = match actor {
-        Some(a) => assignable_users(conn, a)?,
-        None => None,
-    };
-    if let Some(reach) = reach {
-        if !reach.contains(&id) {
-            unmet.push(crate::platform::error::Unmet::new(
-                format!("{field}_reachable"),
-                format!(
-                    "you may hand work only to yourself or people of your department; user {id} is not one"
-                ),
-            ));
-        }
-    }
-    let role = Role::ALL.into_iter().find(|r| r.as_str() == row.role);
-    if !role.is_some_and(|r| holding.admits(r)) {
-        unmet.push(crate::platform::error::Unmet::new(
-            format!("{field}_role"),
-            format!("a user with the {} role cannot hold {}", row.role, holding.what()),
-        ));
-    }
-    if unmet.is_empty() {
-        Ok(target)
-    } else {
-        Err(AppError::Rules(unmet))
-    }
-}
-
-/// Keeps a user id only if that user exists and is active.
-pub(crate) fn active_user(conn: &mut DbConnection, id: Uuid, field: &str) -> Result<DbUuid, AppError> {
-    match uq::find(conn, id.into())? {
-        Some(u) if u.active => Ok(u.id),
-        Some(_) => Err(AppError::rule(&format!("{field}_active"), format!("user {id} is deactivated"))),
-        None => Err(AppError::rule(&format!("{field}_exists"), format!("user {id} does not exist"))),
-    }
 }
 
 /// Marks the interest's open tasks of a kind done; returns them.

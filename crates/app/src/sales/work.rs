@@ -10,8 +10,10 @@ use crm_store::rows::{InteractionRow, TaskRow};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
-use super::{actor_parts, create_task, state_of, timeline, user_tz, visibility, visible_interest};
+use super::{create_task, state_of, timeline, user_tz, visible_interest};
 use crate::identity::permissions;
+use crate::identity::policy::{self, visibility};
+use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
 use crate::platform::error::{AppError, Problems};
 use crate::platform::outbox;
@@ -505,7 +507,7 @@ pub fn create_task_by_hand(app: &App, actor: &Principal, input: NewTask) -> Resu
     p.into_result()?;
     let Some(assignee) = assignee else { return Err(AppError::internal("validated assignee missing")) };
     app.write(|conn| {
-        let assignee = super::assignable(conn, Some(actor), assignee, "assignee", super::Holding::Task)?;
+        let assignee = policy::assignable(conn, Some(actor), assignee, "assignee", policy::Holding::Task)?;
         if let Some(i) = input.interest_id {
             visible_interest(conn, actor, i)?;
         }
@@ -573,7 +575,7 @@ pub fn update_task(
         }
         if let Some(a) = changes.assignee_id {
             if a != row.assignee_id.0 {
-                row.assignee_id = super::assignable(conn, Some(actor), a, "assignee", super::Holding::Task)?;
+                row.assignee_id = policy::assignable(conn, Some(actor), a, "assignee", policy::Holding::Task)?;
                 super::notify(conn, row.assignee_id, row.interest_id, &format!("Task handed to you: {}", row.title), now)?;
                 changed.push("assignee_id");
             }

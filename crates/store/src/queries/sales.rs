@@ -446,3 +446,23 @@ pub fn lock_interest(conn: &mut DbConnection, id: DbUuid) -> QueryResult<()> {
         DbConnection::Sqlite(_) => Ok(()),
     }
 }
+
+/// The confirmed orders of an interest as `(total, paid)` and their lines as
+/// `(quantity, shipped)`: what the scenario's order guards read.
+pub fn order_coverage(
+    conn: &mut DbConnection,
+    interest: DbUuid,
+) -> QueryResult<(Vec<(i64, i64)>, Vec<(i64, i64)>)> {
+    use crate::schema::{order_lines, orders};
+    let confirmed = orders::table
+        .filter(orders::interest_id.eq(interest))
+        .filter(orders::status.eq(crm_domain::documents::OrderStatus::Confirmed.as_str()));
+    let totals = confirmed.select((orders::total_minor, orders::paid_minor)).load(conn)?;
+    let lines = order_lines::table
+        .inner_join(orders::table)
+        .filter(orders::interest_id.eq(interest))
+        .filter(orders::status.eq(crm_domain::documents::OrderStatus::Confirmed.as_str()))
+        .select((order_lines::quantity, order_lines::shipped_quantity))
+        .load(conn)?;
+    Ok((totals, lines))
+}

@@ -18,10 +18,11 @@ use uuid::Uuid;
 use crate::documents::invoices::pdf::{rub, Doc, LEFT, RIGHT};
 use crate::documents::orders::{order_view, today, visible_order, OrderView};
 use crate::identity::permissions;
+use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
 use crate::platform::error::AppError;
 use crate::platform::outbox;
-use crate::sales::{actor_parts, timeline};
+use crate::sales::timeline;
 use crate::App;
 
 /// Refuses an SMTP URL lettre cannot use (checked at start-up).

@@ -1004,13 +1004,17 @@ async fn an_instalment_unpaid_past_its_date_is_announced_once_and_runs_the_overd
 
     app.advance(chrono::Duration::days(1));
     assert_eq!(
-        crm_app::documents::orders::announce_overdue_payments(&app.app).unwrap(),
+        crm_app::documents::schedule::announce_overdue_payments(&app.app).unwrap(),
         0,
         "nothing is late yet"
     );
     app.advance(chrono::Duration::days(2));
-    assert_eq!(crm_app::documents::orders::announce_overdue_payments(&app.app).unwrap(), 1);
-    assert_eq!(crm_app::documents::orders::announce_overdue_payments(&app.app).unwrap(), 0, "announced once");
+    assert_eq!(crm_app::documents::schedule::announce_overdue_payments(&app.app).unwrap(), 1);
+    assert_eq!(
+        crm_app::documents::schedule::announce_overdue_payments(&app.app).unwrap(),
+        0,
+        "announced once"
+    );
 
     let ivan = app.token("ivan@test.crm", PASSWORD).await;
     let read = app.get(&format!("/api/v1/orders/{oid}"), &ivan).await.body;

@@ -397,10 +397,10 @@ async fn two_payments_completing_an_interest_at_once_on_two_instances_move_it_on
                 std::thread::spawn(move || {
                     let principal = crm_app::identity::auth::authenticate_api_key(&instance, &key).unwrap();
                     barrier.wait();
-                    crm_app::documents::orders::register_payment(
+                    crm_app::documents::payments::register_payment(
                         &instance,
                         &principal,
-                        crm_app::documents::orders::PaymentInput {
+                        crm_app::documents::payments::PaymentInput {
                             order_id: order.parse().unwrap(),
                             amount: "100".into(),
                             paid_on: None,

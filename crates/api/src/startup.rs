@@ -156,7 +156,7 @@ impl Application {
                     ticks.tick().await;
                     let app = app.clone();
                     match tokio::task::spawn_blocking(move || {
-                        crm_app::documents::orders::announce_overdue_payments(&app)
+                        crm_app::documents::schedule::announce_overdue_payments(&app)
                     })
                     .await
                     {

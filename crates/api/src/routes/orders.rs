@@ -3,10 +3,15 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
-use crm_app::documents::orders::{
-    InstalmentView, LineInput, ManualInstalment, OrderChanges, OrderInput, OrderView, PaymentInput,
-    PaymentView, ShipmentChanges, ShipmentInput, ShipmentView,
-};
+use crm_app::documents::orders::{InstalmentView, OrderChanges, OrderInput, OrderView};
+
+use crm_app::documents::lines::LineInput;
+
+use crm_app::documents::schedule::ManualInstalment;
+
+use crm_app::documents::payments::{PaymentInput, PaymentView};
+
+use crm_app::documents::shipments::{ShipmentChanges, ShipmentInput, ShipmentView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -465,7 +470,7 @@ pub async fn register_payment(
         comment: b.comment,
     };
     let (p, fresh) =
-        run(&state, move |app| crm_app::documents::orders::register_payment(app, &auth.0, input)).await?;
+        run(&state, move |app| crm_app::documents::payments::register_payment(app, &auth.0, input)).await?;
     let id = p.id;
     if fresh {
         Ok(created(format!("/api/v1/payments/{id}"), &PaymentDto::from(p), None))
@@ -485,8 +490,9 @@ pub async fn cancel_payment(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p = run(&state, move |app| crm_app::documents::orders::cancel_payment(app, &auth.0, id, if_match.0))
-        .await?;
+    let p =
+        run(&state, move |app| crm_app::documents::payments::cancel_payment(app, &auth.0, id, if_match.0))
+            .await?;
     Ok(HttpResponse::Ok().json(PaymentDto::from(p)))
 }
 
@@ -502,7 +508,7 @@ pub async fn get_payment(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p = run(&state, move |app| crm_app::documents::orders::get_payment(app, &auth.0, id)).await?;
+    let p = run(&state, move |app| crm_app::documents::payments::get_payment(app, &auth.0, id)).await?;
     let version = p.version;
     Ok(versioned(&req, &PaymentDto::from(p), version))
 }
@@ -517,7 +523,7 @@ pub async fn list_payments(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = run(&state, move |app| crm_app::documents::orders::list_payments(app, &auth.0, id)).await?;
+    let items = run(&state, move |app| crm_app::documents::payments::list_payments(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(PaymentList { items: items.into_iter().map(PaymentDto::from).collect() }))
 }
 
@@ -561,7 +567,8 @@ pub async fn list_shipments(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = run(&state, move |app| crm_app::documents::orders::list_shipments(app, &auth.0, id)).await?;
+    let items =
+        run(&state, move |app| crm_app::documents::shipments::list_shipments(app, &auth.0, id)).await?;
     Ok(HttpResponse::Ok().json(ShipmentList { items: items.into_iter().map(ShipmentDto::from).collect() }))
 }
 
@@ -645,8 +652,8 @@ pub async fn create_shipment(
         notes: b.notes,
     };
     let id = id.into_inner();
-    let s =
-        run(&state, move |app| crm_app::documents::orders::create_shipment(app, &auth.0, id, input)).await?;
+    let s = run(&state, move |app| crm_app::documents::shipments::create_shipment(app, &auth.0, id, input))
+        .await?;
     let (sid, version) = (s.id, s.version);
     Ok(created(format!("/api/v1/shipments/{sid}"), &ShipmentDto::from(s), Some(version)))
 }
@@ -662,7 +669,7 @@ pub async fn get_shipment(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::documents::orders::get_shipment(app, &auth.0, id)).await?;
+    let s = run(&state, move |app| crm_app::documents::shipments::get_shipment(app, &auth.0, id)).await?;
     let version = s.version;
     Ok(versioned(&req, &ShipmentDto::from(s), version))
 }
@@ -683,9 +690,10 @@ pub async fn update_shipment(
     let b = body.into_inner();
     let c = ShipmentChanges { status: b.status, route_sheet: b.route_sheet, notes: b.notes };
     let id = id.into_inner();
-    let s =
-        run(&state, move |app| crm_app::documents::orders::update_shipment(app, &auth.0, id, if_match.0, c))
-            .await?;
+    let s = run(&state, move |app| {
+        crm_app::documents::shipments::update_shipment(app, &auth.0, id, if_match.0, c)
+    })
+    .await?;
     let version = s.version;
     Ok(versioned(&req, &ShipmentDto::from(s), version))
 }
@@ -756,7 +764,7 @@ pub async fn list_all_payments(
     let q = query.into_inner();
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let page = run(&state, move |app| {
-        crm_app::documents::orders::list_all_payments(app, &auth.0, q.order_id, q.updated_since, page)
+        crm_app::documents::payments::list_all_payments(app, &auth.0, q.order_id, q.updated_since, page)
     })
     .await?;
     Ok(HttpResponse::Ok().json(PaymentPage {
@@ -776,7 +784,8 @@ pub async fn cancel_shipment(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::documents::orders::cancel_shipment(app, &auth.0, id, if_match.0))
-        .await?;
+    let s =
+        run(&state, move |app| crm_app::documents::shipments::cancel_shipment(app, &auth.0, id, if_match.0))
+            .await?;
     Ok(HttpResponse::Ok().json(ShipmentDto::from(s)))
 }

@@ -6,6 +6,10 @@
 pub mod agreements;
 pub mod catalog;
 pub mod invoices;
+pub mod lines;
 pub mod orders;
+pub mod payments;
 pub mod purchasing;
 pub mod quotes;
+pub mod schedule;
+pub mod shipments;

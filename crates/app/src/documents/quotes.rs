@@ -9,10 +9,11 @@ use crm_store::rows::{QuoteLineRow, QuoteRow, QuoteVariantRow};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
-use crate::documents::orders::{
-    insert_order_in, order_views, parse_lines, parse_manual, price_lines, today, LineInput, ManualInstalment,
-    OrderTerms, OrderView, PricedLine,
-};
+use crate::documents::orders::{insert_order_in, order_views, today, OrderTerms, OrderView};
+
+use crate::documents::lines::{parse_lines, price_lines, LineInput, PricedLine};
+
+use crate::documents::schedule::{parse_manual, ManualInstalment};
 use crate::identity::permissions;
 use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
@@ -150,7 +151,7 @@ pub struct QuoteInput {
     pub variants: Vec<VariantInput>,
 }
 
-type ParsedVariants = Vec<(String, Vec<crate::documents::orders::ParsedLine>)>;
+type ParsedVariants = Vec<(String, Vec<crate::documents::lines::ParsedLine>)>;
 
 fn parse_variants(p: &mut Problems, settings: &crate::Settings, variants: &[VariantInput]) -> ParsedVariants {
     if variants.is_empty() || variants.len() > 10 {

@@ -2,10 +2,13 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use crm_app::parties::clients::{
-    Candidate, ClientChanges, ClientInput, ClientListFilter, ClientView, ContactChanges, ContactInput,
-    ContactView, DuplicateQuery, HistoryView,
-};
+use crm_app::parties::duplicates::{Candidate, DuplicateQuery};
+
+use crm_app::parties::clients::{ClientChanges, ClientInput, ClientListFilter, ClientView};
+
+use crm_app::parties::contacts::{ContactChanges, ContactInput, ContactView};
+
+use crm_app::parties::history::HistoryView;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -437,7 +440,7 @@ pub async fn list_client_contacts(
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let id = id.into_inner();
     let page =
-        run(&state, move |app| crm_app::parties::clients::list_client_contacts(app, &auth.0, id, page))
+        run(&state, move |app| crm_app::parties::contacts::list_client_contacts(app, &auth.0, id, page))
             .await?;
     Ok(HttpResponse::Ok().json(ContactList {
         items: page.items.into_iter().map(ContactDto::from).collect(),
@@ -461,7 +464,7 @@ pub async fn create_client_contact(
         return Err(ApiError::field("client_id", "mismatch", "the path names the client"));
     }
     let input = contact_input(body.into_inner(), Some(id.into_inner()));
-    let v = run(&state, move |app| crm_app::parties::clients::create_contact(app, &auth.0, input)).await?;
+    let v = run(&state, move |app| crm_app::parties::contacts::create_contact(app, &auth.0, input)).await?;
     let (cid, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/contacts/{cid}"), &ContactDto::from(v), Some(version)))
 }
@@ -477,7 +480,7 @@ pub async fn create_contact(
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let input = contact_input(body.into_inner(), None);
-    let v = run(&state, move |app| crm_app::parties::clients::create_contact(app, &auth.0, input)).await?;
+    let v = run(&state, move |app| crm_app::parties::contacts::create_contact(app, &auth.0, input)).await?;
     let (cid, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/contacts/{cid}"), &ContactDto::from(v), Some(version)))
 }
@@ -494,7 +497,7 @@ pub async fn get_contact(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::parties::clients::get_contact(app, &auth.0, id)).await?;
+    let v = run(&state, move |app| crm_app::parties::contacts::get_contact(app, &auth.0, id)).await?;
     let version = v.version;
     Ok(versioned(&req, &ContactDto::from(v), version))
 }
@@ -527,7 +530,7 @@ pub async fn update_contact(
     };
     let id = id.into_inner();
     let v = run(&state, move |app| {
-        crm_app::parties::clients::update_contact(app, &auth.0, id, if_match.0, changes)
+        crm_app::parties::contacts::update_contact(app, &auth.0, id, if_match.0, changes)
     })
     .await?;
     let version = v.version;
@@ -584,7 +587,7 @@ pub async fn client_history(
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let id = id.into_inner();
     let page =
-        run(&state, move |app| crm_app::parties::clients::entity_history(app, &auth.0, "client", id, page))
+        run(&state, move |app| crm_app::parties::history::entity_history(app, &auth.0, "client", id, page))
             .await?;
     Ok(HttpResponse::Ok().json(history_page(page)))
 }
@@ -602,7 +605,7 @@ pub async fn contact_history(
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let id = id.into_inner();
     let page =
-        run(&state, move |app| crm_app::parties::clients::entity_history(app, &auth.0, "contact", id, page))
+        run(&state, move |app| crm_app::parties::history::entity_history(app, &auth.0, "contact", id, page))
             .await?;
     Ok(HttpResponse::Ok().json(history_page(page)))
 }
@@ -642,7 +645,7 @@ pub async fn search_duplicates(
     let b = body.into_inner();
     let query = DuplicateQuery { name: b.name, phone: b.phone, email: b.email, tax_id: b.tax_id };
     let found =
-        run(&state, move |app| crm_app::parties::clients::search_duplicates(app, &auth.0, query)).await?;
+        run(&state, move |app| crm_app::parties::duplicates::search_duplicates(app, &auth.0, query)).await?;
     Ok(HttpResponse::Ok()
         .json(DuplicateSearchResult { candidates: found.into_iter().map(CandidateDto::from).collect() }))
 }

@@ -378,8 +378,8 @@ fn client_input(b: CreateClientRequest) -> crm_app::parties::clients::ClientInpu
     }
 }
 
-fn contact_input(b: CreateContactRequest) -> crm_app::parties::clients::ContactInput {
-    crm_app::parties::clients::ContactInput {
+fn contact_input(b: CreateContactRequest) -> crm_app::parties::contacts::ContactInput {
+    crm_app::parties::contacts::ContactInput {
         id: b.id,
         client_id: b.client_id,
         name: b.name,

@@ -15,7 +15,11 @@ use crate::identity::permissions;
 use crate::identity::policy::{self, visibility};
 use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
-use crate::parties::clients::{self, Candidate, ClientInput, ClientView, ContactInput, ContactView};
+use crate::parties::clients::{self, ClientInput, ClientView};
+
+use crate::parties::duplicates::Candidate;
+
+use crate::parties::contacts::{ContactInput, ContactView};
 use crate::platform::error::{check_version, AppError, Problems, Unmet};
 use crate::platform::outbox;
 use crate::platform::page::{Page, PageRequest};
@@ -369,7 +373,14 @@ pub fn acceptance(app: &App, actor: &Principal, id: Uuid) -> Result<Acceptance, 
             .into_iter()
             .filter_map(|(k, v)| v.clone().map(|v| (k.to_owned(), v)))
             .collect();
-        let candidates = clients::find_candidates(conn, actor, row.name.as_deref(), &points, None, None)?;
+        let candidates = crate::parties::duplicates::find_candidates(
+            conn,
+            actor,
+            row.name.as_deref(),
+            &points,
+            None,
+            None,
+        )?;
         // The lead matched these by a phone or e-mail someone typed: the
         // viewer sees them whole only if GET would show them.
         let client_row = match row.client_id {
@@ -391,8 +402,8 @@ pub fn acceptance(app: &App, actor: &Principal, id: Uuid) -> Result<Acceptance, 
         }
         let (mut contact, mut contact_glimpse) = (None, None);
         if let Some(r) = contact_row {
-            if clients::contact_visible(conn, actor, r.id.0)? {
-                contact = Some(clients::load_contact_view(conn, r)?);
+            if crate::parties::contacts::contact_visible(conn, actor, r.id.0)? {
+                contact = Some(crate::parties::contacts::load_contact_view(conn, r)?);
             } else {
                 contact_glimpse = Some(glimpse(conn, r.id.0, &r.name, r.responsible_id)?);
             }
@@ -443,7 +454,7 @@ fn glimpse(
     };
     Ok(Glimpse {
         id,
-        masked_name: clients::mask_name(name),
+        masked_name: crate::parties::duplicates::mask_name(name),
         responsible_id: responsible.map(Into::into),
         responsible_name,
     })
@@ -581,7 +592,7 @@ pub fn accept_lead(
                         if input.emails.is_empty() {
                             input.emails.extend(row.email.clone());
                         }
-                        Some(clients::create_contact_in(conn, actor, input, now)?.id)
+                        Some(crate::parties::contacts::create_contact_in(conn, actor, input, now)?.id)
                     }
                 };
                 let title = a.title.or_else(|| row.subject.clone()).unwrap_or_else(|| {

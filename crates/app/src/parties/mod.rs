@@ -2,3 +2,6 @@
 //! check and the per-field history. Uses `identity` and `platform`.
 
 pub mod clients;
+pub mod contacts;
+pub mod duplicates;
+pub mod history;

@@ -83,7 +83,7 @@ pub(super) fn check_parties(
         }
     }
     if let Some(c) = contact {
-        if !crate::parties::clients::contact_visible(conn, actor, c)? {
+        if !crate::parties::contacts::contact_visible(conn, actor, c)? {
             unmet.push(Unmet::new("contact_exists", format!("no contact {c} that you may see")));
         }
     }

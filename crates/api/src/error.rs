@@ -63,7 +63,7 @@ pub struct Problem {
     pub unmet: Vec<ProblemUnmet>,
     /// Existing records the request looks like (409 on a possible duplicate).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub candidates: Vec<crate::routes::clients::CandidateDto>,
+    pub candidates: Vec<crate::routes::parties::clients::CandidateDto>,
 }
 
 impl Problem {
@@ -196,7 +196,7 @@ impl ApiError {
                     "records with the same phone, e-mail or tax id exist; use one of them, or repeat with \"confirm_new\": true",
                 );
                 p.candidates =
-                    found.iter().cloned().map(crate::routes::clients::CandidateDto::from).collect();
+                    found.iter().cloned().map(crate::routes::parties::clients::CandidateDto::from).collect();
                 p
             }
             AppError::PreconditionFailed { .. } => Problem::new(

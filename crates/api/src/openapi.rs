@@ -14,10 +14,12 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField, ProblemUnmet};
-use crate::routes::{
-    api_keys, auth, catalog, clients, departments, documents, health, intake, interests, leads, orders,
-    scenarios, users, work,
-};
+use crate::routes::documents;
+use crate::routes::health;
+use crate::routes::identity::{api_keys, auth, departments, users};
+use crate::routes::intake::{leads, providers as intake};
+use crate::routes::parties::{clients, contacts};
+use crate::routes::sales::{board, interests, scenarios, work};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,29 +48,29 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         scenarios::replace_scenario, scenarios::copy_scenario,
         scenarios::list_loss_reasons, scenarios::create_loss_reason, scenarios::update_loss_reason,
         interests::list_interests, interests::create_interest, interests::get_interest, interests::update_interest,
-        interests::move_interest, interests::decide_loss, interests::timeline, interests::board,
+        interests::move_interest, interests::decide_loss, interests::timeline, board::board,
         work::list_interactions, work::create_interaction, work::update_interaction,
         work::complete_interaction, work::cancel_interaction,
         work::list_tasks, work::create_task, work::update_task, work::complete_task, work::cancel_task,
         work::list_notifications, work::read_notification,
         clients::list_clients, clients::create_client, clients::get_client, clients::update_client,
-        clients::list_client_contacts, clients::create_client_contact, clients::create_contact,
-        clients::get_contact, clients::update_contact, clients::client_history, clients::contact_history,
+        contacts::list_client_contacts, contacts::create_client_contact, contacts::create_contact,
+        contacts::get_contact, contacts::update_contact, clients::client_history, contacts::contact_history,
         clients::search_duplicates,
         intake::intake_call, intake::intake_telegram, intake::intake_vk, intake::intake_email, intake::intake_form,
         intake::list_channels, intake::create_channel, intake::deactivate_channel, intake::list_forms, intake::create_form,
-        catalog::list_products, catalog::create_product, catalog::get_product, catalog::update_product,
-        catalog::get_organization, catalog::put_organization,
-        orders::create_order, orders::list_interest_orders, orders::get_order, orders::confirm_order, orders::cancel_order,
-        orders::register_payment, orders::cancel_payment, orders::list_payments,
-        orders::create_shipment, orders::get_shipment, orders::update_shipment,
-        orders::list_orders, orders::list_all_payments, orders::cancel_shipment, orders::update_order,
-        documents::create_quote, documents::list_interest_quotes, documents::get_quote, documents::update_quote,
-        documents::approve_quote, documents::orders_from_quote, documents::quote_pdf,
-        documents::create_agreement, documents::list_agreements, documents::get_agreement, documents::update_agreement,
-        documents::invoice_pdf, documents::send_invoice, documents::list_sendings, documents::get_sending,
-        documents::retry_sending, documents::record_related, documents::list_related, documents::document_tree,
-        documents::get_related, orders::get_payment, orders::list_shipments,
+        documents::catalog::list_products, documents::catalog::create_product, documents::catalog::get_product, documents::catalog::update_product,
+        documents::catalog::get_organization, documents::catalog::put_organization,
+        documents::orders::create_order, documents::orders::list_interest_orders, documents::orders::get_order, documents::orders::confirm_order, documents::orders::cancel_order,
+        documents::payments::register_payment, documents::payments::cancel_payment, documents::payments::list_payments,
+        documents::shipments::create_shipment, documents::shipments::get_shipment, documents::shipments::update_shipment,
+        documents::orders::list_orders, documents::payments::list_all_payments, documents::shipments::cancel_shipment, documents::orders::update_order,
+        documents::quotes::create_quote, documents::quotes::list_interest_quotes, documents::quotes::get_quote, documents::quotes::update_quote,
+        documents::quotes::approve_quote, documents::quotes::orders_from_quote, documents::quotes::quote_pdf,
+        documents::agreements::create_agreement, documents::agreements::list_agreements, documents::agreements::get_agreement, documents::agreements::update_agreement,
+        documents::invoices::invoice_pdf, documents::invoices::send_invoice, documents::invoices::list_sendings, documents::invoices::get_sending,
+        documents::invoices::retry_sending, documents::purchasing::record_related, documents::purchasing::list_related, documents::tree::document_tree,
+        documents::purchasing::get_related, documents::payments::get_payment, documents::shipments::list_shipments,
         leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
         health::healthz, health::readyz, health::metrics,
     ),

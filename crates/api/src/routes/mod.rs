@@ -1,19 +1,11 @@
 //! Routes grouped by resource; handlers are thin: parse, call `app`, shape.
 
-pub mod api_keys;
-pub mod auth;
-pub mod catalog;
-pub mod clients;
-pub mod departments;
 pub mod documents;
 pub mod health;
+pub mod identity;
 pub mod intake;
-pub mod interests;
-pub mod leads;
-pub mod orders;
-pub mod scenarios;
-pub mod users;
-pub mod work;
+pub mod parties;
+pub mod sales;
 
 use actix_web::web;
 
@@ -21,18 +13,10 @@ use actix_web::web;
 pub fn configure_api(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .configure(auth::configure)
-            .configure(users::configure)
-            .configure(departments::configure)
-            .configure(api_keys::configure)
-            .configure(scenarios::configure)
-            .configure(interests::configure)
-            .configure(work::configure)
-            .configure(clients::configure)
-            .configure(leads::configure)
+            .configure(identity::configure)
+            .configure(sales::configure)
+            .configure(parties::configure)
             .configure(intake::configure)
-            .configure(catalog::configure)
-            .configure(orders::configure)
             .configure(documents::configure),
     );
 }

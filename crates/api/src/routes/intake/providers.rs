@@ -17,7 +17,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{
     client_address, created, encode_cursor, page_request, run, validate, AppState, Auth, Json,
 };
-use crate::routes::scenarios::PageQuery;
+use crate::routes::sales::scenarios::PageQuery;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/intake/calls").post(intake_call))

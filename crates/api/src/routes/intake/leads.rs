@@ -14,10 +14,10 @@ use crate::error::ApiError;
 use crate::extract::{
     created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
-use crate::routes::clients::{
-    CandidateDto, ClientDto, ContactDto, CreateClientRequest, CreateContactRequest,
-};
-use crate::routes::interests::InterestDto;
+use crate::routes::parties::clients::{CandidateDto, ClientDto, CreateClientRequest};
+
+use crate::routes::parties::contacts::{ContactDto, CreateContactRequest};
+use crate::routes::sales::interests::InterestDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/leads").get(list_leads).post(create_lead))

@@ -1,11 +1,10 @@
-//! Interests (deals): the sale's main object, its stage moves, loss approval,
-//! timeline, and the board.
+//! Interests: list, create, read, change, move along the scenario, decide a
+//! loss, the timeline.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use crm_app::sales::interests::{
-    Board, BoardQuery, InterestChanges, InterestListFilter, InterestView, LossDecision, NewInterest,
-    NextStep, Transition,
+    InterestChanges, InterestListFilter, InterestView, LossDecision, NewInterest, NextStep, Transition,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,18 +16,17 @@ use crate::extract::{
     created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 use crate::routes::double_option;
-use crate::routes::scenarios::StageKindDto;
+use crate::routes::sales::scenarios::StageKindDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/interests").get(list_interests).post(create_interest))
         .service(web::resource("/interests/{id}").get(get_interest).patch(update_interest))
         .service(web::resource("/interests/{id}/transitions").post(move_interest))
         .service(web::resource("/interests/{id}/loss-decision").post(decide_loss))
-        .service(web::resource("/interests/{id}/timeline").get(timeline))
-        .service(web::resource("/board").get(board));
+        .service(web::resource("/interests/{id}/timeline").get(timeline));
 }
 
-fn kind_dto(k: crm_app::scenario::StageKind) -> StageKindDto {
+pub(crate) fn kind_dto(k: crm_app::scenario::StageKind) -> StageKindDto {
     match k {
         crm_app::scenario::StageKind::Open => StageKindDto::Open,
         crm_app::scenario::StageKind::Won => StageKindDto::Won,
@@ -47,7 +45,7 @@ pub enum HealthDto {
     Red,
 }
 
-fn health_dto(h: crm_domain::Health) -> HealthDto {
+pub(crate) fn health_dto(h: crm_domain::Health) -> HealthDto {
     match h {
         crm_domain::Health::Green => HealthDto::Green,
         crm_domain::Health::Yellow => HealthDto::Yellow,
@@ -64,7 +62,7 @@ pub enum InterestStateDto {
     Lost,
 }
 
-fn state_dto(s: crm_app::scenario::InterestState) -> InterestStateDto {
+pub(crate) fn state_dto(s: crm_app::scenario::InterestState) -> InterestStateDto {
     use crm_app::scenario::InterestState as S;
     match s {
         S::Active => InterestStateDto::Active,
@@ -95,7 +93,7 @@ pub struct NextInteractionDto {
     pub planned_at: Option<DateTime<Utc>>,
 }
 
-fn next_dto(n: Option<crm_app::sales::interests::NextInteraction>) -> Option<NextInteractionDto> {
+pub(crate) fn next_dto(n: Option<crm_app::sales::interests::NextInteraction>) -> Option<NextInteractionDto> {
     n.map(|n| NextInteractionDto { id: n.id, kind: n.kind, subject: n.subject, planned_at: n.planned_at })
 }
 
@@ -514,13 +512,13 @@ pub struct TimelinePage {
 
 /// The interest's timeline, newest first.
 #[utoipa::path(get, path = "/api/v1/interests/{id}/timeline", operation_id = "getInterestTimeline", tag = "interests",
-    params(("id" = Uuid, Path, description = "Interest id"), crate::routes::scenarios::PageQuery),
+    params(("id" = Uuid, Path, description = "Interest id"), crate::routes::sales::scenarios::PageQuery),
     responses((status = 200, description = "A page of the timeline", body = TimelinePage)))]
 pub async fn timeline(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    query: web::Query<crate::routes::scenarios::PageQuery>,
+    query: web::Query<crate::routes::sales::scenarios::PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let id = id.into_inner();
@@ -542,141 +540,4 @@ pub async fn timeline(
             .collect(),
         next_cursor: page.next_after.map(encode_cursor),
     }))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BoardCardDto {
-    pub interest_id: Uuid,
-    pub title: String,
-    pub client_id: Option<Uuid>,
-    pub potential_amount: Option<String>,
-    pub currency: String,
-    pub responsible_id: Uuid,
-    pub responsible_name: String,
-    pub health: HealthDto,
-    pub next_interaction: Option<NextInteractionDto>,
-    /// An open interest with no planned interaction: nobody will call the client.
-    pub no_next_step: bool,
-    pub days_in_stage: i64,
-    pub awaiting_approval: bool,
-    pub version: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BoardColumnDto {
-    pub stage: String,
-    pub name: String,
-    pub kind: StageKindDto,
-    pub count: usize,
-    /// Sum of the potential amounts of the column's interests.
-    #[schema(example = "1250000.00")]
-    pub potential_sum: String,
-    pub cards: Vec<BoardCardDto>,
-    /// Fetch more of this column with `stage` and `cursor`.
-    pub next_cursor: Option<String>,
-}
-
-/// The board's first column: unprocessed leads you may take.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InboxDto {
-    pub count: i64,
-    pub leads: Vec<crate::routes::leads::LeadDto>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BoardDto {
-    pub scenario_id: Uuid,
-    pub scenario_name: String,
-    /// Absent when one column is asked for.
-    pub inbox: Option<InboxDto>,
-    pub columns: Vec<BoardColumnDto>,
-}
-
-impl From<Board<crm_app::intake::leads::LeadView>> for BoardDto {
-    fn from(b: Board<crm_app::intake::leads::LeadView>) -> Self {
-        Self {
-            scenario_id: b.scenario_id,
-            scenario_name: b.scenario_name,
-            inbox: b.inbox.map(|(count, leads)| InboxDto {
-                count,
-                leads: leads.into_iter().map(crate::routes::leads::LeadDto::from).collect(),
-            }),
-            columns: b
-                .columns
-                .into_iter()
-                .map(|c| BoardColumnDto {
-                    stage: c.stage,
-                    name: c.name,
-                    kind: kind_dto(c.kind),
-                    count: c.count,
-                    potential_sum: c.potential_sum.to_string(),
-                    cards: c
-                        .cards
-                        .into_iter()
-                        .map(|k| BoardCardDto {
-                            interest_id: k.interest_id,
-                            title: k.title,
-                            client_id: k.client_id,
-                            potential_amount: k.potential_amount.map(|m| m.to_string()),
-                            currency: k.currency,
-                            responsible_id: k.responsible_id,
-                            responsible_name: k.responsible_name,
-                            health: health_dto(k.health),
-                            next_interaction: next_dto(k.next_interaction),
-                            no_next_step: k.no_next_step,
-                            days_in_stage: k.days_in_stage,
-                            awaiting_approval: k.awaiting_approval,
-                            version: k.version,
-                        })
-                        .collect(),
-                    next_cursor: c.next_after.map(encode_cursor),
-                })
-                .collect(),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct BoardParams {
-    /// Default: the default scenario.
-    pub scenario_id: Option<Uuid>,
-    /// `me`, `department` (everyone you see; default) or a user id.
-    pub responsible: Option<String>,
-    /// Only this column, to page through it.
-    pub stage: Option<String>,
-    /// Cards per column, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// With `stage`: the column's `next_cursor`.
-    pub cursor: Option<String>,
-}
-
-/// The board ("My sales"): one column per stage.
-///
-/// Each column has its count, potential sum and a page of cards with their
-/// health (judged in the responsible's time zone: red when a task or planned
-/// interaction is overdue, yellow when one is due today, green otherwise).
-#[utoipa::path(get, path = "/api/v1/board", operation_id = "getBoard", tag = "interests",
-    params(BoardParams), responses((status = 200, description = "The board", body = BoardDto)))]
-pub async fn board(
-    state: web::Data<AppState>,
-    auth: Auth,
-    query: web::Query<BoardParams>,
-) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    if q.cursor.is_some() && q.stage.is_none() {
-        return Err(ApiError::field(
-            "cursor",
-            "needs_stage",
-            "page through one column: give its stage with the cursor",
-        ));
-    }
-    let page = page_request(q.limit, q.cursor.as_deref())?;
-    let bq = BoardQuery { scenario_id: q.scenario_id, responsible: q.responsible, stage: q.stage };
-    let b = run(&state, move |app| {
-        crm_app::sales::interests::board(app, &auth.0, bq, page, crm_app::intake::leads::inbox)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(BoardDto::from(b)))
 }

@@ -16,7 +16,7 @@ use crate::extract::{
     created, encode_cursor, optional_json, page_request, run, validate, versioned, AppState, Auth, IfMatch,
     Json,
 };
-use crate::routes::scenarios::PageQuery;
+use crate::routes::sales::scenarios::PageQuery;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

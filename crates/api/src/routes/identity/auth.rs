@@ -8,7 +8,7 @@ use validator::Validate;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{client_address, run, validate, versioned, AppState, Auth, Json};
-use crate::routes::users::UserDto;
+use crate::routes::identity::users::UserDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/login", web::post().to(login))

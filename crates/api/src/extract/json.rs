@@ -1,294 +1,22 @@
-//! Request-side machinery every endpoint shares: the state, the auth
-//! extractor, `If-Match`, pagination parameters, extractor error handlers,
-//! and running a use case on the blocking pool.
+//! Request bodies and request lines: our own `Json` extractor (control
+//! characters and out-of-range dates refused before a handler runs), the
+//! problem answers for malformed input, and validation.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
-use base64::Engine;
-use crm_app::{App, PageRequest, Principal};
-use serde::Serialize;
-use uuid::Uuid;
+use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::error::{ApiError, Problem};
-use crate::metrics::Metrics;
-
-/// Shared by every worker.
-#[derive(Clone)]
-pub struct AppState {
-    pub app: App,
-    pub metrics: Metrics,
-    pub max_body_bytes: usize,
-    /// The load balancers whose `X-Forwarded-For` is believed.
-    pub proxies: TrustedProxies,
-}
-
-/// Runs a use case on the blocking pool (diesel is synchronous).
-pub async fn run<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
-where
-    F: FnOnce(&App) -> Result<T, crm_app::AppError> + Send + 'static,
-    T: Send + 'static,
-{
-    // A request guarded by an Idempotency-Key marks its record in the same
-    // transaction as its change (see `crm_app::App::write`).
-    let record = crate::middleware::IDEMPOTENCY_RECORD.try_with(|r| *r).ok();
-    let app = state.app.with_idempotency(record);
-    web::block(move || f(&app))
-        .await
-        .map_err(|e| ApiError::App(crm_app::AppError::internal(format!("blocking pool: {e}"))))?
-        .map_err(ApiError::from)
-}
-
-/// The authenticated caller. Accepts `Authorization: Bearer <JWT or API key>`
-/// or `X-Api-Key: <API key>`.
-pub struct Auth(pub Principal);
-
-/// The raw credential on a request, if any.
-pub fn credential(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let value =
-            value.to_str().map_err(|_| ApiError::unauthenticated("the Authorization header is not text"))?;
-        let (scheme, token) = value
-            .split_once(' ')
-            .ok_or_else(|| ApiError::unauthenticated("use Authorization: Bearer <token>"))?;
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::unauthenticated("use Authorization: Bearer <token>"));
-        }
-        return Ok(Some(token.trim().to_owned()));
-    }
-    if let Some(value) = req.headers().get("x-api-key") {
-        let key =
-            value.to_str().map_err(|_| ApiError::unauthenticated("the X-Api-Key header is not text"))?;
-        if !key.starts_with(crm_app::identity::auth::API_KEY_PREFIX) {
-            return Err(ApiError::unauthenticated("X-Api-Key must hold an API key"));
-        }
-        return Ok(Some(key.trim().to_owned()));
-    }
-    Ok(None)
-}
-
-impl FromRequest for Auth {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let known = req.extensions().get::<crate::middleware::Authenticated>().map(|a| a.0.clone());
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let cred = credential(req);
-        Box::pin(async move {
-            if let Some(principal) = known {
-                return Ok(Auth(principal));
-            }
-            let state = state.ok_or_else(|| ApiError::App(crm_app::AppError::internal("state missing")))?;
-            let Some(cred) = cred? else {
-                return Err(ApiError::unauthenticated("sign in: send Authorization: Bearer <token>"));
-            };
-            let principal =
-                run(&state, move |app| crm_app::identity::auth::authenticate_bearer(app, &cred)).await?;
-            Ok(Auth(principal))
-        })
-    }
-}
-
-/// The version a client expects (`If-Match: "3"`); `None` when absent or `*`.
-pub struct IfMatch(pub Option<i64>);
-
-impl FromRequest for IfMatch {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        std::future::ready(parse_if_match(req.headers().get(header::IF_MATCH)))
-    }
-}
-
-fn parse_if_match(value: Option<&HeaderValue>) -> Result<IfMatch, ApiError> {
-    let Some(value) = value else {
-        return Ok(IfMatch(None));
-    };
-    let malformed = || {
-        ApiError::field(
-            "If-Match",
-            "malformed",
-            "send the ETag as it came, in quotes (If-Match: \"3\"), a list of them, or *",
-        )
-    };
-    let text = value.to_str().map_err(|_| malformed())?.trim();
-    if text == "*" {
-        return Ok(IfMatch(None));
-    }
-    // RFC 9110: a comma-separated list of entity tags, each `"…"` or `W/"…"`.
-    let mut version = None;
-    for tag in text.split(',').map(str::trim) {
-        let (weak, opaque) = match tag.strip_prefix("W/") {
-            Some(rest) => (true, rest),
-            None => (false, tag),
-        };
-        let inner = opaque.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(malformed)?;
-        if inner.contains('"') {
-            return Err(malformed());
-        }
-        if !weak && version.is_none() {
-            version = inner.parse::<i64>().ok();
-        }
-    }
-    // A weak or foreign tag can never match a strong version tag: it is stale by definition.
-    Ok(IfMatch(Some(version.unwrap_or(-1))))
-}
-
-pub fn etag(version: i64) -> String {
-    format!("\"{version}\"")
-}
-
-/// 200 with the body and its `ETag`, or 304 when `If-None-Match` already names it.
-pub fn versioned<T: Serialize>(req: &HttpRequest, body: &T, version: i64) -> HttpResponse {
-    let tag = etag(version);
-    let cacheable =
-        req.method() == actix_web::http::Method::GET || req.method() == actix_web::http::Method::HEAD;
-    let matches = cacheable
-        && req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-            v.split(',')
-                .map(str::trim)
-                .any(|t| t == "*" || t == tag || t.strip_prefix("W/") == Some(tag.as_str()))
-        });
-    if matches {
-        return HttpResponse::NotModified().insert_header((header::ETAG, tag)).finish();
-    }
-    HttpResponse::Ok().insert_header((header::ETAG, tag)).json(body)
-}
-
-/// 201 with `Location`, `ETag` and the created body.
-pub fn created<T: Serialize>(location: String, body: &T, version: Option<i64>) -> HttpResponse {
-    let mut res = HttpResponse::Created();
-    res.insert_header((header::LOCATION, location));
-    if let Some(v) = version {
-        res.insert_header((header::ETAG, etag(v)));
-    }
-    res.json(body)
-}
-
-/// Turns `limit` and `cursor` query values into a page request, refusing
-/// out-of-range limits and cursors this server did not issue.
-pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
-    let limit = limit.unwrap_or(crm_app::platform::page::DEFAULT_LIMIT);
-    if limit == 0 || limit > crm_app::platform::page::MAX_LIMIT {
-        return Err(ApiError::field(
-            "limit",
-            "out_of_range",
-            format!("must be between 1 and {}", crm_app::platform::page::MAX_LIMIT),
-        ));
-    }
-    let after = match cursor {
-        None | Some("") => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-            ApiError::field("cursor", "invalid", "not a cursor this server issued; start again without it")
-        })?),
-    };
-    Ok(PageRequest { after, limit })
-}
-
-const CURSOR_VERSION: &str = "v1:";
-
-pub fn encode_cursor(after: Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_VERSION}{after}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<Uuid> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    Uuid::parse_str(text.strip_prefix(CURSOR_VERSION)?).ok()
-}
-
-/// The operator's own load balancers (`CRM_TRUSTED_PROXIES`): addresses or
-/// CIDR blocks. Empty: no forwarding header is believed.
-#[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<ipnet::IpNet>);
-
-impl TrustedProxies {
-    /// `"10.0.0.0/8, 192.168.1.7, ::1"`; an empty text trusts no one.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let mut nets = Vec::new();
-        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let net = item
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    format!("{item:?} is neither an IP address nor a CIDR block such as 10.0.0.0/8")
-                })?;
-            nets.push(net);
-        }
-        Ok(Self(nets))
-    }
-
-    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
-        let ip = canonical(ip);
-        self.0.iter().any(|n| n.contains(&ip))
-    }
-
-    /// The client of a connection from `peer` that carried these
-    /// `X-Forwarded-For` values: the peer itself unless it is a trusted
-    /// proxy; otherwise the rightmost hop that is not one (each proxy appends
-    /// the address it saw, so hops left of that were written by the client
-    /// and prove nothing). A hop that is not an address ends the walk at the
-    /// last trusted one.
-    pub fn client_of<'a>(
-        &self,
-        peer: std::net::IpAddr,
-        forwarded_for: impl Iterator<Item = &'a str>,
-    ) -> std::net::IpAddr {
-        if !self.contains(peer) {
-            return canonical(peer);
-        }
-        let hops: Vec<&str> = forwarded_for.flat_map(|v| v.split(',')).map(str::trim).collect();
-        let mut client = canonical(peer);
-        for hop in hops.iter().rev() {
-            let Some(ip) = parse_hop(hop) else { break };
-            client = ip;
-            if !self.contains(ip) {
-                break;
-            }
-        }
-        client
-    }
-}
-
-/// An IPv4 address mapped into IPv6 is the IPv4 address.
-fn canonical(ip: std::net::IpAddr) -> std::net::IpAddr {
-    match ip {
-        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// `203.0.113.7`, `203.0.113.7:5123`, `2001:db8::1` or `[2001:db8::1]:443`.
-fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
-    if let Ok(ip) = hop.parse::<std::net::IpAddr>() {
-        return Some(canonical(ip));
-    }
-    hop.parse::<std::net::SocketAddr>().ok().map(|s| canonical(s.ip()))
-}
-
-/// The client's address for rate limits and throttling: the peer, or — when
-/// the peer is one of `CRM_TRUSTED_PROXIES` — the rightmost `X-Forwarded-For`
-/// hop that is not. `Forwarded` and `X-Real-IP` are never read.
-pub fn client_address(req: &HttpRequest, proxies: &TrustedProxies) -> String {
-    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
-        return "unknown".to_owned();
-    };
-    let values = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok());
-    proxies.client_of(peer, values).to_string()
-}
 
 /// JSON bodies: size-limited, `application/json` only, errors as problems.
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default().limit(limit).error_handler(|err, _req| json_error(err).into())
 }
 
-fn json_error(err: JsonPayloadError) -> ApiError {
+pub(crate) fn json_error(err: JsonPayloadError) -> ApiError {
     match err {
         JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::problem(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -384,7 +112,7 @@ pub fn validate<T: validator::Validate>(value: &T) -> Result<(), ApiError> {
     })
 }
 
-fn describe(e: &validator::ValidationError) -> String {
+pub(crate) fn describe(e: &validator::ValidationError) -> String {
     let param = |k: &str| e.params.get(k).map(ToString::to_string);
     match e.code.as_ref() {
         "length" => match (param("min"), param("max")) {
@@ -462,7 +190,7 @@ pub fn typed_text(value: &serde_json::Value) -> Result<(), ApiError> {
     }
 }
 
-fn walk_text(value: &serde_json::Value, path: &mut String, found: &mut Vec<crm_app::FieldError>) {
+pub(crate) fn walk_text(value: &serde_json::Value, path: &mut String, found: &mut Vec<crm_app::FieldError>) {
     use serde_json::Value;
     match value {
         Value::String(s) => {
@@ -514,14 +242,14 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
 
 /// Our date and time fields follow one naming rule (`*_at`, `*_on`,
 /// `*_until`, `*_since`, `*_date`): the field's last segment tells.
-fn is_date_field(path: &str) -> bool {
+pub(crate) fn is_date_field(path: &str) -> bool {
     let last = path.rsplit('.').next().unwrap_or(path);
     let last = last.split('[').next().unwrap_or(last);
     ["_at", "_on", "_until", "_since", "_date"].iter().any(|s| last.ends_with(s)) || last == "date"
 }
 
 /// A date (`YYYY-MM-DD`) or time (RFC 3339) outside `YEARS`, as a field error.
-fn date_out_of_range(field: &str, s: &str) -> Option<crm_app::FieldError> {
+pub(crate) fn date_out_of_range(field: &str, s: &str) -> Option<crm_app::FieldError> {
     use chrono::Datelike;
     let year = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map(|d| d.year())
@@ -536,7 +264,7 @@ fn date_out_of_range(field: &str, s: &str) -> Option<crm_app::FieldError> {
     })
 }
 
-fn control_character(field: &str, c: &str) -> crm_app::FieldError {
+pub(crate) fn control_character(field: &str, c: &str) -> crm_app::FieldError {
     crm_app::FieldError::new(
         field,
         "control_character",
@@ -574,7 +302,7 @@ pub fn typed_request_line(req: &HttpRequest) -> Result<(), ApiError> {
 }
 
 /// A percent-encoded control character in a raw path (`%00`…`%1F`, `%7F`), as `U+XXXX`.
-fn encoded_control(raw: &str) -> Option<String> {
+pub(crate) fn encoded_control(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     bytes.windows(3).find_map(|w| {
         if w[0] != b'%' {
@@ -589,6 +317,7 @@ fn encoded_control(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extract::proxies::TrustedProxies;
 
     fn ip(s: &str) -> std::net::IpAddr {
         s.parse().unwrap()

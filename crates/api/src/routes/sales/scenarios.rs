@@ -60,7 +60,7 @@ pub enum AssigneeDto {
     Responsible,
     DepartmentHead,
     User { user_id: Uuid },
-    Role { role: crate::routes::users::RoleDto },
+    Role { role: crate::routes::identity::users::RoleDto },
 }
 
 /// Due offset: whole days mean the end of that day in the assignee's time zone.

@@ -1,0 +1,232 @@
+//! Agreements (Договор) with a client and their payment terms.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use crm_app::documents::agreements::{AgreementChanges, AgreementInput, AgreementView, TermInput};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::extract::{
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
+};
+use crate::routes::double_option;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/clients/{id}/agreements").get(list_agreements).post(create_agreement))
+        .service(web::resource("/agreements/{id}").get(get_agreement).patch(update_agreement));
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentTermDto {
+    /// Share of the order's total.
+    #[schema(example = "50")]
+    pub percent: String,
+    /// `on_confirmation` (due `days_offset` days after the order is
+    /// confirmed), `before_shipment` (a prepayment, also counted from
+    /// confirmation; the order does not ship until it is paid) or `after_shipment` (counted
+    /// from the first shipment; no date until something ships).
+    #[schema(example = "on_confirmation")]
+    pub trigger: String,
+    /// Days after the trigger (0–365).
+    #[schema(example = 5, minimum = 0, maximum = 365)]
+    pub days_offset: i32,
+}
+
+impl From<PaymentTermDto> for TermInput {
+    fn from(t: PaymentTermDto) -> Self {
+        TermInput { percent: t.percent, trigger: t.trigger, days_offset: t.days_offset }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgreementDto {
+    pub id: Uuid,
+    #[schema(example = "AGR-2026-000003")]
+    pub number: String,
+    pub client_id: Uuid,
+    #[schema(example = "Supply agreement")]
+    pub title: String,
+    pub signed_on: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    #[schema(example = "RUB")]
+    pub currency: String,
+    pub payment_terms: Vec<PaymentTermDto>,
+    /// `active` or `closed`.
+    pub status: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<AgreementView> for AgreementDto {
+    fn from(a: AgreementView) -> Self {
+        Self {
+            id: a.id,
+            number: a.number,
+            client_id: a.client_id,
+            title: a.title,
+            signed_on: a.signed_on,
+            valid_until: a.valid_until,
+            currency: a.currency,
+            payment_terms: a
+                .payment_terms
+                .into_iter()
+                .map(|t| PaymentTermDto {
+                    percent: crm_domain::VatRate::Percent(t.percent_bp).to_string(),
+                    trigger: t.trigger,
+                    days_offset: t.days_offset,
+                })
+                .collect(),
+            status: a.status,
+            version: a.version,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgreementList {
+    pub items: Vec<AgreementDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgreementRequest {
+    /// Made (`AGR-YYYY-NNNNNN`) when omitted; unique per client.
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub number: Option<String>,
+    #[schema(example = "Supply agreement", min_length = 1, max_length = 300)]
+    pub title: String,
+    pub signed_on: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+    /// Defaults to RUB.
+    #[schema(example = "RUB")]
+    pub currency: Option<String>,
+    /// Instalments adding up to exactly 100%.
+    pub payment_terms: Vec<PaymentTermDto>,
+}
+
+/// Make an agreement with a client, with its payment terms.
+#[utoipa::path(post, path = "/api/v1/clients/{id}/agreements", operation_id = "createAgreement", tag = "agreements",
+    params(("id" = Uuid, Path, description = "Client id")),
+    request_body = CreateAgreementRequest,
+    responses((status = 201, description = "Made", body = AgreementDto, headers(("Location" = String), ("ETag" = String)))))]
+pub async fn create_agreement(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    body: Json<CreateAgreementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    validate(&b)?;
+    let input = AgreementInput {
+        number: b.number,
+        title: b.title,
+        signed_on: b.signed_on,
+        valid_until: b.valid_until,
+        currency: b.currency,
+        payment_terms: b.payment_terms.into_iter().map(Into::into).collect(),
+    };
+    let id = id.into_inner();
+    let a = run(&state, move |app| crm_app::documents::agreements::create_agreement(app, &auth.0, id, input))
+        .await?;
+    let (aid, version) = (a.id, a.version);
+    Ok(created(format!("/api/v1/agreements/{aid}"), &AgreementDto::from(a), Some(version)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A client's agreements.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/agreements", operation_id = "listAgreements", tag = "agreements",
+    params(("id" = Uuid, Path, description = "Client id"), PageQuery),
+    responses((status = 200, description = "A page of agreements", body = AgreementList)))]
+pub async fn list_agreements(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let id = id.into_inner();
+    let page =
+        run(&state, move |app| crm_app::documents::agreements::list_agreements(app, &auth.0, id, page))
+            .await?;
+    Ok(HttpResponse::Ok().json(AgreementList {
+        items: page.items.into_iter().map(AgreementDto::from).collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}
+
+/// Read an agreement.
+#[utoipa::path(get, path = "/api/v1/agreements/{id}", operation_id = "getAgreement", tag = "agreements",
+    params(("id" = Uuid, Path, description = "Agreement id")),
+    responses((status = 200, description = "The agreement", body = AgreementDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn get_agreement(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let a = run(&state, move |app| crm_app::documents::agreements::get_agreement(app, &auth.0, id)).await?;
+    let version = a.version;
+    Ok(versioned(&req, &AgreementDto::from(a), version))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAgreementRequest {
+    #[schema(min_length = 1, max_length = 300)]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>, nullable)]
+    pub valid_until: Option<Option<NaiveDate>>,
+    /// `active` or `closed` (a closed agreement takes no new orders).
+    pub status: Option<String>,
+    /// Applies to orders drafted from now on.
+    pub payment_terms: Option<Vec<PaymentTermDto>>,
+}
+
+/// Change an agreement.
+#[utoipa::path(patch, path = "/api/v1/agreements/{id}", operation_id = "updateAgreement", tag = "agreements",
+    params(("id" = Uuid, Path, description = "Agreement id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    request_body = UpdateAgreementRequest,
+    responses((status = 200, description = "Changed", body = AgreementDto, headers(("ETag" = String)))))]
+pub async fn update_agreement(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    body: Json<UpdateAgreementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let changes = AgreementChanges {
+        title: b.title,
+        valid_until: b.valid_until,
+        status: b.status,
+        payment_terms: b.payment_terms.map(|t| t.into_iter().map(Into::into).collect()),
+    };
+    let id = id.into_inner();
+    let a = run(&state, move |app| {
+        crm_app::documents::agreements::update_agreement(app, &auth.0, id, if_match.0, changes)
+    })
+    .await?;
+    let version = a.version;
+    Ok(versioned(&req, &AgreementDto::from(a), version))
+}

@@ -1,0 +1,207 @@
+//! Payments: registering (deduplicated by the bank's reference), cancelling,
+//! reading and the sync list.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+
+use crm_app::documents::payments::{PaymentInput, PaymentView};
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::error::ApiError;
+use crate::extract::{
+    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
+};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/payments").get(list_all_payments).post(register_payment))
+        .service(web::resource("/orders/{id}/payments").get(list_payments))
+        .service(web::resource("/payments/{id}/cancel").post(cancel_payment))
+        .service(web::resource("/payments/{id}").get(get_payment));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentDto {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    #[schema(example = "240000.00")]
+    pub amount: String,
+    pub paid_on: DateTime<Utc>,
+    /// The bank document's id (the dedupe key).
+    pub external_ref: Option<String>,
+    pub payer: Option<String>,
+    pub comment: Option<String>,
+    /// `posted` or `cancelled`.
+    pub status: String,
+    /// The order was overpaid by this payment.
+    pub overpaid: bool,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<PaymentView> for PaymentDto {
+    fn from(p: PaymentView) -> Self {
+        Self {
+            id: p.id,
+            order_id: p.order_id,
+            amount: p.amount.to_string(),
+            paid_on: p.paid_on,
+            external_ref: p.external_ref,
+            payer: p.payer,
+            comment: p.comment,
+            status: p.status,
+            overpaid: p.overpaid,
+            version: p.version,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentList {
+    pub items: Vec<PaymentDto>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterPaymentRequest {
+    pub order_id: Uuid,
+    #[schema(example = "240000.00")]
+    pub amount: String,
+    pub paid_on: Option<DateTime<Utc>>,
+    /// The bank document's id: the same one twice is one payment.
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "PP-000123", min_length = 1, max_length = 200)]
+    pub external_ref: Option<String>,
+    #[validate(length(max = 300))]
+    #[schema(max_length = 300)]
+    pub payer: Option<String>,
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
+    pub comment: Option<String>,
+}
+
+/// Register a payment (accountants, admins, integrations).
+///
+/// The same bank document again answers 200 with the first payment. When the
+/// payment completes every confirmed order of the interest, the scenario's
+/// "orders fully paid" runs in the same transaction (Typical sale: payment →
+/// shipment, tasks).
+#[utoipa::path(post, path = "/api/v1/payments", operation_id = "registerPayment", tag = "orders",
+    request_body = RegisterPaymentRequest,
+    responses((status = 201, description = "Registered", body = PaymentDto, headers(("Location" = String))),
+        (status = 200, description = "Already registered (same external_ref)", body = PaymentDto)))]
+pub async fn register_payment(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: Json<RegisterPaymentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    validate(&*body)?;
+    let b = body.into_inner();
+    let input = PaymentInput {
+        order_id: b.order_id,
+        amount: b.amount,
+        paid_on: b.paid_on,
+        external_ref: b.external_ref,
+        payer: b.payer,
+        comment: b.comment,
+    };
+    let (p, fresh) =
+        run(&state, move |app| crm_app::documents::payments::register_payment(app, &auth.0, input)).await?;
+    let id = p.id;
+    if fresh {
+        Ok(created(format!("/api/v1/payments/{id}"), &PaymentDto::from(p), None))
+    } else {
+        Ok(HttpResponse::Ok().json(PaymentDto::from(p)))
+    }
+}
+
+/// Cancel a mistaken payment; the interest's manager gets a task to check the deal.
+#[utoipa::path(post, path = "/api/v1/payments/{id}/cancel", operation_id = "cancelPayment", tag = "orders",
+    params(("id" = Uuid, Path, description = "Payment id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
+    responses((status = 200, description = "Cancelled", body = PaymentDto)))]
+pub async fn cancel_payment(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p =
+        run(&state, move |app| crm_app::documents::payments::cancel_payment(app, &auth.0, id, if_match.0))
+            .await?;
+    Ok(HttpResponse::Ok().json(PaymentDto::from(p)))
+}
+
+/// Read a payment.
+#[utoipa::path(get, path = "/api/v1/payments/{id}", operation_id = "getPayment", tag = "orders",
+    params(("id" = Uuid, Path, description = "Payment id")),
+    responses((status = 200, description = "The payment", body = PaymentDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the given ETag")))]
+pub async fn get_payment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p = run(&state, move |app| crm_app::documents::payments::get_payment(app, &auth.0, id)).await?;
+    let version = p.version;
+    Ok(versioned(&req, &PaymentDto::from(p), version))
+}
+
+/// The payments of an order.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/payments", operation_id = "listOrderPayments", tag = "orders",
+    params(("id" = Uuid, Path, description = "Order id")),
+    responses((status = 200, description = "Its payments", body = PaymentList)))]
+pub async fn list_payments(
+    state: web::Data<AppState>,
+    auth: Auth,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let items = run(&state, move |app| crm_app::documents::payments::list_payments(app, &auth.0, id)).await?;
+    Ok(HttpResponse::Ok().json(PaymentList { items: items.into_iter().map(PaymentDto::from).collect() }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentPage {
+    pub items: Vec<PaymentDto>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListPaymentsQuery {
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// Required unless you are accounting (or an admin or integration).
+    pub order_id: Option<Uuid>,
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List payments for syncing.
+#[utoipa::path(get, path = "/api/v1/payments", operation_id = "listPayments", tag = "orders",
+    params(ListPaymentsQuery), responses((status = 200, description = "A page of payments", body = PaymentPage)))]
+pub async fn list_all_payments(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<ListPaymentsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = run(&state, move |app| {
+        crm_app::documents::payments::list_all_payments(app, &auth.0, q.order_id, q.updated_since, page)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PaymentPage {
+        items: page.items.into_iter().map(PaymentDto::from).collect(),
+        next_cursor: page.next_after.map(encode_cursor),
+    }))
+}

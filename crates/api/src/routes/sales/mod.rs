@@ -1,0 +1,15 @@
+//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications.
+
+pub mod board;
+pub mod interests;
+pub mod scenarios;
+pub mod work;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(scenarios::configure)
+        .configure(interests::configure)
+        .configure(board::configure)
+        .configure(work::configure);
+}

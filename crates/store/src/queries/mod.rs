@@ -1,17 +1,19 @@
-//! Queries, one module per area. Each takes a connection (usually inside a
+//! Queries, a folder per area (as crm-app's), a file per resource. Each takes a connection (usually inside a
 //! transaction opened by `app`) and returns rows.
 
-pub mod auth;
-pub mod catalog;
-pub mod clients;
-pub mod departments;
 pub mod documents;
-pub mod idempotency;
-pub mod leads;
-pub mod orders;
-pub mod outbox;
+pub mod identity;
+pub mod intake;
+pub mod parties;
+pub mod platform;
 pub mod sales;
-pub mod users;
+
+// Resource modules by their short names, as the use cases call them.
+pub use documents::{catalog, orders};
+pub use identity::{auth, departments, users};
+pub use intake::leads;
+pub use parties::clients;
+pub use platform::{idempotency, outbox};
 
 use crate::types::DbUuid;
 

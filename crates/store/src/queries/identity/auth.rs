@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::PageQuery;
 use crate::db::DbConnection;
+use crate::queries::PageQuery;
 use crate::rows::{ApiKeyRow, LoginAttemptInsertForm, RefreshTokenRow, SessionRow};
 use crate::schema::{api_keys, login_attempts, refresh_tokens, sessions};
 use crate::types::DbUuid;

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::PageQuery;
 use crate::db::DbConnection;
+use crate::queries::PageQuery;
 use crate::rows::{OrganizationRow, ProductRow};
 use crate::schema::{organization_settings, products};
 use crate::types::DbUuid;

@@ -137,7 +137,7 @@ pub fn list_orders(
     status: Option<&str>,
     updated_since: Option<chrono::NaiveDateTime>,
     responsible_in: Option<Vec<DbUuid>>,
-    page: super::PageQuery,
+    page: crate::queries::PageQuery,
 ) -> QueryResult<Vec<OrderRow>> {
     let mut q = orders::table.inner_join(interests::table).select(OrderRow::as_select()).into_boxed();
     if let Some(s) = status {
@@ -160,7 +160,7 @@ pub fn list_payments(
     conn: &mut DbConnection,
     order: Option<DbUuid>,
     updated_since: Option<chrono::NaiveDateTime>,
-    page: super::PageQuery,
+    page: crate::queries::PageQuery,
 ) -> QueryResult<Vec<PaymentRow>> {
     let mut q = payments::table.select(PaymentRow::as_select()).into_boxed();
     if let Some(o) = order {
@@ -173,4 +173,25 @@ pub fn list_payments(
         q = q.filter(payments::id.gt(after));
     }
     q.order(payments::id.asc()).limit(page.limit).load(conn)
+}
+
+/// Replaces a draft order's lines (the database refuses it once the order is posted).
+pub fn delete_lines_of(conn: &mut DbConnection, order: DbUuid) -> QueryResult<usize> {
+    diesel::delete(order_lines::table.filter(order_lines::order_id.eq(order))).execute(conn)
+}
+
+pub fn payments_of_orders(conn: &mut DbConnection, orders: &[DbUuid]) -> QueryResult<Vec<PaymentRow>> {
+    payments::table
+        .filter(payments::order_id.eq_any(orders.to_vec()))
+        .order(payments::id.asc())
+        .select(PaymentRow::as_select())
+        .load(conn)
+}
+
+pub fn shipments_of_orders(conn: &mut DbConnection, orders: &[DbUuid]) -> QueryResult<Vec<ShipmentRow>> {
+    shipments::table
+        .filter(shipments::order_id.eq_any(orders.to_vec()))
+        .order(shipments::id.asc())
+        .select(ShipmentRow::as_select())
+        .load(conn)
 }

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::PageQuery;
 use crate::db::DbConnection;
+use crate::queries::PageQuery;
 use crate::rows::{ChannelRow, LeadRow};
 use crate::schema::{channels, intake_deliveries, leads, rate_limit_hits};
 use crate::types::DbUuid;

@@ -1,0 +1,3 @@
+//! Queries of the intake area.
+
+pub mod leads;

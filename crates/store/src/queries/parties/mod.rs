@@ -1,0 +1,3 @@
+//! Queries of the parties area.
+
+pub mod clients;

@@ -1,0 +1,4 @@
+//! Queries of the platform: the outbox and idempotency records.
+
+pub mod idempotency;
+pub mod outbox;

@@ -1,0 +1,73 @@
+//! Rows of clients, contacts, contact points, name tokens and field history.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::*;
+use crate::types::DbUuid;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = clients, treat_none_as_null = true)]
+pub struct ClientRow {
+    pub id: DbUuid,
+    pub name: String,
+    pub name_key: String,
+    pub kind: String,
+    pub tax_id: Option<String>,
+    pub address: Option<String>,
+    pub responsible_id: Option<DbUuid>,
+    pub status: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = contacts, treat_none_as_null = true)]
+pub struct ContactRow {
+    pub id: DbUuid,
+    pub client_id: Option<DbUuid>,
+    pub name: String,
+    pub name_key: String,
+    pub position: Option<String>,
+    pub telegram: Option<String>,
+    pub vk: Option<String>,
+    pub whatsapp: Option<String>,
+    pub responsible_id: Option<DbUuid>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = contact_points)]
+pub struct ContactPointRow {
+    pub id: DbUuid,
+    pub owner_kind: String,
+    pub owner_id: DbUuid,
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = name_tokens)]
+pub struct NameTokenRow {
+    pub id: DbUuid,
+    pub owner_kind: String,
+    pub owner_id: DbUuid,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = entity_history)]
+pub struct HistoryRow {
+    pub id: DbUuid,
+    pub entity_type: String,
+    pub entity_id: DbUuid,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub actor_kind: String,
+    pub actor_id: Option<DbUuid>,
+    pub changed_at: NaiveDateTime,
+}

@@ -1,0 +1,35 @@
+//! Rows of the outbox and the idempotency records.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::*;
+use crate::types::DbUuid;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox_events)]
+pub struct OutboxEventRow {
+    pub id: DbUuid,
+    pub kind: String,
+    pub entity_type: String,
+    pub entity_id: DbUuid,
+    pub payload: String,
+    pub occurred_at: NaiveDateTime,
+    pub actor_kind: String,
+    pub actor_id: Option<DbUuid>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct IdempotencyKeyRow {
+    pub id: DbUuid,
+    pub principal: String,
+    pub idem_key: String,
+    pub request_hash: String,
+    pub state: String,
+    pub response_status: Option<i32>,
+    pub response_headers: Option<String>,
+    pub response_body: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}

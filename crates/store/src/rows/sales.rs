@@ -1,0 +1,117 @@
+//! Rows of scenarios, loss reasons, interests, interactions, tasks, notifications and the timeline.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::*;
+use crate::types::DbUuid;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scenarios)]
+pub struct ScenarioRow {
+    pub id: DbUuid,
+    pub name: String,
+    pub name_key: String,
+    pub definition: String,
+    pub is_default: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = loss_reasons)]
+pub struct LossReasonRow {
+    pub id: DbUuid,
+    pub name: String,
+    pub name_key: String,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = interests, treat_none_as_null = true)]
+pub struct InterestRow {
+    pub id: DbUuid,
+    pub scenario_id: DbUuid,
+    pub stage: String,
+    pub state: String,
+    pub pending_stage: Option<String>,
+    pub title: String,
+    pub potential_minor: Option<i64>,
+    pub currency: String,
+    pub service_type: Option<String>,
+    pub client_id: Option<DbUuid>,
+    pub contact_id: Option<DbUuid>,
+    pub responsible_id: DbUuid,
+    pub loss_reason_id: Option<DbUuid>,
+    pub loss_comment: Option<String>,
+    pub loss_approver_id: Option<DbUuid>,
+    pub stage_entered_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = interactions, treat_none_as_null = true)]
+pub struct InteractionRow {
+    pub id: DbUuid,
+    pub interest_id: DbUuid,
+    pub kind: String,
+    pub status: String,
+    pub subject: String,
+    pub planned_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub result: Option<String>,
+    pub created_by: Option<DbUuid>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = tasks, treat_none_as_null = true)]
+pub struct TaskRow {
+    pub id: DbUuid,
+    pub interest_id: Option<DbUuid>,
+    pub title: String,
+    pub task_kind: String,
+    pub assignee_id: DbUuid,
+    pub due_at: NaiveDateTime,
+    pub status: String,
+    pub rule_stage: Option<String>,
+    pub rule: Option<String>,
+    pub created_by: Option<DbUuid>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notifications)]
+pub struct NotificationRow {
+    pub id: DbUuid,
+    pub user_id: DbUuid,
+    pub interest_id: Option<DbUuid>,
+    pub text: String,
+    pub created_at: NaiveDateTime,
+    pub read_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = timeline_entries)]
+pub struct TimelineEntryRow {
+    pub id: DbUuid,
+    pub interest_id: DbUuid,
+    pub kind: String,
+    pub actor_kind: String,
+    pub actor_id: Option<DbUuid>,
+    pub occurred_at: NaiveDateTime,
+    pub summary: String,
+    pub payload: String,
+}

@@ -1,0 +1,70 @@
+//! Table definitions shared by both backends (kept in step with `migrations/`),
+//! a file per area; joins and the tables one query may combine are declared here.
+
+pub use crate::types::SqlUuid as Uuid;
+
+mod documents;
+mod identity;
+mod intake;
+mod parties;
+mod platform;
+mod sales;
+
+pub use documents::*;
+pub use identity::*;
+pub use intake::*;
+pub use parties::*;
+pub use platform::*;
+pub use sales::*;
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(interests -> scenarios (scenario_id));
+diesel::joinable!(orders -> interests (interest_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_instalments -> orders (order_id));
+diesel::joinable!(interests -> users (responsible_id));
+diesel::joinable!(interactions -> interests (interest_id));
+diesel::joinable!(timeline_entries -> interests (interest_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    departments,
+    users,
+    sessions,
+    refresh_tokens,
+    api_keys,
+    login_attempts,
+    outbox_events,
+    idempotency_keys,
+    scenarios,
+    loss_reasons,
+    interests,
+    interactions,
+    tasks,
+    notifications,
+    timeline_entries,
+    clients,
+    contacts,
+    contact_points,
+    name_tokens,
+    entity_history,
+    leads,
+    channels,
+    rate_limit_hits,
+    intake_deliveries,
+    products,
+    organization_settings,
+    document_numbers,
+    orders,
+    order_lines,
+    payments,
+    shipments,
+    shipment_lines,
+    quotes,
+    quote_variants,
+    quote_lines,
+    agreements,
+    order_instalments,
+    invoice_sendings,
+    related_documents,
+);

@@ -1,0 +1,35 @@
+//! Tables of the outbox and idempotency records.
+
+use super::Uuid;
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    outbox_events (id) {
+        id -> Uuid,
+        kind -> Text,
+        entity_type -> Text,
+        entity_id -> Uuid,
+        payload -> Text,
+        occurred_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    idempotency_keys (id) {
+        id -> Uuid,
+        principal -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}

@@ -17,14 +17,10 @@ impl Phone {
         if trimmed.is_empty() || trimmed.len() > 40 {
             return Err(bad());
         }
-        // A Russian trunk prefix 8 stands for +7 when the number has 11 digits.
-        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
-        let candidate = if !trimmed.starts_with('+') && digits.len() == 11 && digits.starts_with('8') {
-            format!("+7{}", &digits[1..])
-        } else {
-            trimmed.to_owned()
-        };
-        let number = phonenumber::parse(Some(phonenumber::country::Id::RU), &candidate).map_err(|_| bad())?;
+        // Read as a Russian number unless it says otherwise: libphonenumber's
+        // Russian metadata takes the trunk prefix 8 for +7 (`8 916 …`), and a
+        // leading `+` names the country (the tests pin both).
+        let number = phonenumber::parse(Some(phonenumber::country::Id::RU), trimmed).map_err(|_| bad())?;
         if !phonenumber::is_valid(&number) {
             return Err(bad());
         }
@@ -112,7 +108,9 @@ pub fn name_tokens(key: &str) -> Vec<String> {
 
 /// How alike two name keys are, from 0 to 1 (Jaro–Winkler over the keys).
 pub fn name_similarity(a: &str, b: &str) -> f64 {
-    if a.is_empty() || b.is_empty() {
+    // Jaro–Winkler scores two empty strings 1.0 (and an empty against any
+    // other 0.0): a name with nothing in it is like nothing.
+    if a.is_empty() {
         return 0.0;
     }
     strsim::jaro_winkler(a, b)
@@ -163,5 +161,52 @@ mod tests {
         assert!(name_similarity("ромашка", "ромашкa") > 0.9);
         assert!(name_similarity("ромашка", "василек") < 0.7);
         assert_eq!(name_tokens("петр иванов и"), vec!["иванов", "петр"]);
+    }
+}
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    #[test]
+    fn phone_length_is_capped_at_forty_characters() {
+        let padded = |n: usize| format!("+7{}9161234567", " ".repeat(n - 12));
+        assert_eq!(Phone::parse(&padded(40)).unwrap().as_str(), "+79161234567");
+        assert_eq!(Phone::parse(&padded(41)).unwrap_err().code, "invalid_phone");
+        assert_eq!(Phone::parse(&padded(42)).unwrap_err().code, "invalid_phone");
+        assert_eq!(Phone::parse("   ").unwrap_err().code, "invalid_phone");
+    }
+
+    #[test]
+    fn a_trunk_eight_is_plus_seven_but_a_written_plus_names_the_country() {
+        // Written with a plus, an 8 is a country code, never the Russian trunk prefix.
+        assert!(Phone::parse("+89161234567").is_err());
+        // China's +86: digits that start with 8 behind a plus stay as they are.
+        assert_eq!(Phone::parse("+86 10 6552 9988").unwrap().as_str(), "+861065529988");
+        assert_eq!(Phone::parse("8 903 123-45-67").unwrap().as_str(), "+79031234567");
+        assert_eq!(Phone::parse("+79161234567").unwrap().to_string(), "+79161234567");
+    }
+
+    #[test]
+    fn tax_ids_read_back_as_given_without_spaces() {
+        assert_eq!(TaxId::parse("77 0708 3893").unwrap().as_str(), "7707083893");
+    }
+
+    #[test]
+    fn an_empty_name_is_like_nothing() {
+        assert_eq!(name_similarity("", ""), 0.0);
+        assert_eq!(name_similarity("", "ромашка"), 0.0);
+        assert_eq!(name_similarity("ромашка", ""), 0.0);
+        assert_eq!(name_similarity("ромашка", "ромашка"), 1.0);
+    }
+
+    #[test]
+    fn handles_lose_their_at_and_are_refused_blank_spaced_or_long() {
+        assert_eq!(handle(" @ivan_petrov ").unwrap(), "ivan_petrov");
+        assert_eq!(handle(&"я".repeat(64)).unwrap(), "я".repeat(64));
+        assert_eq!(handle(&"я".repeat(65)).unwrap_err().code, "invalid_handle");
+        assert_eq!(handle(&"a".repeat(66)).unwrap_err().code, "invalid_handle");
+        assert_eq!(handle("@").unwrap_err().code, "invalid_handle");
+        assert_eq!(handle("ivan petrov").unwrap_err().code, "invalid_handle");
     }
 }

@@ -191,3 +191,21 @@ mod tests {
         assert!(OrderStatus::Confirmed.takes_payments());
     }
 }
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn every_order_status_reads_back_from_its_word() {
+        for s in [OrderStatus::Draft, OrderStatus::Confirmed, OrderStatus::Cancelled] {
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(OrderStatus::Draft.as_str(), "draft");
+        assert_eq!(OrderStatus::Confirmed.as_str(), "confirmed");
+        assert_eq!(OrderStatus::Cancelled.as_str(), "cancelled");
+        assert_eq!(OrderStatus::parse("posted"), None);
+        assert!(OrderStatus::Draft.lines_editable() && !OrderStatus::Confirmed.lines_editable());
+        assert!(OrderStatus::Confirmed.takes_payments() && !OrderStatus::Cancelled.takes_payments());
+    }
+}

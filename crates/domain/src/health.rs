@@ -58,3 +58,18 @@ mod tests {
         assert_eq!(judge(now, MSK, [later_tonight, past]), Health::Red);
     }
 }
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn due_this_very_instant_is_today_not_overdue() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap();
+        assert_eq!(judge(now, chrono_tz::Europe::Moscow, [now]), Health::Yellow);
+        assert_eq!(Health::Green.as_str(), "green");
+        assert_eq!(Health::Yellow.as_str(), "yellow");
+        assert_eq!(Health::Red.as_str(), "red");
+    }
+}

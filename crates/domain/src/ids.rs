@@ -7,3 +7,14 @@ use uuid::Uuid;
 pub fn new_id() -> Uuid {
     Uuid::now_v7()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ids_are_fresh_version_7_and_ordered() {
+        let (a, b) = (super::new_id(), super::new_id());
+        assert_ne!(a, b);
+        assert_eq!(a.get_version_num(), 7);
+        assert!(a < b);
+    }
+}

@@ -145,3 +145,24 @@ mod tests {
         assert_eq!(Money::checked_sum([]), Ok(Money::ZERO));
     }
 }
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    #[test]
+    fn amounts_have_at_most_fifteen_whole_digits_and_reach_the_maximum_exactly() {
+        assert_eq!(Money::parse(&"9".repeat(15)).unwrap_err().code, "too_large");
+        assert_eq!(Money::parse(&"9".repeat(16)).unwrap_err().code, "invalid_amount");
+        assert_eq!(Money::parse(&"1".repeat(17)).unwrap_err().code, "invalid_amount");
+        assert_eq!(Money::parse("1000000000000.00").unwrap().minor(), Money::MAX);
+        assert_eq!(Money::parse("1000000000000.01").unwrap_err().code, "too_large");
+    }
+
+    #[test]
+    fn negative_is_below_zero_only() {
+        assert!(Money::from_minor(-1).is_negative());
+        assert!(!Money::ZERO.is_negative());
+        assert!(!Money::from_minor(1).is_negative());
+    }
+}

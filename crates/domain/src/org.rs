@@ -157,3 +157,16 @@ mod tests {
         assert!("orders:delete".parse::<Scope>().is_err());
     }
 }
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_scopes_print_as_their_words() {
+        for r in Role::ALL {
+            assert_eq!(r.to_string(), r.as_str());
+        }
+        assert_eq!(Scope::PurchasingRead.to_string(), "purchasing:read");
+    }
+}

@@ -304,3 +304,49 @@ mod tests {
         assert!(Quantity::parse(" 1").is_err() && Quantity::parse("1 ").is_err());
     }
 }
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    #[test]
+    fn quantities_have_at_most_twelve_whole_digits_and_reach_the_maximum_exactly() {
+        assert_eq!(Quantity::parse(&"9".repeat(12)).unwrap_err().code, "too_large");
+        assert_eq!(Quantity::parse(&"9".repeat(13)).unwrap_err().code, "invalid_quantity");
+        assert_eq!(Quantity::parse(&"1".repeat(14)).unwrap_err().code, "invalid_quantity");
+        assert_eq!(Quantity::parse("1000000000").unwrap().0, Quantity::MAX);
+        assert_eq!(Quantity::parse("1000000000.001").unwrap_err().code, "too_large");
+        assert_eq!(Quantity::parse("1.").unwrap_err().code, "invalid_quantity");
+        assert_eq!(Quantity::parse("1.5x").unwrap_err().code, "invalid_quantity");
+        assert_eq!(Quantity::parse("1.1234").unwrap_err().code, "invalid_quantity");
+    }
+
+    #[test]
+    fn vat_rates_have_two_whole_digits_and_two_decimals_at_most() {
+        assert_eq!(VatRate::parse("22").unwrap(), VatRate::Percent(2200));
+        assert_eq!(VatRate::parse("7.5").unwrap(), VatRate::Percent(750));
+        assert!(VatRate::parse("100").is_err());
+        assert!(VatRate::parse("7.555").is_err());
+        assert!(VatRate::parse("7.x").is_err());
+        assert!(VatRate::parse("").is_err());
+    }
+
+    #[test]
+    fn vat_rates_print_without_trailing_zeros() {
+        assert_eq!(VatRate::Percent(2200).to_string(), "22");
+        assert_eq!(VatRate::Percent(750).to_string(), "7.5");
+        assert_eq!(VatRate::Percent(1005).to_string(), "10.05");
+        assert_eq!(VatRate::Percent(0).to_string(), "0");
+        assert_eq!(VatRate::Without.to_string(), "without");
+    }
+
+    #[test]
+    fn percentages_run_from_zero_to_one_hundred() {
+        assert_eq!(parse_percent("100").unwrap(), 10_000);
+        assert_eq!(parse_percent("12.5%").unwrap(), 1250);
+        assert_eq!(parse_percent("0").unwrap(), 0);
+        for bad in ["", "1000", "100.01", "12.555", "1x", ".5"] {
+            assert_eq!(parse_percent(bad).unwrap_err().code, "invalid_percent", "{bad:?}");
+        }
+    }
+}

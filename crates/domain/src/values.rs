@@ -170,3 +170,64 @@ mod tests {
         assert!(TimeZoneName::parse("+03:00").is_err());
     }
 }
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    fn address(local: usize, total: usize) -> String {
+        let domain = format!("{}.ru", "d".repeat(total - local - 1 - 3));
+        format!("{}@{domain}", "l".repeat(local))
+    }
+
+    #[test]
+    fn addresses_are_capped_at_254_characters_and_locals_at_64() {
+        assert!(Email::parse(&address(64, 254)).is_ok());
+        assert!(Email::parse(&address(64, 255)).is_err());
+        assert!(Email::parse(&address(64, 256)).is_err());
+        assert!(Email::parse(&address(65, 120)).is_err());
+        assert!(Email::parse(&address(66, 120)).is_err());
+        assert!(Email::parse(&address(63, 120)).is_ok());
+    }
+
+    #[test]
+    fn every_malformed_part_is_refused() {
+        for bad in [
+            "",
+            "a b@x.ru",
+            "a\u{1}b@x.ru",
+            "a<b@x.ru",
+            "ab@x\u{7}.ru",
+            "@x.ru",
+            "a@",
+            "a@.x.ru",
+            "a@x.ru.",
+            "a@x..ru",
+            ".a@x.ru",
+            "a.@x.ru",
+            "a..b@x.ru",
+            "a\"b@x.ru",
+            "a@b@x.ru",
+        ] {
+            assert_eq!(Email::parse(bad).unwrap_err().code, "invalid_email", "{bad:?} accepted");
+        }
+        let ok = Email::parse(" Ivan.Petrov@Example.RU ").unwrap();
+        assert_eq!(ok.as_str(), "ivan.petrov@example.ru");
+        assert_eq!(ok.to_string(), "ivan.petrov@example.ru");
+    }
+
+    #[test]
+    fn names_may_be_exactly_the_longest_allowed() {
+        let longest = "я".repeat(PersonName::MAX_LEN);
+        assert_eq!(PersonName::parse(&longest).unwrap().to_string(), longest);
+        assert!(PersonName::parse(&"я".repeat(PersonName::MAX_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn time_zones_keep_their_zone() {
+        let msk = TimeZoneName::parse("Europe/Moscow").unwrap();
+        assert_eq!(msk.tz(), chrono_tz::Europe::Moscow);
+        assert_eq!(msk.to_string(), "Europe/Moscow");
+        assert_eq!(msk.as_str(), "Europe/Moscow");
+    }
+}

@@ -162,3 +162,14 @@ mod tests {
         assert_eq!(amount_in_words(Money::from_minor(150_00), "USD"), "Сто пятьдесят USD 00/100");
     }
 }
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    #[test]
+    fn a_thousand_trillions_are_counted_in_words_too() {
+        assert_eq!(number_in_words(1_000_000_000_000_000), "одна тысяча триллионов");
+        assert_eq!(number_in_words(999_000_000_000_000), "девятьсот девяносто девять триллионов");
+    }
+}

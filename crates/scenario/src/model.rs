@@ -221,3 +221,34 @@ impl Scenario {
         self.stages.iter().find(|s| s.kind == StageKind::Open)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_won_and_lost_are_final() {
+        assert!(!StageKind::Open.is_final());
+        assert!(StageKind::Won.is_final());
+        assert!(StageKind::Lost.is_final());
+        let words: Vec<_> =
+            [StageKind::Open, StageKind::Won, StageKind::Lost].iter().map(|k| k.as_str()).collect();
+        assert_eq!(words, ["open", "won", "lost"]);
+    }
+
+    #[test]
+    fn events_are_named_as_rules_write_them() {
+        let all = [
+            DomainEvent::OrdersFullyPaid,
+            DomainEvent::OrdersFullyShipped,
+            DomainEvent::ShipmentMade,
+            DomainEvent::PaymentOverdue,
+        ];
+        let words: Vec<_> = all.iter().map(|e| e.as_str()).collect();
+        assert_eq!(words, ["orders_fully_paid", "orders_fully_shipped", "shipment_made", "payment_overdue"]);
+        for e in all {
+            let json = serde_json::to_string(&e).unwrap();
+            assert_eq!(json, format!("\"{}\"", e.as_str()));
+        }
+    }
+}

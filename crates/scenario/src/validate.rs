@@ -251,3 +251,93 @@ mod tests {
         assert!(json.contains("\"action\":\"create_task\""));
     }
 }
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+    use crate::typical_sale;
+
+    fn codes(s: &Scenario) -> Vec<&'static str> {
+        validate(s).into_iter().map(|p| p.code).collect()
+    }
+
+    fn with_task_due(due: DueOffset) -> Scenario {
+        let mut s = typical_sale();
+        s.stages[0].on_entry.push(Action::CreateTask {
+            task: TaskTemplate {
+                title: "Check".into(),
+                task_kind: "check".into(),
+                assignee: Assignee::Responsible,
+                due,
+            },
+        });
+        s
+    }
+
+    #[test]
+    fn codes_are_forty_characters_at_most() {
+        assert!(valid_code(&"a".repeat(40)));
+        assert!(!valid_code(&"a".repeat(41)));
+        assert!(!valid_code(""));
+        assert!(!valid_code("1a"));
+        assert!(!valid_code("a-b"));
+    }
+
+    #[test]
+    fn names_are_one_hundred_characters_at_most() {
+        let mut s = typical_sale();
+        s.stages[0].name = "я".repeat(100);
+        assert_eq!(codes(&s), Vec::<&str>::new());
+        s.stages[0].name = "я".repeat(101);
+        assert_eq!(codes(&s), ["too_long"]);
+        s.stages[0].name = "я".repeat(102);
+        assert_eq!(codes(&s), ["too_long"]);
+    }
+
+    #[test]
+    fn due_offsets_run_to_a_year_in_days_or_hours() {
+        assert_eq!(codes(&with_task_due(DueOffset { days: 366, hours: 24 * 366 })), Vec::<&str>::new());
+        assert_eq!(codes(&with_task_due(DueOffset { days: 367, hours: 0 })), ["out_of_range"]);
+        assert_eq!(codes(&with_task_due(DueOffset { days: 0, hours: 24 * 366 + 1 })), ["out_of_range"]);
+        assert_eq!(codes(&with_task_due(DueOffset { days: 0, hours: 24 * 366 + 2 })), ["out_of_range"]);
+    }
+
+    #[test]
+    fn fifty_stages_at_most() {
+        let mut s = typical_sale();
+        let extra = |i: usize| Stage {
+            code: format!("extra_{i}"),
+            name: format!("Extra {i}"),
+            kind: StageKind::Open,
+            guards: vec![],
+            on_entry: vec![],
+            triggers: vec![],
+        };
+        let mut i = 0;
+        while s.stages.len() < MAX_STAGES {
+            s.stages.push(extra(i));
+            i += 1;
+        }
+        assert_eq!(codes(&s), Vec::<&str>::new());
+        s.stages.push(extra(i));
+        assert_eq!(codes(&s), ["too_many"]);
+        s.stages.push(extra(i + 1));
+        assert_eq!(codes(&s), ["too_many"]);
+    }
+
+    #[test]
+    fn a_trigger_moves_elsewhere_and_never_to_a_loss() {
+        let mut s = typical_sale();
+        let (i, j) = s
+            .stages
+            .iter()
+            .enumerate()
+            .find_map(|(i, st)| (!st.triggers.is_empty()).then_some((i, 0)))
+            .unwrap();
+        let own = s.stages[i].code.clone();
+        s.stages[i].triggers[j].move_to = own;
+        assert_eq!(codes(&s), ["moves_to_itself"]);
+        s.stages[i].triggers[j].move_to = "lost".into();
+        assert_eq!(codes(&s), ["automatic_loss"]);
+    }
+}

@@ -4,32 +4,9 @@
 use crate::pricing::div_round;
 use crate::Money;
 
-/// An order's life: drafted, posted (confirmed), or cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    Draft,
-    Confirmed,
-    Cancelled,
-}
+pub use crate::status::OrderStatus;
 
 impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Confirmed => "confirmed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "draft" => Some(Self::Draft),
-            "confirmed" => Some(Self::Confirmed),
-            "cancelled" => Some(Self::Cancelled),
-            _ => None,
-        }
-    }
-
     /// Lines, totals, agreement and schedule change only before posting.
     pub fn lines_editable(self) -> bool {
         self == Self::Draft

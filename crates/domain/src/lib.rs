@@ -9,6 +9,7 @@ pub mod ids;
 pub mod money;
 pub mod org;
 pub mod pricing;
+pub mod status;
 pub mod text;
 pub mod values;
 pub mod words;

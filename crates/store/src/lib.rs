@@ -14,4 +14,4 @@ pub use db::{
     build_pool, read_transaction, write_transaction, Backend, ConnectionManager, DbConnection, Pool,
     PooledConnection, StoreError,
 };
-pub use types::DbUuid;
+pub use types::{DbUuid, DbWord};

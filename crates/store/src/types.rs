@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crm_domain::status::Word;
 use diesel::backend::Backend as DieselBackend;
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::expression::AsExpression;
@@ -87,5 +88,82 @@ impl ToSql<SqlUuid, MultiBackend> for DbUuid {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
         out.set_value((SqlUuid, self));
         Ok(IsNull::No)
+    }
+}
+
+/// A closed set of words (a status, a state) as stored: TEXT on both
+/// backends. Reading a word the set does not know is an error naming the set
+/// and the word, never a silent fallback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, AsExpression, FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct DbWord<T: Word>(pub T);
+
+impl<T: Word> From<T> for DbWord<T> {
+    fn from(value: T) -> Self {
+        Self(value)
+    }
+}
+
+impl<T: Word> std::ops::Deref for DbWord<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// `row.status == OrderStatus::Confirmed` reads as it says.
+impl<T: Word> PartialEq<T> for DbWord<T> {
+    fn eq(&self, other: &T) -> bool {
+        self.0 == *other
+    }
+}
+
+fn word_of<T: Word>(text: &str) -> deserialize::Result<DbWord<T>> {
+    T::parse(text).map(DbWord).ok_or_else(|| format!("unknown {} {text:?} in the database", T::WHAT).into())
+}
+
+impl<T: Word> ToSql<diesel::sql_types::Text, Pg> for DbWord<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<diesel::sql_types::Text, Pg>>::to_sql(self.0.as_str(), out)
+    }
+}
+
+impl<T: Word> FromSql<diesel::sql_types::Text, Pg> for DbWord<T> {
+    fn from_sql(bytes: <Pg as DieselBackend>::RawValue<'_>) -> deserialize::Result<Self> {
+        word_of(std::str::from_utf8(bytes.as_bytes())?)
+    }
+}
+
+impl<T: Word> ToSql<diesel::sql_types::Text, Sqlite> for DbWord<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.as_str());
+        Ok(IsNull::No)
+    }
+}
+
+impl<T: Word> FromSql<diesel::sql_types::Text, Sqlite> for DbWord<T> {
+    fn from_sql(bytes: <Sqlite as DieselBackend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<diesel::sql_types::Text, Sqlite>>::from_sql(bytes)?;
+        word_of(&text)
+    }
+}
+
+impl<T: Word> FromSql<diesel::sql_types::Text, MultiBackend> for DbWord<T> {
+    fn from_sql(bytes: <MultiBackend as DieselBackend>::RawValue<'_>) -> deserialize::Result<Self> {
+        bytes.from_sql::<DbWord<T>, diesel::sql_types::Text>()
+    }
+}
+
+impl<T: Word> ToSql<diesel::sql_types::Text, MultiBackend> for DbWord<T> {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
+        out.set_value((diesel::sql_types::Text, self));
+        Ok(IsNull::No)
+    }
+}
+
+impl<T: Word> fmt::Display for DbWord<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
     }
 }

@@ -6,6 +6,7 @@ pub mod identity;
 pub mod intake;
 pub mod parties;
 pub mod sales;
+pub mod words;
 
 use actix_web::web;
 

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::pricing::VatRate;
+use crm_domain::status::AgreementStatus;
 use crm_store::queries::documents as dq;
 use crm_store::rows::AgreementRow;
 use serde::{Deserialize, Serialize};
@@ -48,7 +49,7 @@ pub struct AgreementView {
     pub valid_until: Option<NaiveDate>,
     pub currency: String,
     pub payment_terms: Vec<Term>,
-    pub status: String,
+    pub status: AgreementStatus,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -69,7 +70,7 @@ fn view(row: AgreementRow) -> Result<AgreementView, AppError> {
         signed_on: row.signed_on.date(),
         valid_until: row.valid_until.map(|d| d.date()),
         currency: row.currency,
-        status: row.status,
+        status: row.status.0,
         version: row.version,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
@@ -180,7 +181,7 @@ pub fn create_agreement(
             valid_until: input.valid_until.map(midnight),
             currency,
             payment_terms: serde_json::to_string(&terms).map_err(|e| AppError::internal(e.to_string()))?,
-            status: "active".into(),
+            status: AgreementStatus::Active.into(),
             version: 1,
             created_at: now.naive_utc(),
             updated_at: now.naive_utc(),
@@ -250,9 +251,9 @@ pub fn update_agreement(
     actor.require(&permissions::WRITE_AGREEMENTS)?;
     let mut p = Problems::new();
     let title = c.title.as_deref().map(|t| p.text("title", t, 300));
-    if c.status.as_deref().is_some_and(|s| !matches!(s, "active" | "closed")) {
-        p.push("status", "invalid", "active or closed");
-    }
+    let status = c.status.as_deref().and_then(|s| {
+        p.word("status", s, &[AgreementStatus::Active, AgreementStatus::Closed], "active or closed")
+    });
     let terms = c.payment_terms.as_deref().map(|t| parse_terms(&mut p, t));
     p.into_result()?;
     let now = app.now();
@@ -268,8 +269,8 @@ pub fn update_agreement(
             }
             row.valid_until = u.map(midnight);
         }
-        if let Some(s) = c.status {
-            row.status = s;
+        if let Some(s) = status {
+            row.status = s.into();
         }
         if let Some(t) = terms {
             row.payment_terms = serde_json::to_string(&t).map_err(|e| AppError::internal(e.to_string()))?;

@@ -2,7 +2,7 @@
 //! reference), cancelling, reading and the sync list.
 
 use chrono::{DateTime, Utc};
-use crm_domain::documents::OrderStatus;
+use crm_domain::status::PaymentStatus;
 use crm_domain::Money;
 use crm_scenario::DomainEvent;
 use crm_store::queries::{orders as q, sales as sq};
@@ -30,7 +30,7 @@ pub struct PaymentView {
     pub external_ref: Option<String>,
     pub payer: Option<String>,
     pub comment: Option<String>,
-    pub status: String,
+    pub status: PaymentStatus,
     pub overpaid: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -46,7 +46,7 @@ pub(in crate::documents) fn payment_view(r: PaymentRow) -> PaymentView {
         external_ref: r.external_ref,
         payer: r.payer,
         comment: r.comment,
-        status: r.status,
+        status: r.status.0,
         overpaid: r.overpaid,
         version: r.version,
         created_at: r.created_at.and_utc(),
@@ -94,7 +94,7 @@ pub fn register_payment(
         // the one that completes it sees the others and fires the move once.
         sq::lock_interest(conn, found.interest_id)?;
         let mut order = q::find_order(conn, found.id)?.ok_or(AppError::NotFound("order"))?;
-        if !OrderStatus::parse(&order.status).is_some_and(OrderStatus::takes_payments) {
+        if !order.status.takes_payments() {
             return Err(AppError::rule("order_confirmed", format!("order {} is {}; only confirmed orders take payments", order.number, order.status)));
         }
         let version = order.version;
@@ -112,7 +112,7 @@ pub fn register_payment(
             external_ref: input.external_ref.clone(),
             payer: input.payer.clone().map(|s| s.chars().take(300).collect()),
             comment: input.comment.clone().map(|s| s.chars().take(2000).collect()),
-            status: "posted".into(),
+            status: PaymentStatus::Posted.into(),
             overpaid,
             created_by: actor_parts(Some(actor)).1,
             version: 1,
@@ -196,7 +196,7 @@ pub fn cancel_payment(
     app.write(|conn| {
         let mut row = q::find_payment(conn, id.into())?.ok_or(AppError::NotFound("payment"))?;
         check_version(expected, row.version)?;
-        if row.status != "posted" {
+        if row.status != PaymentStatus::Posted {
             return Err(AppError::conflict(None, "the payment is already cancelled"));
         }
         let found = q::find_order(conn, row.order_id)?.ok_or(AppError::NotFound("order"))?;
@@ -208,7 +208,7 @@ pub fn cancel_payment(
         order.updated_at = now.naive_utc();
         q::update_order(conn, &order, ov)?;
         let v = row.version;
-        row.status = "cancelled".into();
+        row.status = PaymentStatus::Cancelled.into();
         row.version += 1;
         row.updated_at = now.naive_utc();
         q::update_payment(conn, &row, v)?;

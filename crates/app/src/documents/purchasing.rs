@@ -3,6 +3,7 @@
 //! grew: interest → quotes → orders → invoice, payments, shipments, purchases.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::status::OrderStatus;
 use crm_domain::Money;
 use crm_store::queries::{documents as dq, orders as q, sales as sq};
 use crm_store::rows::{OrderRow, RelatedDocumentRow};
@@ -195,7 +196,7 @@ fn order_node(
 ) -> Result<DocNode, AppError> {
     let on = |t: chrono::NaiveDateTime| crate::documents::orders::org_date(tz, t);
     let mut children = Vec::new();
-    if may(actor, &permissions::READ_INVOICES) && o.status == "confirmed" {
+    if may(actor, &permissions::READ_INVOICES) && o.status == OrderStatus::Confirmed {
         children.push(DocNode {
             kind: "invoice".into(),
             id: o.id.0,
@@ -213,7 +214,7 @@ fn order_node(
                 kind: "payment".into(),
                 id: p.id.0,
                 number: p.external_ref.clone(),
-                status: Some(p.status),
+                status: Some(p.status.as_str().to_owned()),
                 amount: Some(Money::from_minor(p.amount_minor)),
                 date: Some(on(p.paid_on)),
                 link: format!("/api/v1/payments/{}", p.id.0),
@@ -227,7 +228,7 @@ fn order_node(
                 kind: "shipment".into(),
                 id: s.id.0,
                 number: Some(s.number),
-                status: Some(s.status),
+                status: Some(s.status.as_str().to_owned()),
                 amount: None,
                 date: Some(on(s.shipped_on)),
                 link: format!("/api/v1/shipments/{}", s.id.0),
@@ -253,7 +254,7 @@ fn order_node(
         kind: "order".into(),
         id: o.id.0,
         number: Some(o.number),
-        status: Some(o.status),
+        status: Some(o.status.as_str().to_owned()),
         amount: Some(Money::from_minor(o.total_minor)),
         date: Some(on(o.created_at)),
         link: format!("/api/v1/orders/{}", o.id.0),
@@ -294,7 +295,7 @@ pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<Doc
                 children.push(DocNode {
                     kind: "quote".into(),
                     id: qt.id.0,
-                    status: Some(crate::documents::quotes::effective_status(&qt, day)),
+                    status: Some(crate::documents::quotes::effective_status(&qt, day).as_str().to_owned()),
                     number: Some(qt.number),
                     amount,
                     date: Some(crate::documents::orders::org_date(tz, qt.created_at)),

@@ -2,8 +2,10 @@
 //! with the order; and the daily check for overdue instalments.
 
 use chrono::NaiveDate;
+use crm_domain::status::{AgreementStatus, InstalmentStatus, OrderStatus};
 use crm_domain::Money;
 use crm_scenario::DomainEvent;
+use crm_scenario::InterestState;
 use crm_store::queries::{documents as dq, orders as q, sales as sq};
 use crm_store::rows::{AgreementRow, InstalmentRow, OrderRow};
 use crm_store::DbConnection;
@@ -118,7 +120,7 @@ pub(in crate::documents) fn usable_agreement(
     if interest.client_id != Some(a.client_id) {
         return Err(AppError::rule("agreement_of_client", "the agreement belongs to another client"));
     }
-    if a.status != "active" {
+    if a.status != AgreementStatus::Active {
         return Err(AppError::rule("agreement_active", format!("agreement {} is closed", a.number)));
     }
     if a.currency != interest.currency {
@@ -160,7 +162,7 @@ pub fn announce_overdue_payments(app: &App) -> Result<usize, AppError> {
                     }
                     r.due_checked_at = Some(now.naive_utc());
                     dq::update_instalment(conn, &r)?;
-                    if row.status == "confirmed" && v.status == "overdue" {
+                    if row.status == OrderStatus::Confirmed && v.status == InstalmentStatus::Overdue {
                         late.push(v);
                     }
                 }
@@ -176,7 +178,7 @@ pub fn announce_overdue_payments(app: &App) -> Result<usize, AppError> {
                     serde_json::json!({"order_id": row.id.0, "overdue": owed.to_string(), "instalments": late.iter().map(|v| v.position).collect::<Vec<_>>()}))?;
                 crate::sales::notify(conn, interest.responsible_id, Some(interest.id), &text, now)?;
                 outbox::record(conn, now, None, "order.payment_overdue", "order", row.id.0, serde_json::json!({"id": row.id.0, "overdue": owed.to_string()}))?;
-                if interest.state == "active" {
+                if InterestState::parse(&interest.state) == Some(InterestState::Active) {
                     apply_event(conn, None, now, fallback, interest.id.0, DomainEvent::PaymentOverdue)?;
                 }
                 Ok(late.len())

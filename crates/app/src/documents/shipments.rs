@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use crm_domain::pricing::Quantity;
+use crm_domain::status::{InstalmentStatus, OrderStatus, ShipmentStatus};
 use crm_domain::Money;
 use crm_scenario::DomainEvent;
 use crm_store::queries::{documents as dq, orders as q, sales as sq};
@@ -27,7 +28,7 @@ pub struct ShipmentView {
     pub order_id: Uuid,
     pub kind: String,
     pub shipped_on: DateTime<Utc>,
-    pub status: String,
+    pub status: ShipmentStatus,
     pub route_sheet: Option<String>,
     pub notes: Option<String>,
     pub lines: Vec<(Uuid, Quantity)>,
@@ -50,7 +51,7 @@ pub(in crate::documents) fn shipment_view(
         order_id: r.order_id.0,
         kind: r.kind,
         shipped_on: r.shipped_on.and_utc(),
-        status: r.status,
+        status: r.status.0,
         route_sheet: r.route_sheet,
         notes: r.notes,
         lines,
@@ -101,7 +102,7 @@ pub fn create_shipment(
         let order = visible_order(conn, actor, order)?;
         sq::lock_interest(conn, order.interest_id)?;
         let order = q::find_order(conn, order.id)?.ok_or(AppError::NotFound("order"))?;
-        if order.status != "confirmed" {
+        if order.status != OrderStatus::Confirmed {
             return Err(AppError::rule("order_confirmed", "only a confirmed order ships"));
         }
         let mut unmet = Vec::new();
@@ -109,7 +110,9 @@ pub fn create_shipment(
         // before-shipment instalment is short.
         let schedule =
             schedule_view(dq::instalments_of(conn, order.id)?, Money::from_minor(order.paid_minor), day);
-        for i in schedule.iter().filter(|i| i.trigger == "before_shipment" && i.status != "paid") {
+        for i in
+            schedule.iter().filter(|i| i.trigger == "before_shipment" && i.status != InstalmentStatus::Paid)
+        {
             unmet.push(Unmet::new(
                 "prepayment_received",
                 format!(
@@ -148,7 +151,7 @@ pub fn create_shipment(
             order_id: order.id,
             kind: input.kind.clone(),
             shipped_on: input.shipped_on.unwrap_or(now).naive_utc(),
-            status: "preparing".into(),
+            status: ShipmentStatus::Preparing.into(),
             route_sheet: input.route_sheet.clone(),
             notes: input.notes.clone(),
             version: 1,
@@ -242,23 +245,28 @@ pub fn update_shipment(
     c: ShipmentChanges,
 ) -> Result<ShipmentView, AppError> {
     actor.require(&permissions::WRITE_SHIPMENTS)?;
-    if c.status
-        .as_deref()
-        .is_some_and(|s| !matches!(s, "preparing" | "in_transit" | "delivered" | "returned"))
-    {
-        return Err(AppError::field("status", "invalid", "preparing, in_transit, delivered or returned"));
-    }
+    let mut p = Problems::new();
+    let status = c.status.as_deref().and_then(|s| {
+        use ShipmentStatus::*;
+        p.word(
+            "status",
+            s,
+            &[Preparing, InTransit, Delivered, Returned],
+            "preparing, in_transit, delivered or returned",
+        )
+    });
+    p.into_result()?;
     let now = app.now();
     app.write(|conn| {
         let mut row = q::find_shipment(conn, id.into())?.ok_or(AppError::NotFound("shipment"))?;
         let order = visible_order(conn, actor, row.order_id.0).map_err(|_| AppError::NotFound("shipment"))?;
         check_version(expected, row.version)?;
-        if row.status == "cancelled" {
+        if row.status == ShipmentStatus::Cancelled {
             return Err(AppError::conflict(None, "the shipment is cancelled"));
         }
         let v = row.version;
-        if let Some(s) = c.status {
-            row.status = s;
+        if let Some(s) = status {
+            row.status = s.into();
         }
         if let Some(r) = c.route_sheet {
             row.route_sheet = Some(r);
@@ -278,7 +286,7 @@ pub fn update_shipment(
             now,
             "shipment_updated",
             format!("Shipment {} is {}", row.number, row.status),
-            serde_json::json!({"shipment_id": id, "status": row.status, "route_sheet": row.route_sheet}),
+            serde_json::json!({"shipment_id": id, "status": row.status.as_str(), "route_sheet": row.route_sheet}),
         )?;
         shipment_view(conn, row)
     })
@@ -298,7 +306,7 @@ pub fn cancel_shipment(
         let order = visible_order(conn, actor, row.order_id.0).map_err(|_| AppError::NotFound("shipment"))?;
         sq::lock_interest(conn, order.interest_id)?;
         check_version(expected, row.version)?;
-        if row.status == "cancelled" {
+        if row.status == ShipmentStatus::Cancelled {
             return Err(AppError::conflict(None, "the shipment is already cancelled"));
         }
         let shipped = q::shipment_lines_of(conn, row.id)?;
@@ -312,7 +320,7 @@ pub fn cancel_shipment(
             q::update_line(conn, l)?;
         }
         let v = row.version;
-        row.status = "cancelled".into();
+        row.status = ShipmentStatus::Cancelled.into();
         row.version += 1;
         row.updated_at = now.naive_utc();
         if q::update_shipment(conn, &row, v)? != 1 {

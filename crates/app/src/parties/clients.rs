@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use crm_domain::contact_data::{handle, name_key, name_tokens};
+use crm_domain::status::ClientStatus;
 use crm_domain::{Role, TaxId};
 use crm_store::queries::clients as q;
 use crm_store::rows::ClientRow;
@@ -52,7 +53,7 @@ pub struct ClientView {
     pub emails: Vec<String>,
     pub address: Option<String>,
     pub responsible_id: Option<Uuid>,
-    pub status: String,
+    pub status: ClientStatus,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -74,7 +75,7 @@ pub(in crate::parties) fn client_view(
         tax_id: row.tax_id,
         address: row.address,
         responsible_id: row.responsible_id.map(Into::into),
-        status: row.status,
+        status: row.status.0,
         version: row.version,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
@@ -133,11 +134,12 @@ pub struct ClientInput {
     pub confirm_new: bool,
 }
 
-pub(in crate::parties) fn check_status(p: &mut Problems, raw: &str) -> String {
-    if !matches!(raw, "prospect" | "active" | "inactive") {
-        p.push("status", "invalid", "use prospect, active or inactive");
-    }
-    raw.to_owned()
+pub(in crate::parties) fn check_status(p: &mut Problems, raw: &str) -> ClientStatus {
+    use ClientStatus::*;
+    // An unreadable word is reported; the default only fills the gap until
+    // `into_result` refuses the request.
+    p.word("status", raw, &[Prospect, Active, Inactive], "use prospect, active or inactive")
+        .unwrap_or(Prospect)
 }
 
 pub(in crate::parties) fn check_kind_and_tax(
@@ -178,7 +180,7 @@ pub(crate) fn create_client_in(
     let (kind, tax) = check_kind_and_tax(&mut p, &input.kind, input.tax_id.as_deref());
     let points = parse_points(&mut p, &input.phones, &input.emails);
     let address = optional_text(&mut p, "address", input.address.as_deref(), 500);
-    let status = check_status(&mut p, input.status.as_deref().unwrap_or("active"));
+    let status = check_status(&mut p, input.status.as_deref().unwrap_or(ClientStatus::Active.as_str()));
     p.into_result()?;
     let kind = kind.ok_or_else(|| AppError::internal("validated kind missing"))?;
     let id = input.id.unwrap_or_else(crm_domain::new_id);
@@ -219,7 +221,7 @@ pub(crate) fn create_client_in(
         tax_id: tax.as_ref().map(|t| t.as_str().to_owned()),
         address,
         responsible_id: responsible,
-        status,
+        status: status.into(),
         version: 1,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
@@ -348,8 +350,7 @@ pub fn update_client(
             Some(a) => optional_text(&mut p, "address", a.as_deref(), 500),
             None => row.address.clone(),
         };
-        let status =
-            changes.status.as_deref().map(|s| check_status(&mut p, s)).unwrap_or_else(|| row.status.clone());
+        let status = changes.status.as_deref().map(|s| check_status(&mut p, s)).unwrap_or(row.status.0);
         p.into_result()?;
 
         let new_points: Vec<(String, String)> =
@@ -386,7 +387,7 @@ pub fn update_client(
             ("emails", joined(&old_points, "email"), joined(&points, "email")),
             ("address", row.address.clone(), address.clone()),
             ("responsible_id", fmt(row.responsible_id), fmt(responsible)),
-            ("status", Some(row.status.clone()), Some(status.clone())),
+            ("status", Some(row.status.as_str().to_owned()), Some(status.as_str().to_owned())),
         ];
         history(conn, actor, now, ("client", row.id), &changed)?;
         let version = row.version;
@@ -396,7 +397,7 @@ pub fn update_client(
         row.tax_id = tax.map(|t| t.as_str().to_owned());
         row.address = address;
         row.responsible_id = responsible;
-        row.status = status;
+        row.status = status.into();
         row.version += 1;
         row.updated_at = now.naive_utc();
         if q::update_client(conn, &row, version)? != 1 {

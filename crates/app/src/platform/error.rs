@@ -150,6 +150,24 @@ impl Problems {
     }
 
     /// A required text field, trimmed: blank or longer than `max` characters is recorded.
+    /// One of `allowed`, read from its word; anything else is `{field}: invalid`
+    /// with `hint` listing what may be given.
+    pub fn word<W: crm_domain::status::Word>(
+        &mut self,
+        field: &str,
+        raw: &str,
+        allowed: &[W],
+        hint: &str,
+    ) -> Option<W> {
+        match W::parse(raw).filter(|w| allowed.contains(w)) {
+            Some(w) => Some(w),
+            None => {
+                self.push(field, "invalid", hint);
+                None
+            }
+        }
+    }
+
     pub fn text(&mut self, field: &str, raw: &str, max: usize) -> String {
         let t = raw.trim().to_owned();
         if t.is_empty() {

@@ -9,6 +9,7 @@
 //! without its secret.
 
 use chrono::Duration;
+use crm_domain::status::IdempotencyState;
 use crm_store::queries::idempotency as q;
 use crm_store::rows::IdempotencyKeyRow;
 use uuid::Uuid;
@@ -57,7 +58,7 @@ pub fn begin(app: &App, principal: &str, key: &str, request_hash: &str) -> Resul
             if existing.request_hash != request_hash {
                 return Ok(Begin::Mismatch);
             }
-            if existing.state == "done" {
+            if existing.state == IdempotencyState::Done {
                 return Ok(Begin::Replay(StoredResponse {
                     status: existing.response_status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
                     headers: existing.response_headers.unwrap_or_default(),
@@ -67,7 +68,7 @@ pub fn begin(app: &App, principal: &str, key: &str, request_hash: &str) -> Resul
             if now.naive_utc() - existing.created_at < Duration::seconds(ABANDONED_AFTER_SECS) {
                 return Ok(Begin::InFlight);
             }
-            if existing.state == "applied" {
+            if existing.state == IdempotencyState::Applied {
                 return Ok(Begin::AppliedWithoutReply);
             }
         }
@@ -83,7 +84,7 @@ pub fn begin(app: &App, principal: &str, key: &str, request_hash: &str) -> Resul
                 principal: principal.to_owned(),
                 idem_key: key.to_owned(),
                 request_hash: request_hash.to_owned(),
-                state: "in_flight".to_owned(),
+                state: IdempotencyState::InFlight.into(),
                 response_status: None,
                 response_headers: None,
                 response_body: None,

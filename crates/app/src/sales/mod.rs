@@ -9,6 +9,7 @@ pub mod work;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use crm_domain::status::TaskStatus;
 use crm_domain::Role;
 use crm_scenario::{Assignee, Effect, InterestState, Scenario, StageKind};
 use crm_store::queries::{departments as dq, sales as q, users as uq};
@@ -166,7 +167,7 @@ pub(crate) fn create_task(
         task_kind: task_kind.to_owned(),
         assignee_id: assignee,
         due_at: due_at.naive_utc(),
-        status: "open".to_owned(),
+        status: TaskStatus::Open.into(),
         rule_stage: rule.map(|r| r.0.to_owned()),
         rule: rule.map(|r| r.1.to_owned()),
         created_by: actor_parts(actor).1,
@@ -333,7 +334,7 @@ pub(crate) fn close_open_tasks(
     let mut closed = Vec::new();
     for mut task in q::open_tasks_of(conn, &[interest])?.into_iter().filter(|t| t.task_kind == task_kind) {
         let version = task.version;
-        task.status = "done".to_owned();
+        task.status = TaskStatus::Done.into();
         task.completed_at = Some(now.naive_utc());
         task.version += 1;
         task.updated_at = now.naive_utc();

@@ -2,10 +2,13 @@
 //! agreements, instalments, invoice sendings and related documents.
 
 use chrono::NaiveDateTime;
+use crm_domain::status::{
+    AgreementStatus, OrderStatus, PaymentStatus, QuoteStatus, SendingStatus, ShipmentStatus,
+};
 use diesel::prelude::*;
 
 use crate::schema::*;
-use crate::types::DbUuid;
+use crate::types::{DbUuid, DbWord};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = products, treat_none_as_null = true)]
@@ -46,7 +49,7 @@ pub struct OrderRow {
     pub id: DbUuid,
     pub number: String,
     pub interest_id: DbUuid,
-    pub status: String,
+    pub status: DbWord<OrderStatus>,
     pub currency: String,
     pub net_minor: i64,
     pub vat_minor: i64,
@@ -92,7 +95,7 @@ pub struct PaymentRow {
     pub external_ref: Option<String>,
     pub payer: Option<String>,
     pub comment: Option<String>,
-    pub status: String,
+    pub status: DbWord<PaymentStatus>,
     pub overpaid: bool,
     pub created_by: Option<DbUuid>,
     pub version: i64,
@@ -108,7 +111,7 @@ pub struct ShipmentRow {
     pub order_id: DbUuid,
     pub kind: String,
     pub shipped_on: NaiveDateTime,
-    pub status: String,
+    pub status: DbWord<ShipmentStatus>,
     pub route_sheet: Option<String>,
     pub notes: Option<String>,
     pub version: i64,
@@ -131,7 +134,7 @@ pub struct QuoteRow {
     pub id: DbUuid,
     pub number: String,
     pub interest_id: DbUuid,
-    pub status: String,
+    pub status: DbWord<QuoteStatus>,
     pub currency: String,
     pub valid_until: NaiveDateTime,
     pub comment: Option<String>,
@@ -185,7 +188,7 @@ pub struct AgreementRow {
     pub currency: String,
     /// JSON list of instalment terms (percent, trigger, days offset).
     pub payment_terms: String,
-    pub status: String,
+    pub status: DbWord<AgreementStatus>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -211,7 +214,7 @@ pub struct InvoiceSendingRow {
     pub id: DbUuid,
     pub order_id: DbUuid,
     pub recipient: String,
-    pub status: String,
+    pub status: DbWord<SendingStatus>,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub message_id: Option<String>,

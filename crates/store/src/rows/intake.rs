@@ -1,10 +1,11 @@
 //! Rows of leads and channels.
 
 use chrono::NaiveDateTime;
+use crm_domain::status::LeadStatus;
 use diesel::prelude::*;
 
 use crate::schema::*;
-use crate::types::DbUuid;
+use crate::types::{DbUuid, DbWord};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = leads, treat_none_as_null = true)]
@@ -14,7 +15,7 @@ pub struct LeadRow {
     pub source: Option<String>,
     pub external_id: Option<String>,
     pub thread_key: Option<String>,
-    pub status: String,
+    pub status: DbWord<LeadStatus>,
     pub received_at: NaiveDateTime,
     pub name: Option<String>,
     pub phone: Option<String>,

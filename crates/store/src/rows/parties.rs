@@ -1,10 +1,11 @@
 //! Rows of clients, contacts, contact points, name tokens and field history.
 
 use chrono::NaiveDateTime;
+use crm_domain::status::ClientStatus;
 use diesel::prelude::*;
 
 use crate::schema::*;
-use crate::types::DbUuid;
+use crate::types::{DbUuid, DbWord};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients, treat_none_as_null = true)]
@@ -16,7 +17,7 @@ pub struct ClientRow {
     pub tax_id: Option<String>,
     pub address: Option<String>,
     pub responsible_id: Option<DbUuid>,
-    pub status: String,
+    pub status: DbWord<ClientStatus>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

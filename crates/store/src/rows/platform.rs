@@ -1,10 +1,11 @@
 //! Rows of the outbox and the idempotency records.
 
 use chrono::NaiveDateTime;
+use crm_domain::status::IdempotencyState;
 use diesel::prelude::*;
 
 use crate::schema::*;
-use crate::types::DbUuid;
+use crate::types::{DbUuid, DbWord};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox_events)]
@@ -26,7 +27,7 @@ pub struct IdempotencyKeyRow {
     pub principal: String,
     pub idem_key: String,
     pub request_hash: String,
-    pub state: String,
+    pub state: DbWord<IdempotencyState>,
     pub response_status: Option<i32>,
     pub response_headers: Option<String>,
     pub response_body: Option<String>,

@@ -1,10 +1,11 @@
 //! Rows of scenarios, loss reasons, interests, interactions, tasks, notifications and the timeline.
 
 use chrono::NaiveDateTime;
+use crm_domain::status::{InteractionStatus, TaskStatus};
 use diesel::prelude::*;
 
 use crate::schema::*;
-use crate::types::DbUuid;
+use crate::types::{DbUuid, DbWord};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = scenarios)]
@@ -62,7 +63,7 @@ pub struct InteractionRow {
     pub id: DbUuid,
     pub interest_id: DbUuid,
     pub kind: String,
-    pub status: String,
+    pub status: DbWord<InteractionStatus>,
     pub subject: String,
     pub planned_at: Option<NaiveDateTime>,
     pub completed_at: Option<NaiveDateTime>,
@@ -82,7 +83,7 @@ pub struct TaskRow {
     pub task_kind: String,
     pub assignee_id: DbUuid,
     pub due_at: NaiveDateTime,
-    pub status: String,
+    pub status: DbWord<TaskStatus>,
     pub rule_stage: Option<String>,
     pub rule: Option<String>,
     pub created_by: Option<DbUuid>,

@@ -13,6 +13,7 @@ use crate::extract::{
     created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 use crate::routes::double_option;
+use crate::routes::words::AgreementStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/clients/{id}/agreements").get(list_agreements).post(create_agreement))
@@ -56,7 +57,7 @@ pub struct AgreementDto {
     pub currency: String,
     pub payment_terms: Vec<PaymentTermDto>,
     /// `active` or `closed`.
-    pub status: String,
+    pub status: AgreementStatusDto,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -81,7 +82,7 @@ impl From<AgreementView> for AgreementDto {
                     days_offset: t.days_offset,
                 })
                 .collect(),
-            status: a.status,
+            status: a.status.into(),
             version: a.version,
             created_at: a.created_at,
             updated_at: a.updated_at,

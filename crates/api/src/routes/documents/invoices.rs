@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, Problem};
 use crate::extract::{created, run, AppState, Auth, Json};
 use crate::routes::documents::quotes::*;
+use crate::routes::words::SendingStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/orders/{id}/invoice.pdf").get(invoice_pdf))
@@ -45,7 +46,7 @@ pub struct InvoiceSendingDto {
     pub recipient: String,
     /// `pending`, `sent` or `failed`.
     #[schema(example = "sent")]
-    pub status: String,
+    pub status: SendingStatusDto,
     pub attempts: i32,
     /// Why the last attempt failed.
     pub last_error: Option<String>,
@@ -61,7 +62,7 @@ impl From<SendingView> for InvoiceSendingDto {
             id: s.id,
             order_id: s.order_id,
             recipient: s.recipient,
-            status: s.status,
+            status: s.status.into(),
             attempts: s.attempts,
             last_error: s.last_error,
             message_id: s.message_id,

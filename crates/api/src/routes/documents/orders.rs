@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{created, encode_cursor, page_request, run, versioned, AppState, Auth, IfMatch, Json};
+use crate::routes::words::{InstalmentStatusDto, OrderStatusDto};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/interests/{id}/orders").get(list_interest_orders).post(create_order))
@@ -64,7 +65,7 @@ pub struct InstalmentDto {
     pub due_on: Option<NaiveDate>,
     /// `paid`, `partially_paid`, `due` or `overdue`.
     #[schema(example = "partially_paid")]
-    pub status: String,
+    pub status: InstalmentStatusDto,
 }
 
 impl From<InstalmentView> for InstalmentDto {
@@ -76,7 +77,7 @@ impl From<InstalmentView> for InstalmentDto {
             trigger: i.trigger,
             days_offset: i.days_offset,
             due_on: i.due_on,
-            status: i.status,
+            status: i.status.into(),
         }
     }
 }
@@ -95,7 +96,7 @@ pub struct OrderDto {
     /// The payment schedule: instalments add up to the total exactly.
     pub schedule: Vec<InstalmentDto>,
     /// `draft`, `confirmed` or `cancelled`.
-    pub status: String,
+    pub status: OrderStatusDto,
     pub currency: String,
     pub net: String,
     pub vat: String,
@@ -121,7 +122,7 @@ impl From<OrderView> for OrderDto {
             quote_id: o.quote_id,
             agreement_id: o.agreement_id,
             schedule: o.schedule.into_iter().map(InstalmentDto::from).collect(),
-            status: o.status,
+            status: o.status.into(),
             currency: o.currency,
             net: o.net.to_string(),
             vat: o.vat.to_string(),

@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::extract::{
     created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
+use crate::routes::words::PaymentStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/payments").get(list_all_payments).post(register_payment))
@@ -35,7 +36,7 @@ pub struct PaymentDto {
     pub payer: Option<String>,
     pub comment: Option<String>,
     /// `posted` or `cancelled`.
-    pub status: String,
+    pub status: PaymentStatusDto,
     /// The order was overpaid by this payment.
     pub overpaid: bool,
     pub version: i64,
@@ -53,7 +54,7 @@ impl From<PaymentView> for PaymentDto {
             external_ref: p.external_ref,
             payer: p.payer,
             comment: p.comment,
-            status: p.status,
+            status: p.status.into(),
             overpaid: p.overpaid,
             version: p.version,
             created_at: p.created_at,

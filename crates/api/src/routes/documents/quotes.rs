@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json};
 use crate::routes::documents::orders::{InstalmentRequest, LineRequest, OrderDto, OrderList};
 use crate::routes::double_option;
+use crate::routes::words::QuoteStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/interests/{id}/quotes").get(list_interest_quotes).post(create_quote))
@@ -65,7 +66,7 @@ pub struct QuoteDto {
     pub client_id: Option<Uuid>,
     /// `draft`, `sent`, `approved`, `rejected` or `expired` (an open quote past `valid_until`).
     #[schema(example = "sent")]
-    pub status: String,
+    pub status: QuoteStatusDto,
     pub currency: String,
     pub valid_until: NaiveDate,
     pub comment: Option<String>,
@@ -85,7 +86,7 @@ impl From<QuoteView> for QuoteDto {
             number: q.number,
             interest_id: q.interest_id,
             client_id: q.client_id,
-            status: q.status,
+            status: q.status.into(),
             currency: q.currency,
             valid_until: q.valid_until,
             comment: q.comment,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json};
+use crate::routes::words::ShipmentStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/orders/{id}/shipments").get(list_shipments).post(create_shipment))
@@ -33,7 +34,7 @@ pub struct ShipmentDto {
     pub kind: String,
     pub shipped_on: DateTime<Utc>,
     /// `preparing`, `in_transit`, `delivered`, `returned`.
-    pub status: String,
+    pub status: ShipmentStatusDto,
     pub route_sheet: Option<String>,
     pub notes: Option<String>,
     pub lines: Vec<ShipmentLineDto>,
@@ -70,7 +71,7 @@ impl From<ShipmentView> for ShipmentDto {
             order_id: s.order_id,
             kind: s.kind,
             shipped_on: s.shipped_on,
-            status: s.status,
+            status: s.status.into(),
             route_sheet: s.route_sheet,
             notes: s.notes,
             lines: s

@@ -15,6 +15,7 @@ use crate::extract::{
     created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
 };
 use crate::routes::parties::clients::{CandidateDto, ClientDto, CreateClientRequest};
+use crate::routes::words::LeadStatusDto;
 
 use crate::routes::parties::contacts::{ContactDto, CreateContactRequest};
 use crate::routes::sales::interests::InterestDto;
@@ -39,7 +40,7 @@ pub struct LeadDto {
     pub external_id: Option<String>,
     /// `new`, `accepted`, `linked` or `rejected`.
     #[schema(example = "new")]
-    pub status: String,
+    pub status: LeadStatusDto,
     pub received_at: DateTime<Utc>,
     #[schema(example = "Анна")]
     pub name: Option<String>,
@@ -74,7 +75,7 @@ impl From<LeadView> for LeadDto {
             channel: v.channel,
             source: v.source,
             external_id: v.external_id,
-            status: v.status,
+            status: v.status.into(),
             received_at: v.received_at,
             name: v.name,
             phone: v.phone,

@@ -18,6 +18,7 @@ use crate::extract::{
 };
 use crate::routes::double_option;
 use crate::routes::sales::scenarios::PageQuery;
+use crate::routes::words::ClientStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/clients").get(list_clients).post(create_client))
@@ -104,7 +105,7 @@ pub struct ClientDto {
     pub address: Option<String>,
     pub responsible_id: Option<Uuid>,
     /// `prospect`, `active` or `inactive`.
-    pub status: String,
+    pub status: ClientStatusDto,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -121,7 +122,7 @@ impl From<ClientView> for ClientDto {
             emails: v.emails,
             address: v.address,
             responsible_id: v.responsible_id,
-            status: v.status,
+            status: v.status.into(),
             version: v.version,
             created_at: v.created_at,
             updated_at: v.updated_at,

@@ -17,6 +17,7 @@ use crate::extract::{
     Json,
 };
 use crate::routes::sales::scenarios::PageQuery;
+use crate::routes::words::{InteractionStatusDto, TaskStatusDto};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -64,7 +65,7 @@ pub struct InteractionDto {
     pub kind: String,
     /// `planned`, `done` or `cancelled`.
     #[schema(example = "planned")]
-    pub status: String,
+    pub status: InteractionStatusDto,
     pub subject: String,
     pub planned_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -81,7 +82,7 @@ impl From<InteractionView> for InteractionDto {
             id: v.id,
             interest_id: v.interest_id,
             kind: v.kind,
-            status: v.status,
+            status: v.status.into(),
             subject: v.subject,
             planned_at: v.planned_at,
             completed_at: v.completed_at,
@@ -275,7 +276,7 @@ pub struct TaskDto {
     pub assignee_id: Uuid,
     pub due_at: DateTime<Utc>,
     /// `open`, `done` or `cancelled`.
-    pub status: String,
+    pub status: TaskStatusDto,
     /// For a rule-made task: the stage and rule that made it.
     #[schema(example = "payment")]
     pub rule_stage: Option<String>,
@@ -297,7 +298,7 @@ impl From<TaskView> for TaskDto {
             task_kind: v.task_kind,
             assignee_id: v.assignee_id,
             due_at: v.due_at,
-            status: v.status,
+            status: v.status.into(),
             rule_stage: v.rule_stage,
             rule: v.rule,
             created_by: v.created_by,

@@ -5,6 +5,7 @@
 pub mod pdf;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::status::{InstalmentStatus, OrderStatus, SendingStatus};
 use crm_domain::words::amount_in_words;
 use crm_domain::Email;
 use crm_store::queries::{catalog as cq, clients as clq, documents as dq, orders as q, sales as sq};
@@ -149,7 +150,7 @@ fn load_invoice(
     let due = order
         .schedule
         .iter()
-        .find(|i| i.status != "paid")
+        .find(|i| i.status != InstalmentStatus::Paid)
         .and_then(|i| i.due_on)
         .unwrap_or(issued + chrono::Duration::days(5));
     Ok(InvoiceData { order, seller, buyer, units, agreement, issued, due })
@@ -273,7 +274,7 @@ pub fn invoice_pdf(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Ve
     let day = today(app);
     let data = app.read(|conn| {
         let row = visible_order(conn, actor, id)?;
-        if row.status == "cancelled" {
+        if row.status == OrderStatus::Cancelled {
             return Err(AppError::rule("order_not_cancelled", format!("order {} is cancelled", row.number)));
         }
         load_invoice(conn, row, day, crate::documents::orders::fallback_tz(app))
@@ -352,7 +353,7 @@ pub struct SendingView {
     pub order_id: Uuid,
     pub recipient: String,
     /// `pending | sent | failed`.
-    pub status: String,
+    pub status: SendingStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub message_id: Option<String>,
@@ -366,7 +367,7 @@ fn sending_view(r: InvoiceSendingRow) -> SendingView {
         id: r.id.0,
         order_id: r.order_id.0,
         recipient: r.recipient,
-        status: r.status,
+        status: r.status.0,
         attempts: r.attempts,
         last_error: r.last_error,
         message_id: r.message_id,
@@ -406,7 +407,7 @@ pub fn send_invoice(
     let now = app.now();
     let sending = app.write(|conn| {
         let row = visible_order(conn, actor, id)?;
-        if row.status != "confirmed" {
+        if row.status != OrderStatus::Confirmed {
             return Err(AppError::rule(
                 "order_confirmed",
                 format!("order {} is {}; invoices are sent for confirmed orders", row.number, row.status),
@@ -425,7 +426,7 @@ pub fn send_invoice(
             id: crm_domain::new_id().into(),
             order_id: row.id,
             recipient,
-            status: "pending".into(),
+            status: SendingStatus::Pending.into(),
             attempts: 0,
             last_error: None,
             message_id: None,
@@ -454,7 +455,7 @@ pub fn retry_sending(app: &App, actor: &Principal, id: Uuid) -> Result<SendingVi
     let sending = app.write(|conn| {
         let s = dq::find_sending(conn, id.into())?.ok_or(AppError::NotFound("invoice sending"))?;
         visible_order(conn, actor, s.order_id.0).map_err(|_| AppError::NotFound("invoice sending"))?;
-        if s.status == "sent" {
+        if s.status == SendingStatus::Sent {
             return Err(AppError::conflict(None, "this invoice was already sent"));
         }
         if dq::claim_sending(conn, s.id, now.naive_utc(), (now - ATTEMPT_HOLD).naive_utc())? != 1 {
@@ -559,7 +560,7 @@ fn attempt(app: &App, actor: &Principal, sending: InvoiceSendingRow) -> Result<S
         let interest = data.order.interest_id.into();
         match &outcome {
             Ok(()) => {
-                s.status = "sent".into();
+                s.status = SendingStatus::Sent.into();
                 s.sent_at = Some(now.naive_utc());
                 s.message_id = Some(message_id.clone());
                 s.last_error = None;
@@ -571,7 +572,7 @@ fn attempt(app: &App, actor: &Principal, sending: InvoiceSendingRow) -> Result<S
                 outbox::record(conn, now, Some(actor), "invoice.sent", "order", data.order.id, serde_json::json!({"id": data.order.id, "sending_id": s.id.0}))?;
             }
             Err(why) => {
-                s.status = "failed".into();
+                s.status = SendingStatus::Failed.into();
                 s.last_error = Some(why.chars().take(1000).collect());
                 timeline(conn, interest, Some(actor), now, "invoice_send_failed",
                     format!("Invoice {} could not be e-mailed to {}: {why}", data.order.number, s.recipient),

@@ -1,8 +1,9 @@
 //! Creating, reading, listing and changing orders.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use crm_domain::documents::OrderStatus;
+use crm_domain::status::OrderStatus;
 use crm_domain::Money;
+use crm_scenario::InterestState;
 use crm_store::queries::{documents as dq, orders as q, sales as sq};
 use crm_store::rows::OrderRow;
 use crm_store::{DbConnection, DbUuid};
@@ -47,7 +48,7 @@ pub(crate) fn insert_order_in(
     terms: &OrderTerms,
 ) -> Result<OrderRow, AppError> {
     let OrderTerms { quote_id, agreement_id, manual } = terms.clone();
-    if interest_row.state != "active" {
+    if InterestState::parse(&interest_row.state) != Some(InterestState::Active) {
         return Err(AppError::rule("interest_active", "orders are made on open interests"));
     }
     let agreement = agreement_id.map(|a| usable_agreement(conn, interest_row, a)).transpose()?;
@@ -61,7 +62,7 @@ pub(crate) fn insert_order_in(
         id: id.into(),
         number: number(conn, "ORD", day)?,
         interest_id: interest_row.id,
-        status: "draft".into(),
+        status: OrderStatus::Draft.into(),
         currency: interest_row.currency.clone(),
         net_minor: 0,
         vat_minor: 0,
@@ -160,7 +161,7 @@ pub fn update_order(
     app.write(|conn| {
         let mut row = visible_order(conn, actor, id)?;
         check_version(expected, row.version)?;
-        let status = OrderStatus::parse(&row.status).unwrap_or(OrderStatus::Cancelled);
+        let status = row.status.0;
         if !status.lines_editable() {
             return Err(AppError::rule(
                 "order_draft",
@@ -277,7 +278,7 @@ pub fn list_orders(
 ) -> Result<crate::platform::page::Page<OrderView>, AppError> {
     actor.require(&permissions::READ_ORDERS)?;
     let day = today(app);
-    if status.as_deref().is_some_and(|s| !matches!(s, "draft" | "confirmed" | "cancelled")) {
+    if status.as_deref().is_some_and(|s| OrderStatus::parse(s).is_none()) {
         return Err(AppError::field("status", "invalid", "draft, confirmed or cancelled"));
     }
     app.read(|conn| {

@@ -2,6 +2,7 @@
 //! due dates, the interest's rules.
 
 use chrono::NaiveDate;
+use crm_domain::status::{OrderStatus, ShipmentStatus};
 use crm_domain::Money;
 use crm_store::queries::{documents as dq, orders as q};
 use crm_store::rows::OrderRow;
@@ -22,7 +23,7 @@ pub(in crate::documents) fn change_status(
     access: &Access,
     id: Uuid,
     expected: Option<i64>,
-    to: &str,
+    to: OrderStatus,
 ) -> Result<OrderView, AppError> {
     actor.require(access)?;
     let day = today(app);
@@ -30,28 +31,29 @@ pub(in crate::documents) fn change_status(
     app.write(|conn| {
         let mut row = visible_order(conn, actor, id)?;
         check_version(expected, row.version)?;
-        let allowed = match (row.status.as_str(), to) {
-            ("draft", "confirmed") => q::lines_of(conn, &[row.id])?
+        use OrderStatus::{Cancelled, Confirmed, Draft};
+        let allowed = match (row.status.0, to) {
+            (Draft, Confirmed) => q::lines_of(conn, &[row.id])?
                 .is_empty()
                 .then_some("an order without lines cannot be confirmed"),
-            ("draft" | "confirmed", "cancelled") if row.paid_minor > 0 => {
+            (Draft | Confirmed, Cancelled) if row.paid_minor > 0 => {
                 Some("an order with payments cannot be cancelled; cancel the payments first")
             }
-            ("draft" | "confirmed", "cancelled") => dq::shipments_of_orders(conn, &[row.id])?
+            (Draft | Confirmed, Cancelled) => dq::shipments_of_orders(conn, &[row.id])?
                 .iter()
-                .any(|s| s.status != "cancelled")
+                .any(|s| s.status != ShipmentStatus::Cancelled)
                 .then_some("an order with shipments cannot be cancelled; cancel the shipments first"),
             (from, _) => return Err(AppError::conflict(None, format!("a {from} order cannot become {to}"))),
         };
         if let Some(why) = allowed {
             return Err(AppError::rule("order_status", why));
         }
-        if to == "confirmed" {
+        if to == Confirmed {
             fix_due_dates(conn, &row, &["on_confirmation", "before_shipment"], day)?;
         }
         let version = row.version;
-        row.status = to.to_owned();
-        if to == "confirmed" {
+        row.status = to.into();
+        if to == Confirmed {
             row.confirmed_at = Some(now.naive_utc());
             // From now on the invoice prints the parties and terms of this moment.
             row.issued_snapshot = Some(crate::documents::invoices::snapshot_for_issue(conn, &row)?);
@@ -77,7 +79,7 @@ pub(in crate::documents) fn change_status(
             &format!("order.{to}"),
             "order",
             id,
-            serde_json::json!({"id": id, "status": to}),
+            serde_json::json!({"id": id, "status": to.as_str()}),
         )?;
         order_view(conn, row, day)
     })
@@ -119,7 +121,7 @@ pub fn confirm_order(
     id: Uuid,
     expected: Option<i64>,
 ) -> Result<OrderView, AppError> {
-    change_status(app, actor, &permissions::WRITE_ORDERS, id, expected, "confirmed")
+    change_status(app, actor, &permissions::WRITE_ORDERS, id, expected, OrderStatus::Confirmed)
 }
 
 pub fn cancel_order(
@@ -128,5 +130,5 @@ pub fn cancel_order(
     id: Uuid,
     expected: Option<i64>,
 ) -> Result<OrderView, AppError> {
-    change_status(app, actor, &permissions::WRITE_ORDERS, id, expected, "cancelled")
+    change_status(app, actor, &permissions::WRITE_ORDERS, id, expected, OrderStatus::Cancelled)
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use crm_domain::documents::{allocate, InstalmentCoverage};
 use crm_domain::pricing::Quantity;
+use crm_domain::status::{InstalmentStatus, OrderStatus};
 use crm_domain::{Money, Role};
 use crm_store::queries::{documents as dq, orders as q, sales as sq};
 use crm_store::rows::{InstalmentRow, OrderLineRow, OrderRow};
@@ -46,8 +47,7 @@ pub struct InstalmentView {
     pub days_offset: i32,
     /// Known once its trigger happened (always for a fixed date).
     pub due_on: Option<NaiveDate>,
-    /// `paid | partially_paid | due | overdue`.
-    pub status: String,
+    pub status: InstalmentStatus,
 }
 
 #[derive(Debug, Clone)]
@@ -59,7 +59,7 @@ pub struct OrderView {
     pub quote_id: Option<Uuid>,
     pub agreement_id: Option<Uuid>,
     pub schedule: Vec<InstalmentView>,
-    pub status: String,
+    pub status: OrderStatus,
     pub currency: String,
     pub net: Money,
     pub vat: Money,
@@ -97,11 +97,11 @@ pub(in crate::documents) fn schedule_view(
             let due_on = r.due_on.map(|d| d.date());
             let late = due_on.is_some_and(|d| d < today);
             let (got, status) = match cov {
-                InstalmentCoverage::Paid => (r.amount_minor, "paid"),
-                InstalmentCoverage::PartiallyPaid(m) if !late => (m.minor(), "partially_paid"),
-                InstalmentCoverage::PartiallyPaid(m) => (m.minor(), "overdue"),
-                InstalmentCoverage::Unpaid if late => (0, "overdue"),
-                InstalmentCoverage::Unpaid => (0, "due"),
+                InstalmentCoverage::Paid => (r.amount_minor, InstalmentStatus::Paid),
+                InstalmentCoverage::PartiallyPaid(m) if !late => (m.minor(), InstalmentStatus::PartiallyPaid),
+                InstalmentCoverage::PartiallyPaid(m) => (m.minor(), InstalmentStatus::Overdue),
+                InstalmentCoverage::Unpaid if late => (0, InstalmentStatus::Overdue),
+                InstalmentCoverage::Unpaid => (0, InstalmentStatus::Due),
             };
             InstalmentView {
                 position: r.position,
@@ -181,7 +181,7 @@ pub(in crate::documents) fn build_order_view(
         quote_id: row.quote_id.map(Into::into),
         agreement_id: row.agreement_id.map(Into::into),
         schedule,
-        status: row.status,
+        status: row.status.0,
         currency: row.currency,
         net: Money::from_minor(row.net_minor),
         vat: Money::from_minor(row.vat_minor),

@@ -1,5 +1,6 @@
 //! The client's approval of one variant.
 
+use crm_domain::status::QuoteStatus;
 use crm_domain::Money;
 use crm_store::queries::documents as dq;
 use uuid::Uuid;
@@ -28,16 +29,18 @@ pub fn approve_quote(
     app.write(|conn| {
         let mut row = visible_quote(conn, actor, id)?;
         check_version(expected, row.version)?;
-        match effective_status(&row, day).as_str() {
-            "draft" | "sent" => {}
-            "expired" => return Err(AppError::rule("quote_valid", format!("quote {} expired on {}", row.number, row.valid_until.date()))),
-            s => return Err(AppError::conflict(None, format!("quote {} is already {s}", row.number))),
+        match effective_status(&row, day) {
+            QuoteStatus::Draft | QuoteStatus::Sent => {}
+            QuoteStatus::Expired => return Err(AppError::rule("quote_valid", format!("quote {} expired on {}", row.number, row.valid_until.date()))),
+            s @ (QuoteStatus::Approved | QuoteStatus::Rejected) => {
+                return Err(AppError::conflict(None, format!("quote {} is already {s}", row.number)))
+            }
         }
         let variants = dq::variants_of(conn, &[row.id])?;
         let Some(chosen) = variants.iter().find(|v| v.id.0 == variant) else {
             return Err(AppError::field("variant_id", "not_of_quote", "not a variant of this quote"));
         };
-        row.status = "approved".into();
+        row.status = QuoteStatus::Approved.into();
         row.approved_variant_id = Some(chosen.id);
         row.decided_at = Some(now.naive_utc());
         let v = row.version;

@@ -1,6 +1,8 @@
 //! Creating, reading, listing and changing quotes.
 
 use chrono::NaiveDate;
+use crm_domain::status::QuoteStatus;
+use crm_scenario::InterestState;
 use crm_store::queries::documents as dq;
 use crm_store::rows::{QuoteLineRow, QuoteRow, QuoteVariantRow};
 use crm_store::{DbConnection, DbUuid};
@@ -130,7 +132,7 @@ pub fn create_quote(
     let now = app.now();
     app.write(|conn| {
         let (interest, _) = visible_interest(conn, actor, interest)?;
-        if interest.state != "active" {
+        if InterestState::parse(&interest.state) != Some(InterestState::Active) {
             return Err(AppError::rule("interest_active", "quotes are made on open interests"));
         }
         let id = crm_domain::new_id();
@@ -142,7 +144,7 @@ pub fn create_quote(
                 now.with_timezone(&crate::documents::orders::fallback_tz(app)).date_naive(),
             )?,
             interest_id: interest.id,
-            status: "draft".into(),
+            status: QuoteStatus::Draft.into(),
             currency: interest.currency.clone(),
             valid_until: crate::documents::orders::midnight(valid_until),
             comment: input.comment.clone().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()),
@@ -233,16 +235,22 @@ pub fn update_quote(
         p.push("valid_until", "in_past", "must be today or later");
     }
     check_comment(&mut p, c.comment.as_ref().and_then(|c| c.as_deref()));
-    if c.status.as_deref().is_some_and(|s| !matches!(s, "draft" | "sent" | "rejected")) {
-        p.push("status", "invalid", "draft, sent or rejected (approve with POST /quotes/{id}/approve)");
-    }
+    let status = c.status.as_deref().and_then(|s| {
+        use QuoteStatus::*;
+        p.word(
+            "status",
+            s,
+            &[Draft, Sent, Rejected],
+            "draft, sent or rejected (approve with POST /quotes/{id}/approve)",
+        )
+    });
     let parsed = c.variants.as_deref().map(|v| parse_variants(&mut p, app.settings(), v));
     p.into_result()?;
     let now = app.now();
     app.write(|conn| {
         let mut row = visible_quote(conn, actor, id)?;
         check_version(expected, row.version)?;
-        if !matches!(row.status.as_str(), "draft" | "sent") {
+        if !matches!(row.status.0, QuoteStatus::Draft | QuoteStatus::Sent) {
             return Err(AppError::rule(
                 "quote_open",
                 format!("quote {} is {}; it no longer changes", row.number, row.status),
@@ -255,7 +263,7 @@ pub fn update_quote(
             row.comment = cm.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
         }
         if let Some(parsed) = parsed {
-            if row.status != "draft" {
+            if row.status != QuoteStatus::Draft {
                 return Err(AppError::rule(
                     "quote_draft",
                     "the variants of a sent quote are frozen; return it to draft first",
@@ -263,14 +271,14 @@ pub fn update_quote(
             }
             write_variants(conn, row.id, parsed)?;
         }
-        if let Some(to) = c.status.as_deref() {
-            if to == "sent" && effective_status(&row, day) == "expired" {
+        if let Some(to) = status {
+            if to == QuoteStatus::Sent && effective_status(&row, day) == QuoteStatus::Expired {
                 return Err(AppError::rule(
                     "quote_valid",
                     "the quote has expired; give it a new valid_until first",
                 ));
             }
-            if to != row.status {
+            if row.status != to {
                 timeline(
                     conn,
                     row.interest_id,
@@ -278,12 +286,12 @@ pub fn update_quote(
                     now,
                     &format!("quote_{to}"),
                     format!("Quote {} {to}", row.number),
-                    serde_json::json!({"quote_id": id, "status": to}),
+                    serde_json::json!({"quote_id": id, "status": to.as_str()}),
                 )?;
-                if to == "rejected" {
+                if to == QuoteStatus::Rejected {
                     row.decided_at = Some(now.naive_utc());
                 }
-                row.status = to.to_owned();
+                row.status = to.into();
             }
         }
         let v = row.version;
@@ -299,7 +307,7 @@ pub fn update_quote(
             "quote.updated",
             "quote",
             id,
-            serde_json::json!({"id": id, "status": row.status}),
+            serde_json::json!({"id": id, "status": row.status.as_str()}),
         )?;
         quote_view(conn, row, day)
     })

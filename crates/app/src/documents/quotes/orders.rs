@@ -2,6 +2,7 @@
 //! quote-line order those orders keep.
 
 use crm_domain::pricing::Quantity;
+use crm_domain::status::QuoteStatus;
 use crm_domain::Money;
 use crm_store::queries::documents as dq;
 use crm_store::rows::QuoteLineRow;
@@ -85,7 +86,8 @@ pub fn create_orders_from_quote(
     let now = app.now();
     app.write(|conn| {
         let quote = visible_quote(conn, actor, id)?;
-        let Some(variant) = quote.approved_variant_id.filter(|_| quote.status == "approved") else {
+        let Some(variant) = quote.approved_variant_id.filter(|_| quote.status == QuoteStatus::Approved)
+        else {
             return Err(AppError::rule(
                 "quote_approved",
                 format!(

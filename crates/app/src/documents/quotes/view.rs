@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::pricing::Quantity;
+use crm_domain::status::QuoteStatus;
 use crm_domain::Money;
 use crm_store::queries::{documents as dq, sales as sq};
 use crm_store::rows::{QuoteLineRow, QuoteRow};
@@ -44,7 +45,7 @@ pub struct QuoteView {
     pub interest_id: Uuid,
     pub client_id: Option<Uuid>,
     /// `draft | sent | approved | rejected | expired` (a draft or sent quote past its date is expired).
-    pub status: String,
+    pub status: QuoteStatus,
     pub currency: String,
     pub valid_until: NaiveDate,
     pub comment: Option<String>,
@@ -57,11 +58,11 @@ pub struct QuoteView {
 }
 
 /// The status a reader sees: an open quote past its valid-until date has expired.
-pub(crate) fn effective_status(row: &QuoteRow, today: NaiveDate) -> String {
-    if matches!(row.status.as_str(), "draft" | "sent") && row.valid_until.date() < today {
-        "expired".to_owned()
+pub(crate) fn effective_status(row: &QuoteRow, today: NaiveDate) -> QuoteStatus {
+    if matches!(row.status.0, QuoteStatus::Draft | QuoteStatus::Sent) && row.valid_until.date() < today {
+        QuoteStatus::Expired
     } else {
-        row.status.clone()
+        row.status.0
     }
 }
 

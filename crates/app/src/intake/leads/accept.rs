@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use crm_domain::status::LeadStatus;
+use crm_scenario::InterestState;
 use crm_store::queries::clients as cq;
 use crm_store::queries::{leads as q, sales as sq};
 use crm_store::rows::{LeadRow, TimelineEntryRow};
@@ -63,8 +65,8 @@ pub struct Accepted {
     pub interest: Option<InterestView>,
 }
 
-pub(super) fn mark_processed(row: &mut LeadRow, actor: &Principal, now: DateTime<Utc>, status: &str) {
-    row.status = status.to_owned();
+pub(super) fn mark_processed(row: &mut LeadRow, actor: &Principal, now: DateTime<Utc>, status: LeadStatus) {
+    row.status = status.into();
     row.processed_by = actor_parts(Some(actor)).1;
     row.processed_at = Some(now.naive_utc());
     row.version += 1;
@@ -72,7 +74,7 @@ pub(super) fn mark_processed(row: &mut LeadRow, actor: &Principal, now: DateTime
 }
 
 pub(super) fn must_be_new(row: &LeadRow) -> Result<(), AppError> {
-    if row.status != "new" {
+    if row.status != LeadStatus::New {
         return Err(AppError::conflict(None, format!("the lead is already {}", row.status)));
     }
     Ok(())
@@ -193,7 +195,7 @@ pub fn accept_lead(
                 row.interest_id = Some(interest.id.into());
                 row.client_id = client_id.map(Into::into);
                 row.contact_id = contact_id.map(Into::into);
-                mark_processed(&mut row, actor, now, "accepted");
+                mark_processed(&mut row, actor, now, LeadStatus::Accepted);
                 if q::update_lead(conn, &row, version)? != 1 {
                     return Err(AppError::conflict(
                         None,
@@ -218,7 +220,10 @@ pub fn accept_lead(
                 if !visibility(conn, actor)?.allows(target.responsible_id.0) {
                     return Err(AppError::NotFound("interest"));
                 }
-                if !matches!(target.state.as_str(), "active" | "awaiting_loss_approval") {
+                if !matches!(
+                    InterestState::parse(&target.state),
+                    Some(InterestState::Active | InterestState::AwaitingLossApproval)
+                ) {
                     return Err(AppError::Rules(vec![Unmet::new(
                         "interest_active",
                         "a lead can only be linked to an open interest",
@@ -271,7 +276,7 @@ pub fn accept_lead(
                 if row.client_id.is_none() {
                     row.client_id = target.client_id;
                 }
-                mark_processed(&mut row, actor, now, "linked");
+                mark_processed(&mut row, actor, now, LeadStatus::Linked);
                 if q::update_lead(conn, &row, version)? != 1 {
                     return Err(AppError::conflict(
                         None,

@@ -1,6 +1,7 @@
 //! The lead inbox: taking a lead in from any channel, reading and listing.
 
 use chrono::{DateTime, Utc};
+use crm_domain::status::LeadStatus;
 use crm_domain::{Email, Phone};
 use crm_store::queries::clients as cq;
 use crm_store::queries::leads as q;
@@ -27,7 +28,7 @@ pub struct LeadView {
     pub channel: String,
     pub source: Option<String>,
     pub external_id: Option<String>,
-    pub status: String,
+    pub status: LeadStatus,
     pub received_at: DateTime<Utc>,
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -55,7 +56,7 @@ pub(super) fn view(r: LeadRow) -> LeadView {
         channel: r.channel,
         source: r.source,
         external_id: r.external_id,
-        status: r.status,
+        status: r.status.0,
         received_at: r.received_at.and_utc(),
         name: r.name,
         phone: r.phone,
@@ -181,7 +182,7 @@ pub(crate) fn intake_in(
         source: clip(lead.source, 200),
         external_id: lead.external_id.clone(),
         thread_key: lead.thread_key.clone(),
-        status: "new".to_owned(),
+        status: LeadStatus::New.into(),
         received_at: lead.received_at.unwrap_or(now).naive_utc(),
         name: clip(lead.name, 300),
         phone,
@@ -291,7 +292,7 @@ pub fn list_leads(
 ) -> Result<Page<LeadView>, AppError> {
     actor.require(&permissions::READ_LEADS)?;
     if let Some(s) = &filter.status {
-        if !matches!(s.as_str(), "new" | "accepted" | "linked" | "rejected") {
+        if LeadStatus::parse(s).is_none() {
             return Err(AppError::field("status", "invalid", "use new, accepted, linked or rejected"));
         }
     }
@@ -322,7 +323,7 @@ pub fn inbox(
 ) -> Result<(i64, Vec<LeadView>), AppError> {
     let (users, shared) = policy::leads(conn, actor)?;
     let f = LeadFilter {
-        status: Some("new".into()),
+        status: Some(LeadStatus::New.as_str().into()),
         assignee_in: users,
         include_shared: shared,
         ..Default::default()

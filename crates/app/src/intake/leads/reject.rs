@@ -1,5 +1,6 @@
 //! Rejecting a lead with a reason.
 
+use crm_domain::status::LeadStatus;
 use crm_store::queries::leads as q;
 use uuid::Uuid;
 
@@ -41,7 +42,7 @@ pub fn reject_lead(
         let version = row.version;
         row.reject_reason = Some(reason.to_owned());
         row.reject_comment = comment.clone();
-        mark_processed(&mut row, actor, now, "rejected");
+        mark_processed(&mut row, actor, now, LeadStatus::Rejected);
         if q::update_lead(conn, &row, version)? != 1 {
             return Err(AppError::conflict(None, "the lead was processed by someone else a moment ago"));
         }

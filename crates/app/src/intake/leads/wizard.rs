@@ -1,6 +1,7 @@
 //! The acceptance wizard: candidates, the identified client and contact
 //! (or a glimpse of them when the viewer may not see them), the proposal.
 
+use crm_scenario::InterestState;
 use crm_store::queries::clients as cq;
 use crm_store::queries::sales as sq;
 use crm_store::{DbConnection, DbUuid};
@@ -96,7 +97,10 @@ pub fn acceptance(app: &App, actor: &Principal, id: Uuid) -> Result<Acceptance, 
             let vis = visibility(conn, actor)?;
             let f = sq::InterestFilter {
                 client_id: Some(c),
-                states: Some(vec!["active".into(), "awaiting_loss_approval".into()]),
+                states: Some(vec![
+                    InterestState::Active.as_str().to_owned(),
+                    InterestState::AwaitingLossApproval.as_str().to_owned(),
+                ]),
                 responsible_in: vis.filter(),
                 ..Default::default()
             };

@@ -2,6 +2,7 @@
 //! becomes a lead.
 
 use chrono::{DateTime, Utc};
+use crm_domain::status::{CallStatus, Word};
 use crm_domain::Phone;
 use crm_store::queries::{clients as cq, leads as q};
 
@@ -35,9 +36,7 @@ pub fn call(app: &App, actor: &Principal, e: CallEvent, raw_payload: String) -> 
     if !matches!(e.direction.as_str(), "inbound" | "outbound") {
         p.push("direction", "invalid", "inbound or outbound");
     }
-    if !matches!(e.status.as_str(), "answered" | "missed") {
-        p.push("status", "invalid", "answered or missed");
-    }
+    let status = p.word("status", &e.status, CallStatus::ALL, "answered or missed");
     if e.duration_seconds < 0 {
         p.push("duration_seconds", "negative", "must not be negative");
     }
@@ -53,14 +52,15 @@ pub fn call(app: &App, actor: &Principal, e: CallEvent, raw_payload: String) -> 
                 Some(ph) => !cq::owners_of_points(conn, "phone", &[ph.as_str().to_owned()])?.is_empty(),
                 None => false,
             };
-            if known && e.status == "answered" {
+            if known && status == Some(CallStatus::Answered) {
                 return Ok(None);
             }
             let line = match Phone::parse(&e.to) {
                 Ok(to) => q::channel_by_address(conn, "phone", to.as_str())?,
                 Err(_) => None,
             };
-            let subject = if e.status == "missed" { "Missed call" } else { "Call from a new number" };
+            let subject =
+                if status == Some(CallStatus::Missed) { "Missed call" } else { "Call from a new number" };
             let mut body = format!("{} call to {}, {} s", e.status, e.to, e.duration_seconds);
             if let Some(url) = &e.recording_url {
                 body.push_str(&format!("\nrecording: {url}"));

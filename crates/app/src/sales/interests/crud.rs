@@ -257,7 +257,10 @@ pub(super) fn responsible_filter(
 pub(super) fn states_filter(raw: Option<&str>) -> Result<Option<Vec<String>>, AppError> {
     Ok(match raw {
         None => None,
-        Some("open") => Some(vec!["active".into(), "awaiting_loss_approval".into()]),
+        Some("open") => Some(vec![
+            InterestState::Active.as_str().to_owned(),
+            InterestState::AwaitingLossApproval.as_str().to_owned(),
+        ]),
         Some(s) if InterestState::parse(s).is_some() => Some(vec![s.to_owned()]),
         Some(_) => {
             return Err(AppError::field(

@@ -1,6 +1,7 @@
 //! Interactions (Взаимодействие): calls, meetings, letters planned and held.
 
 use chrono::{DateTime, Utc};
+use crm_domain::status::InteractionStatus;
 use crm_scenario::InterestState;
 use crm_store::queries::sales as q;
 use crm_store::rows::InteractionRow;
@@ -44,7 +45,7 @@ pub struct InteractionView {
     pub id: Uuid,
     pub interest_id: Uuid,
     pub kind: String,
-    pub status: String,
+    pub status: InteractionStatus,
     pub subject: String,
     pub planned_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -60,7 +61,7 @@ pub(crate) fn interaction_view(r: InteractionRow) -> InteractionView {
         id: r.id.0,
         interest_id: r.interest_id.0,
         kind: r.kind,
-        status: r.status,
+        status: r.status.0,
         subject: r.subject,
         planned_at: r.planned_at.map(|t| t.and_utc()),
         completed_at: r.completed_at.map(|t| t.and_utc()),
@@ -87,7 +88,7 @@ pub(crate) fn plan_interaction_row(
         id: crm_domain::new_id().into(),
         interest_id: interest,
         kind: kind.to_owned(),
-        status: "planned".to_owned(),
+        status: InteractionStatus::Planned.into(),
         subject: subject.trim().to_owned(),
         planned_at: planned_at.map(|t| t.naive_utc()),
         completed_at: None,
@@ -118,7 +119,7 @@ pub(crate) fn complete_interaction_row(
     result: &str,
 ) -> Result<InteractionRow, AppError> {
     let version = row.version;
-    row.status = "done".to_owned();
+    row.status = InteractionStatus::Done.into();
     row.result = Some(result.trim().to_owned());
     row.completed_at = Some(now.naive_utc());
     row.version += 1;
@@ -199,7 +200,7 @@ pub fn create_interaction(
             made = complete_interaction_row(conn, actor, now, made, result)?;
         }
         outbox::record(conn, now, Some(actor), "interaction.created", "interaction", made.id.0,
-            serde_json::json!({"id": made.id.0, "interest_id": interest, "type": made.kind, "status": made.status}))?;
+            serde_json::json!({"id": made.id.0, "interest_id": interest, "type": made.kind, "status": made.status.as_str()}))?;
         Ok(interaction_view(made))
     })
 }
@@ -243,7 +244,7 @@ pub fn update_interaction(
     app.write(|conn| {
         let mut row = visible_interaction(conn, actor, id)?;
         crate::platform::error::check_version(expected_version, row.version)?;
-        if row.status != "planned" {
+        if row.status != InteractionStatus::Planned {
             return Err(AppError::conflict(None, format!("the interaction is {}; only a planned one can change", row.status)));
         }
         let version = row.version;
@@ -283,7 +284,7 @@ pub fn complete_interaction(
     app.write(|conn| {
         let row = visible_interaction(conn, actor, id)?;
         crate::platform::error::check_version(expected_version, row.version)?;
-        if row.status != "planned" {
+        if row.status != InteractionStatus::Planned {
             return Err(AppError::conflict(None, format!("the interaction is already {}", row.status)));
         }
         Ok(interaction_view(complete_interaction_row(conn, actor, now, row, &result)?))
@@ -302,11 +303,11 @@ pub fn cancel_interaction(
     app.write(|conn| {
         let mut row = visible_interaction(conn, actor, id)?;
         crate::platform::error::check_version(expected_version, row.version)?;
-        if row.status != "planned" {
+        if row.status != InteractionStatus::Planned {
             return Err(AppError::conflict(None, format!("the interaction is already {}", row.status)));
         }
         let version = row.version;
-        row.status = "cancelled".to_owned();
+        row.status = InteractionStatus::Cancelled.into();
         row.result = reason.clone().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
         row.version += 1;
         row.updated_at = now.naive_utc();

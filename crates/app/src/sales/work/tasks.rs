@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use crm_domain::status::TaskStatus;
 use crm_store::queries::sales as q;
 use crm_store::queries::sales::TaskFilter;
 use crm_store::rows::TaskRow;
@@ -25,7 +26,7 @@ pub struct TaskView {
     pub task_kind: String,
     pub assignee_id: Uuid,
     pub due_at: DateTime<Utc>,
-    pub status: String,
+    pub status: TaskStatus,
     pub rule_stage: Option<String>,
     pub rule: Option<String>,
     pub created_by: Option<Uuid>,
@@ -43,7 +44,7 @@ pub(crate) fn task_view(r: TaskRow) -> TaskView {
         task_kind: r.task_kind,
         assignee_id: r.assignee_id.0,
         due_at: r.due_at.and_utc(),
-        status: r.status,
+        status: r.status.0,
         rule_stage: r.rule_stage,
         rule: r.rule,
         created_by: r.created_by.map(Into::into),
@@ -108,11 +109,14 @@ pub fn list_tasks(
     actor.require(&permissions::READ_TASKS)?;
     let now = app.now();
     let fallback = app.settings().default_time_zone.tz();
+    // `all` is the one word of the filter that is no status.
     let status = match filter.status.as_deref() {
-        None | Some("open") => Some("open".to_owned()),
+        None => Some(TaskStatus::Open.as_str().to_owned()),
         Some("all") => None,
-        Some(s @ ("done" | "cancelled")) => Some(s.to_owned()),
-        Some(_) => return Err(AppError::field("status", "invalid", "use open, done, cancelled or all")),
+        Some(s) => match TaskStatus::parse(s) {
+            Some(t) => Some(t.as_str().to_owned()),
+            None => return Err(AppError::field("status", "invalid", "use open, done, cancelled or all")),
+        },
     };
     app.read(|conn| {
         let assignee: Option<Uuid> = match (filter.assignee.as_deref(), actor) {
@@ -249,7 +253,7 @@ pub fn update_task(
     app.write(|conn| {
         let mut row = visible_task(conn, actor, id)?;
         crate::platform::error::check_version(expected_version, row.version)?;
-        if row.status != "open" {
+        if row.status != TaskStatus::Open {
             return Err(AppError::conflict(None, format!("the task is {}; only an open task can change", row.status)));
         }
         let version = row.version;
@@ -296,14 +300,14 @@ pub fn finish_task(
     app.write(|conn| {
         let mut row = visible_task(conn, actor, id)?;
         crate::platform::error::check_version(expected_version, row.version)?;
-        if row.status != "open" {
+        if row.status != TaskStatus::Open {
             return Err(AppError::conflict(None, format!("the task is already {}", row.status)));
         }
         if row.task_kind == "loss_approval" {
             return Err(AppError::rule("decide_the_loss", "this task closes when the loss is decided"));
         }
         let version = row.version;
-        row.status = if done { "done" } else { "cancelled" }.to_owned();
+        row.status = if done { TaskStatus::Done } else { TaskStatus::Cancelled }.into();
         row.completed_at = Some(now.naive_utc());
         row.version += 1;
         row.updated_at = now.naive_utc();
@@ -311,8 +315,11 @@ pub fn finish_task(
             return Err(AppError::PreconditionFailed { expected: version, current: version + 1 });
         }
         if let Some(i) = row.interest_id {
-            let (kind, verb) =
-                if done { ("task_completed", "done") } else { ("task_cancelled", "cancelled") };
+            let (kind, verb) = if done {
+                ("task_completed", TaskStatus::Done)
+            } else {
+                ("task_cancelled", TaskStatus::Cancelled)
+            };
             timeline(
                 conn,
                 i,
@@ -330,7 +337,7 @@ pub fn finish_task(
             if done { "task.completed" } else { "task.cancelled" },
             "task",
             row.id.0,
-            serde_json::json!({"id": row.id.0, "status": row.status}),
+            serde_json::json!({"id": row.id.0, "status": row.status.as_str()}),
         )?;
         Ok(task_view(row))
     })

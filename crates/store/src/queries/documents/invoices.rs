@@ -29,13 +29,15 @@ pub fn claim_sending(
 ) -> QueryResult<usize> {
     diesel::update(
         invoice_sendings::table.find(id).filter(
-            invoice_sendings::status.eq("failed").or(invoice_sendings::status
-                .eq("pending")
-                .and(invoice_sendings::updated_at.lt(stale_before))),
+            invoice_sendings::status.eq(crm_domain::status::SendingStatus::Failed.as_str()).or(
+                invoice_sendings::status
+                    .eq(crm_domain::status::SendingStatus::Pending.as_str())
+                    .and(invoice_sendings::updated_at.lt(stale_before)),
+            ),
         ),
     )
     .set((
-        invoice_sendings::status.eq("pending"),
+        invoice_sendings::status.eq(crm_domain::status::SendingStatus::Pending.as_str()),
         invoice_sendings::updated_at.eq(now),
         invoice_sendings::version.eq(invoice_sendings::version + 1),
     ))

@@ -81,7 +81,7 @@ pub fn ordered_of_quote_line(conn: &mut DbConnection, quote_line: DbUuid) -> Que
     let q: Vec<i64> = order_lines::table
         .inner_join(orders::table)
         .filter(order_lines::quote_line_id.eq(quote_line))
-        .filter(orders::status.ne("cancelled"))
+        .filter(orders::status.ne(crm_domain::status::OrderStatus::Cancelled.as_str()))
         .select(order_lines::quantity)
         .load(conn)?;
     // Summed wide: the caller compares it with the quoted quantity, so a sum

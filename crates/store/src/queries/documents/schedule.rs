@@ -50,7 +50,7 @@ pub fn orders_with_passed_dues(
         .inner_join(orders::table)
         .filter(order_instalments::due_checked_at.is_null())
         .filter(order_instalments::due_on.lt(before))
-        .filter(orders::status.eq("confirmed"))
+        .filter(orders::status.eq(crm_domain::status::OrderStatus::Confirmed.as_str()))
         .order(order_instalments::due_on.asc())
         .limit(limit)
         .select(order_instalments::order_id)

@@ -90,7 +90,7 @@ pub fn open_thread(conn: &mut DbConnection, channel: &str, thread: &str) -> Quer
     leads::table
         .filter(leads::channel.eq(channel))
         .filter(leads::thread_key.eq(thread))
-        .filter(leads::status.eq("new"))
+        .filter(leads::status.eq(crm_domain::status::LeadStatus::New.as_str()))
         .order(leads::id.desc())
         .select(LeadRow::as_select())
         .first(conn)

@@ -1,6 +1,7 @@
 //! Stored responses for `Idempotency-Key`.
 
 use chrono::NaiveDateTime;
+use crm_domain::status::IdempotencyState;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
@@ -30,7 +31,7 @@ pub fn complete(
 ) -> QueryResult<usize> {
     diesel::update(idempotency_keys::table.find(id))
         .set((
-            idempotency_keys::state.eq("done"),
+            idempotency_keys::state.eq(IdempotencyState::Done.as_str()),
             idempotency_keys::response_status.eq(Some(status)),
             idempotency_keys::response_headers.eq(Some(headers)),
             idempotency_keys::response_body.eq(Some(body)),
@@ -41,15 +42,23 @@ pub fn complete(
 /// Marks a record whose request has committed its change (in that change's
 /// transaction); a record already applied or done stays as it is.
 pub fn mark_applied(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
-    diesel::update(idempotency_keys::table.find(id).filter(idempotency_keys::state.eq("in_flight")))
-        .set(idempotency_keys::state.eq("applied"))
-        .execute(conn)
+    diesel::update(
+        idempotency_keys::table
+            .find(id)
+            .filter(idempotency_keys::state.eq(IdempotencyState::InFlight.as_str())),
+    )
+    .set(idempotency_keys::state.eq(IdempotencyState::Applied.as_str()))
+    .execute(conn)
 }
 
 /// Forgets a record only while nothing it guards has committed.
 pub fn delete_unapplied(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
-    diesel::delete(idempotency_keys::table.find(id).filter(idempotency_keys::state.eq("in_flight")))
-        .execute(conn)
+    diesel::delete(
+        idempotency_keys::table
+            .find(id)
+            .filter(idempotency_keys::state.eq(IdempotencyState::InFlight.as_str())),
+    )
+    .execute(conn)
 }
 
 pub fn delete(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {

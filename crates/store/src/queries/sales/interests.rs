@@ -128,12 +128,13 @@ pub fn lock_interest(conn: &mut DbConnection, id: DbUuid) -> QueryResult<()> {
     }
 }
 
+/// Pairs of `(expected, reached)` amounts: an order's total and paid, a
+/// line's quantity and shipped.
+pub type Progress = Vec<(i64, i64)>;
+
 /// The confirmed orders of an interest as `(total, paid)` and their lines as
 /// `(quantity, shipped)`: what the scenario's order guards read.
-pub fn order_coverage(
-    conn: &mut DbConnection,
-    interest: DbUuid,
-) -> QueryResult<(Vec<(i64, i64)>, Vec<(i64, i64)>)> {
+pub fn order_coverage(conn: &mut DbConnection, interest: DbUuid) -> QueryResult<(Progress, Progress)> {
     use crate::schema::{order_lines, orders};
     let confirmed = orders::table
         .filter(orders::interest_id.eq(interest))

@@ -53,7 +53,7 @@ pub fn planned_interactions(
 ) -> QueryResult<Vec<InteractionRow>> {
     interactions::table
         .filter(interactions::interest_id.eq_any(interests.to_vec()))
-        .filter(interactions::status.eq("planned"))
+        .filter(interactions::status.eq(crm_domain::status::InteractionStatus::Planned.as_str()))
         .order((interactions::planned_at.asc(), interactions::id.asc()))
         .select(InteractionRow::as_select())
         .load(conn)
@@ -117,7 +117,7 @@ pub fn list_tasks(
 pub fn open_tasks_of(conn: &mut DbConnection, interests: &[DbUuid]) -> QueryResult<Vec<TaskRow>> {
     tasks::table
         .filter(tasks::interest_id.eq_any(interests.iter().copied().map(Some).collect::<Vec<_>>()))
-        .filter(tasks::status.eq("open"))
+        .filter(tasks::status.eq(crm_domain::status::TaskStatus::Open.as_str()))
         .order((tasks::due_at.asc(), tasks::id.asc()))
         .select(TaskRow::as_select())
         .load(conn)

@@ -167,3 +167,18 @@ impl<T: Word> fmt::Display for DbWord<T> {
         f.write_str(self.0.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crm_domain::status::OrderStatus;
+
+    #[test]
+    fn a_stored_word_reads_back_and_an_unknown_one_is_an_error_naming_its_set() {
+        assert_eq!(word_of::<OrderStatus>("confirmed").unwrap(), DbWord(OrderStatus::Confirmed));
+        let err = word_of::<OrderStatus>("posted").unwrap_err().to_string();
+        assert_eq!(err, "unknown order status \"posted\" in the database");
+        assert!(DbWord(OrderStatus::Draft) == OrderStatus::Draft);
+        assert_eq!(DbWord(OrderStatus::Cancelled).to_string(), "cancelled");
+    }
+}

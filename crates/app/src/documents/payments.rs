@@ -256,11 +256,17 @@ pub fn get_payment(app: &App, actor: &Principal, id: Uuid) -> Result<PaymentView
     })
 }
 
-pub fn list_payments(app: &App, actor: &Principal, order: Uuid) -> Result<Vec<PaymentView>, AppError> {
+pub fn list_payments(
+    app: &App,
+    actor: &Principal,
+    order: Uuid,
+    page: crate::platform::page::PageRequest,
+) -> Result<crate::platform::page::Page<PaymentView>, AppError> {
     actor.require(&permissions::READ_PAYMENTS)?;
     app.read(|conn| {
         let row = visible_order(conn, actor, order)?;
-        Ok(q::payments_of(conn, row.id)?.into_iter().map(payment_view).collect())
+        let rows = q::payments_of_page(conn, row.id, page.query())?;
+        Ok(crate::platform::page::Page::from_rows(rows, page, |p| p.id.0, payment_view))
     })
 }
 

@@ -161,11 +161,17 @@ pub fn get_related(app: &App, actor: &Principal, id: Uuid) -> Result<RelatedView
     })
 }
 
-pub fn list_related(app: &App, actor: &Principal, order: Uuid) -> Result<Vec<RelatedView>, AppError> {
+pub fn list_related(
+    app: &App,
+    actor: &Principal,
+    order: Uuid,
+    page: crate::platform::page::PageRequest,
+) -> Result<crate::platform::page::Page<RelatedView>, AppError> {
     actor.require(&permissions::READ_PURCHASING)?;
     app.read(|conn| {
         let order = visible_order(conn, actor, order)?;
-        Ok(dq::related_of(conn, &[order.id])?.into_iter().map(related_view).collect())
+        let rows = dq::related_of_order_page(conn, order.id, page.query())?;
+        Ok(crate::platform::page::Page::from_rows(rows, page, |r| r.id.0, related_view))
     })
 }
 

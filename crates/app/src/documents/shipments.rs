@@ -212,11 +212,22 @@ pub fn create_shipment(
 }
 
 /// The shipments of an order, cancelled ones included, oldest first.
-pub fn list_shipments(app: &App, actor: &Principal, order: Uuid) -> Result<Vec<ShipmentView>, AppError> {
+pub fn list_shipments(
+    app: &App,
+    actor: &Principal,
+    order: Uuid,
+    page: crate::platform::page::PageRequest,
+) -> Result<crate::platform::page::Page<ShipmentView>, AppError> {
     actor.require(&permissions::READ_SHIPMENTS)?;
     app.read(|conn| {
         let row = visible_order(conn, actor, order)?;
-        dq::shipments_of_orders(conn, &[row.id])?.into_iter().map(|s| shipment_view(conn, s)).collect()
+        let rows = q::shipments_of_order_page(conn, row.id, page.query())?;
+        crate::platform::page::Page::try_from_rows(
+            rows,
+            page,
+            |s| s.id.0,
+            |rows| rows.into_iter().map(|s| shipment_view(conn, s)).collect(),
+        )
     })
 }
 

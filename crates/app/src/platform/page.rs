@@ -46,4 +46,19 @@ impl<T> Page<T> {
         let next_after = if more { rows.last().map(&id) } else { None };
         Self { items: rows.into_iter().map(map).collect(), next_after }
     }
+
+    /// As [`Page::from_rows`], for views built from the whole page at once
+    /// (related rows read in one query) or by a read that can fail.
+    pub fn try_from_rows<R, E>(
+        mut rows: Vec<R>,
+        request: PageRequest,
+        id: impl Fn(&R) -> Uuid,
+        build: impl FnOnce(Vec<R>) -> Result<Vec<T>, E>,
+    ) -> Result<Self, E> {
+        let limit = request.limit as usize;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_after = if more { rows.last().map(&id) } else { None };
+        Ok(Self { items: build(rows)?, next_after })
+    }
 }

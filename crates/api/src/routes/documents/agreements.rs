@@ -4,14 +4,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_app::documents::agreements::{AgreementChanges, AgreementInput, AgreementView, TermInput};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
-};
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 use crate::routes::words::AgreementStatusDto;
 
@@ -90,12 +88,6 @@ impl From<AgreementView> for AgreementDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AgreementList {
-    pub items: Vec<AgreementDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgreementRequest {
@@ -142,34 +134,22 @@ pub async fn create_agreement(
     Ok(created(format!("/api/v1/agreements/{aid}"), &AgreementDto::from(a), Some(version)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
 /// A client's agreements.
 #[utoipa::path(get, path = "/api/v1/clients/{id}/agreements", operation_id = "listAgreements", tag = "agreements",
-    params(("id" = Uuid, Path, description = "Client id"), PageQuery),
-    responses((status = 200, description = "A page of agreements", body = AgreementList)))]
+    params(("id" = Uuid, Path, description = "Client id"), PageParams),
+    responses((status = 200, description = "A page of agreements", body = Page<AgreementDto>)))]
 pub async fn list_agreements(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let id = id.into_inner();
     let page =
         run(&state, move |app| crm_app::documents::agreements::list_agreements(app, &auth.0, id, page))
             .await?;
-    Ok(HttpResponse::Ok().json(AgreementList {
-        items: page.items.into_iter().map(AgreementDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<AgreementDto>::of(page)))
 }
 
 /// Read an agreement.

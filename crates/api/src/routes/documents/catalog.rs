@@ -9,9 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
-};
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/products").get(list_products).post(create_product))
@@ -61,12 +59,6 @@ impl From<ProductView> for ProductDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProductList {
-    pub items: Vec<ProductDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
@@ -113,31 +105,26 @@ pub struct UpdateProductRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListProductsQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     pub active: Option<bool>,
     pub updated_since: Option<DateTime<Utc>>,
 }
 
 /// List the catalogue.
 #[utoipa::path(get, path = "/api/v1/products", operation_id = "listProducts", tag = "catalog",
-    params(ListProductsQuery), responses((status = 200, description = "A page of products", body = ProductList)))]
+    params(ListProductsQuery, PageParams), responses((status = 200, description = "A page of products", body = Page<ProductDto>)))]
 pub async fn list_products(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ListProductsQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let page = run(&state, move |app| {
         crm_app::documents::catalog::list_products(app, &auth.0, q.active, q.updated_since, page)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ProductList {
-        items: page.items.into_iter().map(ProductDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ProductDto>::of(page)))
 }
 
 /// Add a product or service.

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{created, run, AppState, Auth, Json};
+use crate::extract::{created, run, AppState, Auth, Json, Page, PageParams};
 use crate::routes::documents::quotes::*;
 use crate::routes::words::SendingStatusDto;
 
@@ -73,11 +73,6 @@ impl From<SendingView> for InvoiceSendingDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InvoiceSendingList {
-    pub items: Vec<InvoiceSendingDto>,
-}
-
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendInvoiceRequest {
@@ -110,16 +105,19 @@ pub async fn send_invoice(
 
 /// The invoice e-mails of an order, with their outcome.
 #[utoipa::path(get, path = "/api/v1/orders/{id}/invoice/sendings", operation_id = "listInvoiceSendings", tag = "invoices",
-    params(("id" = Uuid, Path, description = "Order id")),
-    responses((status = 200, description = "Its sendings", body = InvoiceSendingList)))]
+    params(("id" = Uuid, Path, description = "Order id"), PageParams),
+    responses((status = 200, description = "Its sendings", body = Page<InvoiceSendingDto>)))]
 pub async fn list_sendings(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = run(&state, move |app| crm_app::documents::invoices::list_sendings(app, &auth.0, id)).await?;
-    Ok(HttpResponse::Ok().json(InvoiceSendingList { items: items.into_iter().map(Into::into).collect() }))
+    let page = page.request()?;
+    let found =
+        run(&state, move |app| crm_app::documents::invoices::list_sendings(app, &auth.0, id, page)).await?;
+    Ok(HttpResponse::Ok().json(Page::<InvoiceSendingDto>::of(found)))
 }
 
 /// One invoice e-mail and its outcome.

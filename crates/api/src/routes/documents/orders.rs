@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{created, encode_cursor, page_request, run, versioned, AppState, Auth, IfMatch, Json};
+use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::words::{InstalmentStatusDto, OrderStatusDto};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -159,11 +159,6 @@ impl From<OrderView> for OrderDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrderList {
-    pub items: Vec<OrderDto>,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineRequest {
@@ -271,17 +266,20 @@ pub async fn create_order(
 
 /// The orders of an interest.
 #[utoipa::path(get, path = "/api/v1/interests/{id}/orders", operation_id = "listInterestOrders", tag = "orders",
-    params(("id" = Uuid, Path, description = "Interest id")),
-    responses((status = 200, description = "Its orders", body = OrderList)))]
+    params(("id" = Uuid, Path, description = "Interest id"), PageParams),
+    responses((status = 200, description = "Its orders", body = Page<OrderDto>)))]
 pub async fn list_interest_orders(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items =
-        run(&state, move |app| crm_app::documents::orders::list_interest_orders(app, &auth.0, id)).await?;
-    Ok(HttpResponse::Ok().json(OrderList { items: items.into_iter().map(OrderDto::from).collect() }))
+    let page = page.request()?;
+    let found =
+        run(&state, move |app| crm_app::documents::orders::list_interest_orders(app, &auth.0, id, page))
+            .await?;
+    Ok(HttpResponse::Ok().json(Page::<OrderDto>::of(found)))
 }
 
 /// Read an order: totals, paid and shipped shares, lines.
@@ -369,18 +367,9 @@ pub async fn cancel_order(
     Ok(versioned(&req, &OrderDto::from(o), version))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrderPage {
-    pub items: Vec<OrderDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListOrdersQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     /// `draft`, `confirmed` or `cancelled`.
     pub status: Option<String>,
     /// Only orders changed at or after this time (RFC 3339), for syncing.
@@ -389,20 +378,18 @@ pub struct ListOrdersQuery {
 
 /// List orders for syncing (ERP, accounting): totals, paid and shipped shares.
 #[utoipa::path(get, path = "/api/v1/orders", operation_id = "listOrders", tag = "orders",
-    params(ListOrdersQuery), responses((status = 200, description = "A page of orders", body = OrderPage)))]
+    params(ListOrdersQuery, PageParams), responses((status = 200, description = "A page of orders", body = Page<OrderDto>)))]
 pub async fn list_orders(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ListOrdersQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let page = run(&state, move |app| {
         crm_app::documents::orders::list_orders(app, &auth.0, q.status, q.updated_since, page)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(OrderPage {
-        items: page.items.into_iter().map(OrderDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<OrderDto>::of(page)))
 }

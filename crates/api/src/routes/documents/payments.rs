@@ -12,9 +12,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
-};
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::words::PaymentStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -61,11 +59,6 @@ impl From<PaymentView> for PaymentDto {
             updated_at: p.updated_at,
         }
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentList {
-    pub items: Vec<PaymentDto>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -158,30 +151,24 @@ pub async fn get_payment(
 
 /// The payments of an order.
 #[utoipa::path(get, path = "/api/v1/orders/{id}/payments", operation_id = "listOrderPayments", tag = "orders",
-    params(("id" = Uuid, Path, description = "Order id")),
-    responses((status = 200, description = "Its payments", body = PaymentList)))]
+    params(("id" = Uuid, Path, description = "Order id"), PageParams),
+    responses((status = 200, description = "Its payments", body = Page<PaymentDto>)))]
 pub async fn list_payments(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = run(&state, move |app| crm_app::documents::payments::list_payments(app, &auth.0, id)).await?;
-    Ok(HttpResponse::Ok().json(PaymentList { items: items.into_iter().map(PaymentDto::from).collect() }))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentPage {
-    pub items: Vec<PaymentDto>,
-    pub next_cursor: Option<String>,
+    let page = page.request()?;
+    let found =
+        run(&state, move |app| crm_app::documents::payments::list_payments(app, &auth.0, id, page)).await?;
+    Ok(HttpResponse::Ok().json(Page::<PaymentDto>::of(found)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListPaymentsQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     /// Required unless you are accounting (or an admin or integration).
     pub order_id: Option<Uuid>,
     pub updated_since: Option<DateTime<Utc>>,
@@ -189,20 +176,18 @@ pub struct ListPaymentsQuery {
 
 /// List payments for syncing.
 #[utoipa::path(get, path = "/api/v1/payments", operation_id = "listPayments", tag = "orders",
-    params(ListPaymentsQuery), responses((status = 200, description = "A page of payments", body = PaymentPage)))]
+    params(ListPaymentsQuery, PageParams), responses((status = 200, description = "A page of payments", body = Page<PaymentDto>)))]
 pub async fn list_all_payments(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ListPaymentsQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let page = run(&state, move |app| {
         crm_app::documents::payments::list_all_payments(app, &auth.0, q.order_id, q.updated_since, page)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(PaymentPage {
-        items: page.items.into_iter().map(PaymentDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<PaymentDto>::of(page)))
 }

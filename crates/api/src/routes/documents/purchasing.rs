@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, AppState, Auth, Json};
+use crate::extract::{created, run, AppState, Auth, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/orders/{id}/related-documents").get(list_related).post(record_related))
@@ -50,11 +50,6 @@ impl From<RelatedView> for RelatedDocumentDto {
             updated_at: r.updated_at,
         }
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RelatedDocumentList {
-    pub items: Vec<RelatedDocumentDto>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -124,15 +119,17 @@ pub async fn get_related(
 
 /// The purchase documents of an order.
 #[utoipa::path(get, path = "/api/v1/orders/{id}/related-documents", operation_id = "listRelatedDocuments", tag = "purchasing",
-    params(("id" = Uuid, Path, description = "Order id")),
-    responses((status = 200, description = "Its purchase documents", body = RelatedDocumentList)))]
+    params(("id" = Uuid, Path, description = "Order id"), PageParams),
+    responses((status = 200, description = "Its purchase documents", body = Page<RelatedDocumentDto>)))]
 pub async fn list_related(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items =
-        run(&state, move |app| crm_app::documents::purchasing::list_related(app, &auth.0, id)).await?;
-    Ok(HttpResponse::Ok().json(RelatedDocumentList { items: items.into_iter().map(Into::into).collect() }))
+    let page = page.request()?;
+    let found =
+        run(&state, move |app| crm_app::documents::purchasing::list_related(app, &auth.0, id, page)).await?;
+    Ok(HttpResponse::Ok().json(Page::<RelatedDocumentDto>::of(found)))
 }

@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json};
-use crate::routes::documents::orders::{InstalmentRequest, LineRequest, OrderDto, OrderList};
+use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::routes::documents::orders::{InstalmentRequest, LineRequest, OrderDto};
 use crate::routes::double_option;
 use crate::routes::words::QuoteStatusDto;
 
@@ -132,11 +132,6 @@ impl From<QuoteView> for QuoteDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QuoteList {
-    pub items: Vec<QuoteDto>,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantRequest {
@@ -187,17 +182,20 @@ pub async fn create_quote(
 
 /// The quotes of an interest.
 #[utoipa::path(get, path = "/api/v1/interests/{id}/quotes", operation_id = "listInterestQuotes", tag = "quotes",
-    params(("id" = Uuid, Path, description = "Interest id")),
-    responses((status = 200, description = "Its quotes", body = QuoteList)))]
+    params(("id" = Uuid, Path, description = "Interest id"), PageParams),
+    responses((status = 200, description = "Its quotes", body = Page<QuoteDto>)))]
 pub async fn list_interest_quotes(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items =
-        run(&state, move |app| crm_app::documents::quotes::list_interest_quotes(app, &auth.0, id)).await?;
-    Ok(HttpResponse::Ok().json(QuoteList { items: items.into_iter().map(QuoteDto::from).collect() }))
+    let page = page.request()?;
+    let found =
+        run(&state, move |app| crm_app::documents::quotes::list_interest_quotes(app, &auth.0, id, page))
+            .await?;
+    Ok(HttpResponse::Ok().json(Page::<QuoteDto>::of(found)))
 }
 
 /// Read a quote.
@@ -324,7 +322,7 @@ pub struct OrdersFromQuoteRequest {
 #[utoipa::path(post, path = "/api/v1/quotes/{id}/orders", operation_id = "createOrdersFromQuote", tag = "quotes",
     params(("id" = Uuid, Path, description = "Quote id")),
     request_body(content = OrdersFromQuoteRequest, description = "May be `{}`"),
-    responses((status = 201, description = "The orders made", body = OrderList)))]
+    responses((status = 201, description = "The orders made", body = Page<OrderDto>)))]
 pub async fn orders_from_quote(
     state: web::Data<AppState>,
     auth: Auth,
@@ -347,7 +345,7 @@ pub async fn orders_from_quote(
     let orders =
         run(&state, move |app| crm_app::documents::quotes::create_orders_from_quote(app, &auth.0, id, input))
             .await?;
-    Ok(HttpResponse::Created().json(OrderList { items: orders.into_iter().map(OrderDto::from).collect() }))
+    Ok(HttpResponse::Created().json(Page::new(orders.into_iter().map(OrderDto::from).collect(), None)))
 }
 
 pub(crate) fn pdf_response(name: &str, bytes: Vec<u8>) -> HttpResponse {

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json};
+use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::words::ShipmentStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,24 +43,21 @@ pub struct ShipmentDto {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ShipmentList {
-    pub items: Vec<ShipmentDto>,
-}
-
 /// The shipments of an order (cancelled ones too), oldest first.
 #[utoipa::path(get, path = "/api/v1/orders/{id}/shipments", operation_id = "listShipments", tag = "orders",
-    params(("id" = Uuid, Path, description = "Order id")),
-    responses((status = 200, description = "Its shipments", body = ShipmentList)))]
+    params(("id" = Uuid, Path, description = "Order id"), PageParams),
+    responses((status = 200, description = "Its shipments", body = Page<ShipmentDto>)))]
 pub async fn list_shipments(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items =
-        run(&state, move |app| crm_app::documents::shipments::list_shipments(app, &auth.0, id)).await?;
-    Ok(HttpResponse::Ok().json(ShipmentList { items: items.into_iter().map(ShipmentDto::from).collect() }))
+    let page = page.request()?;
+    let found =
+        run(&state, move |app| crm_app::documents::shipments::list_shipments(app, &auth.0, id, page)).await?;
+    Ok(HttpResponse::Ok().json(Page::<ShipmentDto>::of(found)))
 }
 
 impl From<ShipmentView> for ShipmentDto {

@@ -4,12 +4,12 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use crm_app::identity::api_keys::{ApiKeyView, NewApiKey};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, encode_cursor, page_request, run, validate, AppState, Auth, Json};
+use crate::extract::{created, run, validate, AppState, Auth, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api-keys").get(list_api_keys).post(create_api_key))
@@ -66,12 +66,6 @@ pub struct CreatedApiKeyDto {
     pub secret: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiKeyList {
-    pub items: Vec<ApiKeyDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
@@ -89,33 +83,20 @@ pub struct CreateApiKeyRequest {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListApiKeysQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200, example = 50)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
 /// List API keys.
 ///
 /// Admins only. Secrets are never listed.
 #[utoipa::path(get, path = "/api/v1/api-keys", operation_id = "listApiKeys", tag = "api-keys",
-    params(ListApiKeysQuery),
-    responses((status = 200, description = "A page of keys", body = ApiKeyList)))]
+    params(PageParams),
+    responses((status = 200, description = "A page of keys", body = Page<ApiKeyDto>)))]
 pub async fn list_api_keys(
     state: web::Data<AppState>,
     auth: Auth,
-    query: web::Query<ListApiKeysQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let page = run(&state, move |app| crm_app::identity::api_keys::list_api_keys(app, &auth.0, page)).await?;
-    Ok(HttpResponse::Ok().json(ApiKeyList {
-        items: page.items.into_iter().map(ApiKeyDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ApiKeyDto>::of(page)))
 }
 
 /// Create an API key.

@@ -11,9 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
-};
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -49,12 +47,6 @@ impl From<DepartmentView> for DepartmentDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DepartmentList {
-    pub items: Vec<DepartmentDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDepartmentRequest {
@@ -88,10 +80,6 @@ pub struct UpdateDepartmentRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListDepartmentsQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200, example = 50)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     pub parent_id: Option<Uuid>,
     /// Only departments changed at or after this time (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
@@ -99,23 +87,21 @@ pub struct ListDepartmentsQuery {
 
 /// List departments.
 #[utoipa::path(get, path = "/api/v1/departments", operation_id = "listDepartments", tag = "departments",
-    params(ListDepartmentsQuery),
-    responses((status = 200, description = "A page of departments", body = DepartmentList)))]
+    params(ListDepartmentsQuery, PageParams),
+    responses((status = 200, description = "A page of departments", body = Page<DepartmentDto>)))]
 pub async fn list_departments(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ListDepartmentsQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let filter = DepartmentListFilter { parent_id: q.parent_id, updated_since: q.updated_since };
     let page =
         run(&state, move |app| crm_app::identity::departments::list_departments(app, &auth.0, filter, page))
             .await?;
-    Ok(HttpResponse::Ok().json(DepartmentList {
-        items: page.items.into_iter().map(DepartmentDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<DepartmentDto>::of(page)))
 }
 
 /// Create a department.

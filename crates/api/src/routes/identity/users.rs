@@ -9,9 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
-};
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -99,13 +97,6 @@ impl From<UserView> for UserDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserList {
-    pub items: Vec<UserDto>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
@@ -171,11 +162,6 @@ pub struct UpdateUserRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200, example = 50)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
     pub department_id: Option<Uuid>,
     pub role: Option<RoleDto>,
     pub active: Option<bool>,
@@ -187,15 +173,16 @@ pub struct ListUsersQuery {
 ///
 /// Everyone signed in may list users (to assign work); keys need `users:read`.
 #[utoipa::path(get, path = "/api/v1/users", operation_id = "listUsers", tag = "users",
-    params(ListUsersQuery),
-    responses((status = 200, description = "A page of users", body = UserList)))]
+    params(ListUsersQuery, PageParams),
+    responses((status = 200, description = "A page of users", body = Page<UserDto>)))]
 pub async fn list_users(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ListUsersQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let filter = UserListFilter {
         department_id: q.department_id,
         role: q.role.map(|r| r.as_str().to_owned()),
@@ -204,10 +191,7 @@ pub async fn list_users(
     };
     let page =
         run(&state, move |app| crm_app::identity::users::list_users(app, &auth.0, filter, page)).await?;
-    Ok(HttpResponse::Ok().json(UserList {
-        items: page.items.into_iter().map(UserDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<UserDto>::of(page)))
 }
 
 /// Create a user.

@@ -11,9 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
-};
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::parties::clients::{CandidateDto, ClientDto, CreateClientRequest};
 use crate::routes::words::LeadStatusDto;
 
@@ -99,12 +97,6 @@ impl From<LeadView> for LeadDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LeadList {
-    pub items: Vec<LeadDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLeadRequest {
@@ -138,9 +130,6 @@ pub struct CreateLeadRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListLeadsQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     /// `new`, `accepted`, `linked`, `rejected`.
     pub status: Option<String>,
     pub channel: Option<String>,
@@ -149,20 +138,18 @@ pub struct ListLeadsQuery {
 
 /// List leads: the shared inbox and your own (heads: the department's too).
 #[utoipa::path(get, path = "/api/v1/leads", operation_id = "listLeads", tag = "leads",
-    params(ListLeadsQuery), responses((status = 200, description = "A page of leads", body = LeadList)))]
+    params(ListLeadsQuery, PageParams), responses((status = 200, description = "A page of leads", body = Page<LeadDto>)))]
 pub async fn list_leads(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ListLeadsQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let filter = LeadListFilter { status: q.status, channel: q.channel, updated_since: q.updated_since };
     let page = run(&state, move |app| crm_app::intake::leads::list_leads(app, &auth.0, filter, page)).await?;
-    Ok(HttpResponse::Ok().json(LeadList {
-        items: page.items.into_iter().map(LeadDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<LeadDto>::of(page)))
 }
 
 /// Enter a lead by hand, or push one from an integration.

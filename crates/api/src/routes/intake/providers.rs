@@ -14,10 +14,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{
-    client_address, created, encode_cursor, page_request, run, validate, AppState, Auth, Json,
-};
-use crate::routes::sales::scenarios::PageQuery;
+use crate::extract::{client_address, created, run, validate, AppState, Auth, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/intake/calls").post(intake_call))
@@ -312,12 +309,6 @@ impl From<ChannelView> for ChannelDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChannelList {
-    pub items: Vec<ChannelDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChannelRequest {
@@ -344,9 +335,6 @@ pub struct CreateChannelRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ChannelQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     pub kind: Option<String>,
 }
 
@@ -364,20 +352,18 @@ fn new_channel(b: CreateChannelRequest) -> NewChannel {
 
 /// List lead channels (admins).
 #[utoipa::path(get, path = "/api/v1/channels", operation_id = "listChannels", tag = "intake",
-    params(ChannelQuery), responses((status = 200, description = "A page of channels", body = ChannelList)))]
+    params(ChannelQuery, PageParams), responses((status = 200, description = "A page of channels", body = Page<ChannelDto>)))]
 pub async fn list_channels(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ChannelQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let page =
         run(&state, move |app| crm_app::intake::channels::list_channels(app, &auth.0, q.kind, page)).await?;
-    Ok(HttpResponse::Ok().json(ChannelList {
-        items: page.items.into_iter().map(ChannelDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ChannelDto>::of(page)))
 }
 
 /// Connect a lead channel (admins).
@@ -425,21 +411,18 @@ pub struct CreateFormRequest {
 
 /// List website forms (admins).
 #[utoipa::path(get, path = "/api/v1/forms", operation_id = "listForms", tag = "intake",
-    params(PageQuery), responses((status = 200, description = "A page of forms", body = ChannelList)))]
+    params(PageParams), responses((status = 200, description = "A page of forms", body = Page<ChannelDto>)))]
 pub async fn list_forms(
     state: web::Data<AppState>,
     auth: Auth,
-    query: web::Query<PageQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request()?;
     let page = run(&state, move |app| {
         crm_app::intake::channels::list_channels(app, &auth.0, Some("form".into()), page)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ChannelList {
-        items: page.items.into_iter().map(ChannelDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ChannelDto>::of(page)))
 }
 
 /// Create a website form key (admins). Post to `/api/v1/intake/forms/{form_key}`.

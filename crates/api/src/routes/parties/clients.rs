@@ -13,11 +13,8 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
-};
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
-use crate::routes::sales::scenarios::PageQuery;
 use crate::routes::words::ClientStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -130,12 +127,6 @@ impl From<ClientView> for ClientDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClientList {
-    pub items: Vec<ClientDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClientRequest {
@@ -193,9 +184,6 @@ pub struct UpdateClientRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListClientsQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     pub kind: Option<String>,
     pub status: Option<String>,
     pub updated_since: Option<DateTime<Utc>>,
@@ -203,21 +191,19 @@ pub struct ListClientsQuery {
 
 /// List clients you may see.
 #[utoipa::path(get, path = "/api/v1/clients", operation_id = "listClients", tag = "clients",
-    params(ListClientsQuery), responses((status = 200, description = "A page of clients", body = ClientList)))]
+    params(ListClientsQuery, PageParams), responses((status = 200, description = "A page of clients", body = Page<ClientDto>)))]
 pub async fn list_clients(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ListClientsQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let filter = ClientListFilter { kind: q.kind, status: q.status, updated_since: q.updated_since };
     let page =
         run(&state, move |app| crm_app::parties::clients::list_clients(app, &auth.0, filter, page)).await?;
-    Ok(HttpResponse::Ok().json(ClientList {
-        items: page.items.into_iter().map(ClientDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ClientDto>::of(page)))
 }
 
 /// Create a client.
@@ -319,16 +305,9 @@ pub struct HistoryEntryDto {
     pub changed_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HistoryPage {
-    pub items: Vec<HistoryEntryDto>,
-    pub next_cursor: Option<String>,
-}
-
-pub(crate) fn history_page(page: crm_app::Page<HistoryView>) -> HistoryPage {
-    HistoryPage {
-        items: page
-            .items
+pub(crate) fn history_page(page: crm_app::Page<HistoryView>) -> Page<HistoryEntryDto> {
+    Page::new(
+        page.items
             .into_iter()
             .map(|h| HistoryEntryDto {
                 id: h.id,
@@ -340,21 +319,21 @@ pub(crate) fn history_page(page: crm_app::Page<HistoryView>) -> HistoryPage {
                 changed_at: h.changed_at,
             })
             .collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }
+        page.next_after,
+    )
 }
 
 /// A client's history: who changed which field from what to what, when (newest first).
 #[utoipa::path(get, path = "/api/v1/clients/{id}/history", operation_id = "getClientHistory", tag = "clients",
-    params(("id" = Uuid, Path, description = "Client id"), PageQuery),
-    responses((status = 200, description = "A page of changes", body = HistoryPage)))]
+    params(("id" = Uuid, Path, description = "Client id"), PageParams),
+    responses((status = 200, description = "A page of changes", body = Page<HistoryEntryDto>)))]
 pub async fn client_history(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request()?;
     let id = id.into_inner();
     let page =
         run(&state, move |app| crm_app::parties::history::entity_history(app, &auth.0, "client", id, page))

@@ -11,12 +11,9 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
-};
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 use crate::routes::parties::clients::*;
-use crate::routes::sales::scenarios::PageQuery;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -66,12 +63,6 @@ impl From<ContactView> for ContactDto {
             updated_at: v.updated_at,
         }
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactList {
-    pub items: Vec<ContactDto>,
-    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -142,23 +133,20 @@ pub(crate) fn contact_input(b: CreateContactRequest, client: Option<Uuid>) -> Co
 
 /// List a client's contacts.
 #[utoipa::path(get, path = "/api/v1/clients/{id}/contacts", operation_id = "listClientContacts", tag = "clients",
-    params(("id" = Uuid, Path, description = "Client id"), PageQuery),
-    responses((status = 200, description = "A page of contacts", body = ContactList)))]
+    params(("id" = Uuid, Path, description = "Client id"), PageParams),
+    responses((status = 200, description = "A page of contacts", body = Page<ContactDto>)))]
 pub async fn list_client_contacts(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request()?;
     let id = id.into_inner();
     let page =
         run(&state, move |app| crm_app::parties::contacts::list_client_contacts(app, &auth.0, id, page))
             .await?;
-    Ok(HttpResponse::Ok().json(ContactList {
-        items: page.items.into_iter().map(ContactDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ContactDto>::of(page)))
 }
 
 /// Add a contact to a client.
@@ -252,15 +240,15 @@ pub async fn update_contact(
 
 /// A contact's history (newest first).
 #[utoipa::path(get, path = "/api/v1/contacts/{id}/history", operation_id = "getContactHistory", tag = "clients",
-    params(("id" = Uuid, Path, description = "Contact id"), PageQuery),
-    responses((status = 200, description = "A page of changes", body = HistoryPage)))]
+    params(("id" = Uuid, Path, description = "Contact id"), PageParams),
+    responses((status = 200, description = "A page of changes", body = Page<HistoryEntryDto>)))]
 pub async fn contact_history(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request()?;
     let id = id.into_inner();
     let page =
         run(&state, move |app| crm_app::parties::history::entity_history(app, &auth.0, "contact", id, page))

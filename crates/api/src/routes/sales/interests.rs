@@ -12,9 +12,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
-};
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 use crate::routes::sales::scenarios::StageKindDto;
 
@@ -171,12 +169,6 @@ impl From<InterestView> for InterestDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InterestList {
-    pub items: Vec<InterestDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInterestRequest {
@@ -225,9 +217,6 @@ pub struct UpdateInterestRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListInterestsQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     pub scenario_id: Option<Uuid>,
     pub stage: Option<String>,
     /// `me`, `department` (everyone you see) or a user id.
@@ -242,14 +231,15 @@ pub struct ListInterestsQuery {
 ///
 /// Managers see their own, heads their departments', admins all.
 #[utoipa::path(get, path = "/api/v1/interests", operation_id = "listInterests", tag = "interests",
-    params(ListInterestsQuery), responses((status = 200, description = "A page of interests", body = InterestList)))]
+    params(ListInterestsQuery, PageParams), responses((status = 200, description = "A page of interests", body = Page<InterestDto>)))]
 pub async fn list_interests(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ListInterestsQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let filter = InterestListFilter {
         scenario_id: q.scenario_id,
         stage: q.stage,
@@ -260,10 +250,7 @@ pub async fn list_interests(
     };
     let page =
         run(&state, move |app| crm_app::sales::interests::list_interests(app, &auth.0, filter, page)).await?;
-    Ok(HttpResponse::Ok().json(InterestList {
-        items: page.items.into_iter().map(InterestDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<InterestDto>::of(page)))
 }
 
 /// Create an interest.
@@ -504,29 +491,22 @@ pub struct TimelineEntryDto {
     pub details: serde_json::Value,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TimelinePage {
-    pub items: Vec<TimelineEntryDto>,
-    pub next_cursor: Option<String>,
-}
-
 /// The interest's timeline, newest first.
 #[utoipa::path(get, path = "/api/v1/interests/{id}/timeline", operation_id = "getInterestTimeline", tag = "interests",
-    params(("id" = Uuid, Path, description = "Interest id"), crate::routes::sales::scenarios::PageQuery),
-    responses((status = 200, description = "A page of the timeline", body = TimelinePage)))]
+    params(("id" = Uuid, Path, description = "Interest id"), PageParams),
+    responses((status = 200, description = "A page of the timeline", body = Page<TimelineEntryDto>)))]
 pub async fn timeline(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    query: web::Query<crate::routes::sales::scenarios::PageQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request()?;
     let id = id.into_inner();
     let page =
         run(&state, move |app| crm_app::sales::interests::interest_timeline(app, &auth.0, id, page)).await?;
-    Ok(HttpResponse::Ok().json(TimelinePage {
-        items: page
-            .items
+    Ok(HttpResponse::Ok().json(Page::new(
+        page.items
             .into_iter()
             .map(|e| TimelineEntryDto {
                 id: e.id,
@@ -538,6 +518,6 @@ pub async fn timeline(
                 details: e.details,
             })
             .collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+        page.next_after,
+    )))
 }

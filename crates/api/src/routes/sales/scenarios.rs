@@ -10,9 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{
-    created, encode_cursor, page_request, run, validate, versioned, AppState, Auth, IfMatch, Json,
-};
+use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/scenarios").get(list_scenarios).post(create_scenario))
@@ -182,12 +180,6 @@ impl ScenarioDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ScenarioList {
-    pub items: Vec<ScenarioDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateScenarioRequest {
@@ -216,29 +208,20 @@ pub struct CopyScenarioRequest {
     pub name: String,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
 /// List scenarios.
 #[utoipa::path(get, path = "/api/v1/scenarios", operation_id = "listScenarios", tag = "scenarios",
-    params(PageQuery), responses((status = 200, description = "A page of scenarios", body = ScenarioList)))]
+    params(PageParams), responses((status = 200, description = "A page of scenarios", body = Page<ScenarioDto>)))]
 pub async fn list_scenarios(
     state: web::Data<AppState>,
     auth: Auth,
-    query: web::Query<PageQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request()?;
     let page = run(&state, move |app| crm_app::sales::scenarios::list_scenarios(app, &auth.0, page)).await?;
-    Ok(HttpResponse::Ok().json(ScenarioList {
-        items: page.items.into_iter().map(ScenarioDto::from_view).collect::<Result<_, _>>()?,
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::new(
+        page.items.into_iter().map(ScenarioDto::from_view).collect::<Result<_, _>>()?,
+        page.next_after,
+    )))
 }
 
 /// Create a scenario.
@@ -354,12 +337,6 @@ impl From<LossReasonView> for LossReasonDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LossReasonList {
-    pub items: Vec<LossReasonDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLossReasonRequest {
@@ -380,29 +357,24 @@ pub struct UpdateLossReasonRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LossReasonQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     pub active: Option<bool>,
 }
 
 /// List loss reasons.
 #[utoipa::path(get, path = "/api/v1/loss-reasons", operation_id = "listLossReasons", tag = "scenarios",
-    params(LossReasonQuery), responses((status = 200, description = "A page of loss reasons", body = LossReasonList)))]
+    params(LossReasonQuery, PageParams), responses((status = 200, description = "A page of loss reasons", body = Page<LossReasonDto>)))]
 pub async fn list_loss_reasons(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<LossReasonQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request()?;
     let active = query.active;
     let page =
         run(&state, move |app| crm_app::sales::loss_reasons::list_loss_reasons(app, &auth.0, active, page))
             .await?;
-    Ok(HttpResponse::Ok().json(LossReasonList {
-        items: page.items.into_iter().map(LossReasonDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<LossReasonDto>::of(page)))
 }
 
 /// Add a loss reason.

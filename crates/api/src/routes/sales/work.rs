@@ -13,10 +13,8 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, encode_cursor, optional_json, page_request, run, validate, versioned, AppState, Auth, IfMatch,
-    Json,
+    created, optional_json, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams,
 };
-use crate::routes::sales::scenarios::PageQuery;
 use crate::routes::words::{InteractionStatusDto, TaskStatusDto};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -95,12 +93,6 @@ impl From<InteractionView> for InteractionDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InteractionList {
-    pub items: Vec<InteractionDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInteractionRequest {
@@ -146,22 +138,19 @@ pub struct ReasonRequest {
 
 /// List an interest's interactions.
 #[utoipa::path(get, path = "/api/v1/interests/{id}/interactions", operation_id = "listInteractions", tag = "interactions",
-    params(("id" = Uuid, Path, description = "Interest id"), PageQuery),
-    responses((status = 200, description = "A page of interactions", body = InteractionList)))]
+    params(("id" = Uuid, Path, description = "Interest id"), PageParams),
+    responses((status = 200, description = "A page of interactions", body = Page<InteractionDto>)))]
 pub async fn list_interactions(
     state: web::Data<AppState>,
     auth: Auth,
     id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request()?;
     let id = id.into_inner();
     let page =
         run(&state, move |app| crm_app::sales::work::list_interactions(app, &auth.0, id, page)).await?;
-    Ok(HttpResponse::Ok().json(InteractionList {
-        items: page.items.into_iter().map(InteractionDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<InteractionDto>::of(page)))
 }
 
 /// Plan an interaction, or record one that happened.
@@ -310,12 +299,6 @@ impl From<TaskView> for TaskDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskList {
-    pub items: Vec<TaskDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DueDto {
@@ -327,9 +310,6 @@ pub enum DueDto {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListTasksQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     /// `me` (default) or a user id you may see.
     pub assignee: Option<String>,
     /// Judged in the assignee's time zone.
@@ -374,14 +354,15 @@ pub struct TaskNoteRequest {
 
 /// List tasks (yours by default), by due window.
 #[utoipa::path(get, path = "/api/v1/tasks", operation_id = "listTasks", tag = "tasks",
-    params(ListTasksQuery), responses((status = 200, description = "A page of tasks", body = TaskList)))]
+    params(ListTasksQuery, PageParams), responses((status = 200, description = "A page of tasks", body = Page<TaskDto>)))]
 pub async fn list_tasks(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<ListTasksQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = page_request(q.limit, q.cursor.as_deref())?;
+    let page = page.request()?;
     let filter = TaskListFilter {
         assignee: q.assignee,
         due: q.due.map(|d| match d {
@@ -394,10 +375,7 @@ pub async fn list_tasks(
         updated_since: q.updated_since,
     };
     let page = run(&state, move |app| crm_app::sales::work::list_tasks(app, &auth.0, filter, page)).await?;
-    Ok(HttpResponse::Ok().json(TaskList {
-        items: page.items.into_iter().map(TaskDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<TaskDto>::of(page)))
 }
 
 /// Create a task.
@@ -517,38 +495,27 @@ impl From<NotificationView> for NotificationDto {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NotificationList {
-    pub items: Vec<NotificationDto>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NotificationQuery {
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
     /// Only unread ones.
     pub unread: Option<bool>,
 }
 
 /// Your notifications (reminders).
 #[utoipa::path(get, path = "/api/v1/notifications", operation_id = "listNotifications", tag = "tasks",
-    params(NotificationQuery), responses((status = 200, description = "A page of notifications", body = NotificationList)))]
+    params(NotificationQuery, PageParams), responses((status = 200, description = "A page of notifications", body = Page<NotificationDto>)))]
 pub async fn list_notifications(
     state: web::Data<AppState>,
     auth: Auth,
     query: web::Query<NotificationQuery>,
+    page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page.request()?;
     let unread = query.unread.unwrap_or(false);
     let page =
         run(&state, move |app| crm_app::sales::work::list_notifications(app, &auth.0, unread, page)).await?;
-    Ok(HttpResponse::Ok().json(NotificationList {
-        items: page.items.into_iter().map(NotificationDto::from).collect(),
-        next_cursor: page.next_after.map(encode_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(Page::<NotificationDto>::of(page)))
 }
 
 /// Mark a notification read.

@@ -478,11 +478,17 @@ pub fn get_sending(app: &App, actor: &Principal, id: Uuid) -> Result<SendingView
     })
 }
 
-pub fn list_sendings(app: &App, actor: &Principal, order: Uuid) -> Result<Vec<SendingView>, AppError> {
+pub fn list_sendings(
+    app: &App,
+    actor: &Principal,
+    order: Uuid,
+    page: crate::platform::page::PageRequest,
+) -> Result<crate::platform::page::Page<SendingView>, AppError> {
     actor.require(&permissions::READ_INVOICES)?;
     app.read(|conn| {
         let row = visible_order(conn, actor, order)?;
-        Ok(dq::sendings_of(conn, row.id)?.into_iter().map(sending_view).collect())
+        let rows = dq::sendings_of_page(conn, row.id, page.query())?;
+        Ok(crate::platform::page::Page::from_rows(rows, page, |s| s.id.0, sending_view))
     })
 }
 

@@ -254,7 +254,8 @@ pub fn list_interest_orders(
     app: &App,
     actor: &Principal,
     interest: Uuid,
-) -> Result<Vec<OrderView>, AppError> {
+    page: crate::platform::page::PageRequest,
+) -> Result<crate::platform::page::Page<OrderView>, AppError> {
     actor.require(&permissions::READ_ORDERS)?;
     let day = today(app);
     app.read(|conn| {
@@ -262,8 +263,13 @@ pub fn list_interest_orders(
         if !order_visibility(conn, actor)?.allows(row.responsible_id.0) {
             return Err(AppError::NotFound("interest"));
         }
-        let orders = q::orders_of_interest(conn, row.id)?;
-        order_views(conn, orders, day)
+        let rows = q::orders_of_interest_page(conn, row.id, page.query())?;
+        crate::platform::page::Page::try_from_rows(
+            rows,
+            page,
+            |o| o.id.0,
+            |rows| order_views(conn, rows, day),
+        )
     })
 }
 

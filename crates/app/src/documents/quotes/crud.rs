@@ -202,12 +202,19 @@ pub fn list_interest_quotes(
     app: &App,
     actor: &Principal,
     interest: Uuid,
-) -> Result<Vec<QuoteView>, AppError> {
+    page: crate::platform::page::PageRequest,
+) -> Result<crate::platform::page::Page<QuoteView>, AppError> {
     actor.require(&permissions::READ_QUOTES)?;
     let day = today(app);
     app.read(|conn| {
         let (interest, _) = visible_interest(conn, actor, interest)?;
-        dq::quotes_of_interest(conn, interest.id)?.into_iter().map(|q| quote_view(conn, q, day)).collect()
+        let rows = dq::quotes_of_interest_page(conn, interest.id, page.query())?;
+        crate::platform::page::Page::try_from_rows(
+            rows,
+            page,
+            |q| q.id.0,
+            |rows| rows.into_iter().map(|q| quote_view(conn, q, day)).collect(),
+        )
     })
 }
 

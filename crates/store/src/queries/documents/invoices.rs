@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::queries::PageQuery;
 use crate::rows::*;
 use crate::schema::*;
 use crate::types::DbUuid;
@@ -50,4 +51,17 @@ pub fn sendings_of(conn: &mut DbConnection, order: DbUuid) -> QueryResult<Vec<In
         .order(invoice_sendings::id.asc())
         .select(InvoiceSendingRow::as_select())
         .load(conn)
+}
+
+/// An order's invoice sendings, a page at a time in id order.
+pub fn sendings_of_page(
+    conn: &mut DbConnection,
+    order: DbUuid,
+    page: PageQuery,
+) -> QueryResult<Vec<InvoiceSendingRow>> {
+    let mut q = invoice_sendings::table.filter(invoice_sendings::order_id.eq(order)).into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(invoice_sendings::id.gt(after));
+    }
+    q.order(invoice_sendings::id.asc()).limit(page.limit).select(InvoiceSendingRow::as_select()).load(conn)
 }

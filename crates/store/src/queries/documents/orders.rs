@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::queries::PageQuery;
 use crate::rows::*;
 use crate::schema::*;
 use crate::types::DbUuid;
@@ -194,4 +195,43 @@ pub fn shipments_of_orders(conn: &mut DbConnection, orders: &[DbUuid]) -> QueryR
         .order(shipments::id.asc())
         .select(ShipmentRow::as_select())
         .load(conn)
+}
+
+/// An interest's orders, a page at a time in id order.
+pub fn orders_of_interest_page(
+    conn: &mut DbConnection,
+    interest: DbUuid,
+    page: PageQuery,
+) -> QueryResult<Vec<OrderRow>> {
+    let mut q = orders::table.filter(orders::interest_id.eq(interest)).into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(orders::id.gt(after));
+    }
+    q.order(orders::id.asc()).limit(page.limit).select(OrderRow::as_select()).load(conn)
+}
+
+/// An order's payments, a page at a time in id order.
+pub fn payments_of_page(
+    conn: &mut DbConnection,
+    order: DbUuid,
+    page: PageQuery,
+) -> QueryResult<Vec<PaymentRow>> {
+    let mut q = payments::table.filter(payments::order_id.eq(order)).into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(payments::id.gt(after));
+    }
+    q.order(payments::id.asc()).limit(page.limit).select(PaymentRow::as_select()).load(conn)
+}
+
+/// An order's shipments, a page at a time in id order.
+pub fn shipments_of_order_page(
+    conn: &mut DbConnection,
+    order: DbUuid,
+    page: PageQuery,
+) -> QueryResult<Vec<ShipmentRow>> {
+    let mut q = shipments::table.filter(shipments::order_id.eq(order)).into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(shipments::id.gt(after));
+    }
+    q.order(shipments::id.asc()).limit(page.limit).select(ShipmentRow::as_select()).load(conn)
 }

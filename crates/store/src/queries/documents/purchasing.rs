@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::queries::PageQuery;
 use crate::rows::*;
 use crate::schema::*;
 use crate::types::DbUuid;
@@ -38,4 +39,17 @@ pub fn related_of(conn: &mut DbConnection, orders: &[DbUuid]) -> QueryResult<Vec
         .order(related_documents::id.asc())
         .select(RelatedDocumentRow::as_select())
         .load(conn)
+}
+
+/// An order's related documents, a page at a time in id order.
+pub fn related_of_order_page(
+    conn: &mut DbConnection,
+    order: DbUuid,
+    page: PageQuery,
+) -> QueryResult<Vec<RelatedDocumentRow>> {
+    let mut q = related_documents::table.filter(related_documents::order_id.eq(order)).into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(related_documents::id.gt(after));
+    }
+    q.order(related_documents::id.asc()).limit(page.limit).select(RelatedDocumentRow::as_select()).load(conn)
 }

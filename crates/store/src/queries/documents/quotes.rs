@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::queries::PageQuery;
 use crate::rows::*;
 use crate::schema::*;
 use crate::types::DbUuid;
@@ -87,4 +88,17 @@ pub fn ordered_of_quote_line(conn: &mut DbConnection, quote_line: DbUuid) -> Que
     // Summed wide: the caller compares it with the quoted quantity, so a sum
     // past i64 (never reached in practice) reads as "more than quoted".
     Ok(i64::try_from(q.into_iter().map(i128::from).sum::<i128>()).unwrap_or(i64::MAX))
+}
+
+/// An interest's quotes, a page at a time in id order.
+pub fn quotes_of_interest_page(
+    conn: &mut DbConnection,
+    interest: DbUuid,
+    page: PageQuery,
+) -> QueryResult<Vec<QuoteRow>> {
+    let mut q = quotes::table.filter(quotes::interest_id.eq(interest)).into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(quotes::id.gt(after));
+    }
+    q.order(quotes::id.asc()).limit(page.limit).select(QuoteRow::as_select()).load(conn)
 }

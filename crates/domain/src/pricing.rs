@@ -325,6 +325,7 @@ mod edge_tests {
     fn vat_rates_have_two_whole_digits_and_two_decimals_at_most() {
         assert_eq!(VatRate::parse("22").unwrap(), VatRate::Percent(2200));
         assert_eq!(VatRate::parse("7.5").unwrap(), VatRate::Percent(750));
+        assert_eq!(VatRate::parse("7.25").unwrap(), VatRate::Percent(725));
         assert!(VatRate::parse("100").is_err());
         assert!(VatRate::parse("7.555").is_err());
         assert!(VatRate::parse("7.x").is_err());
@@ -345,7 +346,9 @@ mod edge_tests {
         assert_eq!(parse_percent("100").unwrap(), 10_000);
         assert_eq!(parse_percent("12.5%").unwrap(), 1250);
         assert_eq!(parse_percent("0").unwrap(), 0);
-        for bad in ["", "1000", "100.01", "12.555", "1x", ".5"] {
+        assert_eq!(parse_percent("12.55").unwrap(), 1255);
+        // Four digits are refused as written, even when their value would fit.
+        for bad in ["", "1000", "0100", "100.01", "12.555", "1x", ".5"] {
             assert_eq!(parse_percent(bad).unwrap_err().code, "invalid_percent", "{bad:?}");
         }
     }

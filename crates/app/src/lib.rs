@@ -2,7 +2,26 @@
 //! transaction (the change, its outbox events and, later, rule effects commit
 //! together or not at all) and returns plain views for the API to shape.
 //!
-//! This is the only crate that begins transactions.
+//! This is the only crate that begins transactions. Inside, one folder per
+//! business area; an area uses only the areas below it (checked by
+//! `tests/layers.rs`, which fails on any use upward or sideways):
+//!
+//! ```text
+//! documents/  intake/   catalog, quotes, orders, payments, shipments, invoices… | leads, channels, providers
+//!      \       /        (side by side: neither uses the other)
+//!       sales/          scenarios, interests, the board, interactions, tasks
+//!         |
+//!      parties/         clients, contacts, duplicates, history
+//!         |
+//!     identity/         auth, users, departments, API keys, principal, permissions, policy
+//!         |
+//!     platform/         error, page, clock, actor, outbox, idempotency, health
+//! ```
+//!
+//! Where a lower area needs something an upper one owns, it asks through a
+//! port: sales reads order coverage with a query of its own, and the board
+//! takes the lead inbox as a function the caller passes in. Who may see or be
+//! handed what is written once, in `identity::policy`.
 
 pub mod documents;
 pub mod identity;

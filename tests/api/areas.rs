@@ -120,3 +120,37 @@ async fn an_orders_payments_shipments_sendings_and_purchase_documents_page_too()
         vec![Vec::<String>::new()]
     );
 }
+
+#[tokio::test]
+async fn a_board_column_never_adds_two_currencies() {
+    let app = spawn_app().await;
+    let o = crate::sales::org(&app).await;
+    for (title, amount, currency) in
+        [("Chairs", "100.50", "RUB"), ("Desks", "200", "RUB"), ("Lamps", "40", "USD"), ("Beds", "7", "EUR")]
+    {
+        crate::sales::new_interest(
+            &app,
+            &o.manager,
+            json!({"title": title, "potential_amount": amount, "currency": currency}),
+        )
+        .await;
+    }
+    let board = app.get("/api/v1/board?responsible=me", &o.manager).await;
+    assert_eq!(board.status, 200, "{}", board.text);
+    let request = &board.body["columns"][0];
+    assert_eq!(request["count"], 4);
+    // The organisation's currency alone, not 347.50 of mixed money.
+    assert_eq!(request["potential_sum"], "300.50");
+    assert_eq!(
+        request["potential_by_currency"],
+        json!([
+            {"currency": "EUR", "sum": "7.00"},
+            {"currency": "RUB", "sum": "300.50"},
+            {"currency": "USD", "sum": "40.00"},
+        ])
+    );
+    // A column with nothing in it sums to zero in no currency.
+    let empty = &board.body["columns"][1];
+    assert_eq!((empty["count"].clone(), empty["potential_sum"].clone()), (json!(0), json!("0.00")));
+    assert_eq!(empty["potential_by_currency"], json!([]));
+}

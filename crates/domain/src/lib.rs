@@ -20,4 +20,4 @@ pub use ids::new_id;
 pub use money::{Money, TooLarge};
 pub use org::{Role, Scope};
 pub use pricing::{Quantity, VatRate};
-pub use values::{Email, PersonName, TimeZoneName, ValueError};
+pub use values::{Currency, Email, PersonName, TimeZoneName, ValueError};

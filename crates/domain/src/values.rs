@@ -103,6 +103,34 @@ impl fmt::Display for PersonName {
     }
 }
 
+/// An ISO 4217 currency code (`RUB`, `USD`): three Latin letters, taken in
+/// any case and kept upper-case. Amounts carry one, and sums are made per
+/// currency, never across two.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency(String);
+
+impl Currency {
+    /// The organisation's own currency, and the default of every document.
+    pub const RUB: &'static str = "RUB";
+
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Self(code))
+        } else {
+            Err(ValueError::new("invalid_currency", "use an ISO 4217 code such as RUB"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// An IANA time zone name known to the tz database (`Europe/Moscow`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeZoneName(Tz);
@@ -229,5 +257,19 @@ mod edge_tests {
         assert_eq!(msk.tz(), chrono_tz::Europe::Moscow);
         assert_eq!(msk.to_string(), "Europe/Moscow");
         assert_eq!(msk.as_str(), "Europe/Moscow");
+    }
+}
+
+#[cfg(test)]
+mod currency_tests {
+    use super::*;
+
+    #[test]
+    fn currencies_are_three_latin_letters_in_upper_case() {
+        assert_eq!(Currency::parse(" rub ").unwrap().as_str(), "RUB");
+        assert_eq!(Currency::parse("USD").unwrap().into_string(), "USD");
+        for bad in ["", "RU", "RUBL", "R1B", "руб", "rubles"] {
+            assert_eq!(Currency::parse(bad).unwrap_err().code, "invalid_currency", "{bad:?}");
+        }
     }
 }

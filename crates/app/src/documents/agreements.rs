@@ -120,12 +120,6 @@ fn parse_terms(p: &mut Problems, terms: &[TermInput]) -> Vec<Term> {
     out
 }
 
-fn check_currency(p: &mut Problems, c: &str) {
-    if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-        p.push("currency", "invalid", "an ISO 4217 code such as RUB");
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct AgreementInput {
     /// The client's or our number; made (`AGR-2026-000001`) when missing.
@@ -147,8 +141,13 @@ pub fn create_agreement(
     let mut p = Problems::new();
     let title = p.text("title", &input.title, 300);
     let number = input.number.as_deref().map(|n| p.text("number", n, 100));
-    let currency = input.currency.clone().unwrap_or_else(|| "RUB".to_owned());
-    check_currency(&mut p, &currency);
+    let currency = p
+        .check(
+            "currency",
+            crm_domain::Currency::parse(input.currency.as_deref().unwrap_or(crm_domain::Currency::RUB)),
+        )
+        .map(crm_domain::Currency::into_string)
+        .unwrap_or_default();
     if input.valid_until.is_some_and(|u| u < input.signed_on) {
         p.push("valid_until", "before_signed", "must not be before signed_on");
     }

@@ -79,13 +79,11 @@ fn check(
         p.push("price", "negative", "must not be negative");
     }
     let rate = input.vat_rate.as_deref().and_then(|raw| settings.vat_rate(p, "vat_rate", raw));
-    let currency = input.currency.as_deref().map(|c| {
-        let c = c.trim().to_uppercase();
-        if c.len() != 3 || !c.chars().all(|x| x.is_ascii_uppercase()) {
-            p.push("currency", "invalid_currency", "use an ISO 4217 code such as RUB");
-        }
-        c
-    });
+    let currency = input
+        .currency
+        .as_deref()
+        .and_then(|c| p.check("currency", crm_domain::Currency::parse(c)))
+        .map(crm_domain::Currency::into_string);
     (price, rate, currency)
 }
 
@@ -111,7 +109,7 @@ pub fn create_product(app: &App, actor: &Principal, input: ProductInput) -> Resu
             name: name.clone(),
             unit: unit.clone(),
             price_minor: price.map_or(0, Money::minor),
-            currency: currency.clone().unwrap_or_else(|| "RUB".to_owned()),
+            currency: currency.clone().unwrap_or_else(|| crm_domain::Currency::RUB.to_owned()),
             vat_rate: rate.unwrap_or(VatRate::Percent(2200)).to_string(),
             price_includes_vat: input.price_includes_vat.unwrap_or(true),
             active: input.active.unwrap_or(true),

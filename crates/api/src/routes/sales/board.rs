@@ -33,15 +33,30 @@ pub struct BoardCardDto {
     pub version: i64,
 }
 
+/// A sum of amounts in one currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrencySumDto {
+    /// ISO 4217 code.
+    #[schema(example = "RUB")]
+    pub currency: String,
+    #[schema(example = "1250000.00")]
+    pub sum: String,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BoardColumnDto {
     pub stage: String,
     pub name: String,
     pub kind: StageKindDto,
     pub count: usize,
-    /// Sum of the potential amounts of the column's interests.
+    /// Sum of the potential amounts of the column's interests in RUB, the
+    /// organisation's currency (`"0.00"` when none are); interests in other
+    /// currencies count in `potential_by_currency` only, never here.
     #[schema(example = "1250000.00")]
     pub potential_sum: String,
+    /// The potential amounts summed per currency, by currency code; two
+    /// currencies are never added together.
+    pub potential_by_currency: Vec<CurrencySumDto>,
     pub cards: Vec<BoardCardDto>,
     /// Fetch more of this column with `stage` and `cursor`.
     pub next_cursor: Option<String>,
@@ -80,7 +95,19 @@ impl From<Board<crm_app::intake::leads::LeadView>> for BoardDto {
                     name: c.name,
                     kind: kind_dto(c.kind),
                     count: c.count,
-                    potential_sum: c.potential_sum.to_string(),
+                    potential_sum: c
+                        .potential_by_currency
+                        .iter()
+                        .find(|(code, _)| code == crm_domain::Currency::RUB)
+                        .map_or_else(|| crm_domain::money::Total(0).to_string(), |(_, sum)| sum.to_string()),
+                    potential_by_currency: c
+                        .potential_by_currency
+                        .iter()
+                        .map(|(currency, sum)| CurrencySumDto {
+                            currency: currency.clone(),
+                            sum: sum.to_string(),
+                        })
+                        .collect(),
                     cards: c
                         .cards
                         .into_iter()

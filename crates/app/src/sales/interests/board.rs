@@ -44,7 +44,9 @@ pub struct BoardColumn {
     pub name: String,
     pub kind: StageKind,
     pub count: usize,
-    pub potential_sum: crm_domain::money::Total,
+    /// The potential amounts of the column's interests, a sum per currency
+    /// (sorted by currency code): amounts in two currencies never add up.
+    pub potential_by_currency: Vec<(String, crm_domain::money::Total)>,
     pub cards: Vec<BoardCard>,
     pub next_after: Option<Uuid>,
 }
@@ -107,9 +109,14 @@ pub fn board<L>(
         let base =
             InterestFilter { scenario_id: Some(scenario_row.id), responsible_in, ..Default::default() };
 
-        let mut totals: HashMap<String, (usize, i128)> = HashMap::new();
-        for (stage, count, sum) in q::stage_totals(conn, &base)? {
-            totals.insert(stage, (usize::try_from(count).unwrap_or(0), sum));
+        let mut totals: HashMap<String, (usize, Vec<(String, crm_domain::money::Total)>)> = HashMap::new();
+        for (stage, currency, count, sum) in q::stage_totals(conn, &base)? {
+            let entry = totals.entry(stage).or_default();
+            entry.0 += usize::try_from(count).unwrap_or(0);
+            entry.1.push((currency, crm_domain::money::Total(sum)));
+        }
+        for (_, sums) in totals.values_mut() {
+            sums.sort_by(|a, b| a.0.cmp(&b.0));
         }
         let mut columns = Vec::new();
         let mut rows_by_stage = Vec::new();
@@ -121,7 +128,7 @@ pub fn board<L>(
         let all: Vec<&InterestRow> = rows_by_stage.iter().flat_map(|(_, p)| p.items.iter()).collect();
         let related = Related::load(conn, &all, fallback)?;
         for (stage, page) in rows_by_stage {
-            let (count, sum) = totals.get(&stage.code).copied().unwrap_or_default();
+            let (count, sums) = totals.remove(&stage.code).unwrap_or_default();
             let cards = page
                 .items
                 .into_iter()
@@ -152,7 +159,7 @@ pub fn board<L>(
                 name: stage.name.clone(),
                 kind: stage.kind,
                 count,
-                potential_sum: crm_domain::money::Total(sum),
+                potential_by_currency: sums,
                 cards,
                 next_after: page.next_after,
             });

@@ -44,14 +44,6 @@ pub(super) fn check_title(p: &mut Problems, field: &str, title: &str) -> String 
     t
 }
 
-pub(super) fn check_currency(p: &mut Problems, raw: &str) -> String {
-    let c = raw.trim().to_uppercase();
-    if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
-        p.push("currency", "invalid_currency", "use an ISO 4217 code such as RUB");
-    }
-    c
-}
-
 pub(super) fn check_service_type(p: &mut Problems, raw: &str) -> Option<String> {
     let s = raw.trim();
     if s.chars().count() > 100 {
@@ -117,7 +109,13 @@ pub(crate) fn create_interest_in(
     if potential.is_some_and(|m| m.minor() < 0) {
         p.push("potential_amount", "negative", "must not be negative");
     }
-    let currency = check_currency(&mut p, input.currency.as_deref().unwrap_or("RUB"));
+    let currency = p
+        .check(
+            "currency",
+            crm_domain::Currency::parse(input.currency.as_deref().unwrap_or(crm_domain::Currency::RUB)),
+        )
+        .map(crm_domain::Currency::into_string)
+        .unwrap_or_default();
     let service_type = input.service_type.as_deref().and_then(|s| check_service_type(&mut p, s));
     let responsible = match (input.responsible_id, actor) {
         (Some(r), _) => Some(r),

@@ -90,26 +90,35 @@ pub fn list_interests(
 /// `high * 10^9 + low` kopecks: each part's sum fits `BIGINT` for any
 /// number of rows at the largest amount, where one `SUM` would overflow
 /// (an error on both backends).
+/// Per stage and currency: how many interests and the sum of their potential
+/// amounts (summed in two halves so that no database adds past 64 bits).
 pub fn stage_totals(
     conn: &mut DbConnection,
     filter: &InterestFilter,
-) -> QueryResult<Vec<(String, i64, i128)>> {
+) -> QueryResult<Vec<(String, String, i64, i128)>> {
     use diesel::dsl::{count_star, sql};
     use diesel::sql_types::{BigInt, Nullable};
     let grouped = interests::table
-        .group_by(interests::stage)
+        .group_by((interests::stage, interests::currency))
         .select((
             interests::stage,
+            interests::currency,
             count_star(),
             sql::<Nullable<BigInt>>("CAST(SUM(potential_minor / 1000000000) AS BIGINT)"),
             sql::<Nullable<BigInt>>("CAST(SUM(potential_minor % 1000000000) AS BIGINT)"),
         ))
         .into_boxed();
-    let rows: Vec<(String, i64, Option<i64>, Option<i64>)> = filter_interests!(grouped, filter).load(conn)?;
+    let rows: Vec<(String, String, i64, Option<i64>, Option<i64>)> =
+        filter_interests!(grouped, filter).load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(stage, count, high, low)| {
-            (stage, count, i128::from(high.unwrap_or(0)) * 1_000_000_000 + i128::from(low.unwrap_or(0)))
+        .map(|(stage, currency, count, high, low)| {
+            (
+                stage,
+                currency,
+                count,
+                i128::from(high.unwrap_or(0)) * 1_000_000_000 + i128::from(low.unwrap_or(0)),
+            )
         })
         .collect())
 }

@@ -108,8 +108,9 @@ pub fn stage_totals(
             sql::<Nullable<BigInt>>("CAST(SUM(potential_minor % 1000000000) AS BIGINT)"),
         ))
         .into_boxed();
-    let rows: Vec<(String, String, i64, Option<i64>, Option<i64>)> =
-        filter_interests!(grouped, filter).load(conn)?;
+    // stage, currency, count, and the potential sum in two halves.
+    type Row = (String, String, i64, Option<i64>, Option<i64>);
+    let rows: Vec<Row> = filter_interests!(grouped, filter).load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(stage, currency, count, high, low)| {

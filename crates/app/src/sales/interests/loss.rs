@@ -35,7 +35,7 @@ pub fn decide_loss(
         return Err(AppError::Forbidden("API keys may not decide losses".to_owned()));
     };
     let mut p = Problems::new();
-    let comment = comment.as_deref().map(|c| check_text(&mut p, "comment", c, 2000));
+    let comment = comment.as_deref().map(|c| p.text("comment", c, 2000));
     p.into_result()?;
     let now = app.now();
     let fallback = app.settings().default_time_zone.tz();

@@ -59,16 +59,6 @@ pub(super) fn snapshot(
     ))
 }
 
-pub(super) fn check_text(p: &mut Problems, field: &str, text: &str, max: usize) -> String {
-    let t = text.trim().to_owned();
-    if t.is_empty() {
-        p.push(field, "blank", "must not be blank");
-    } else if t.chars().count() > max {
-        p.push(field, "too_long", format!("must be at most {max} characters"));
-    }
-    t
-}
-
 /// Moves an interest to another stage: checks the target's guards (every
 /// unmet one is reported), completes the planned interaction with its result,
 /// runs the entry rules, plans the next step, and records it all.
@@ -83,8 +73,8 @@ pub fn move_interest(
     let now = app.now();
     let fallback = app.settings().default_time_zone.tz();
     let mut p = Problems::new();
-    let result = t.interaction_result.as_deref().map(|r| check_text(&mut p, "interaction_result", r, 2000));
-    let comment = t.comment.as_deref().map(|c| check_text(&mut p, "comment", c, 2000));
+    let result = t.interaction_result.as_deref().map(|r| p.text("interaction_result", r, 2000));
+    let comment = t.comment.as_deref().map(|c| p.text("comment", c, 2000));
     match &t.next {
         NextStep::None => {}
         NextStep::Interaction { kind, planned_at, subject } => {
@@ -94,10 +84,10 @@ pub fn move_interest(
             if *planned_at < now {
                 p.push("next.planned_at", "in_the_past", "plan the next interaction in the future");
             }
-            check_text(&mut p, "next.subject", subject, 500);
+            p.text("next.subject", subject, 500);
         }
         NextStep::Task { title, due_at, .. } => {
-            check_text(&mut p, "next.title", title, 200);
+            p.text("next.title", title, 200);
             if *due_at < now {
                 p.push("next.due_at", "in_the_past", "the task must be due in the future");
             }

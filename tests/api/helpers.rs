@@ -122,6 +122,7 @@ pub async fn spawn_app_on(db: TestDb, vars: &[(&str, &str)]) -> TestApp {
         ("CRM_DATA_DIR", data_dir.path().to_str().unwrap()),
         ("CRM_WORKERS", "2"),
         ("CRM_DB_POOL_SIZE", "4"),
+        ("CRM_ACCESS_AUDIT", "on"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

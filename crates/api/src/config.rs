@@ -43,6 +43,10 @@ pub struct Config {
     pub mail_from: String,
     /// `CRM_JOBS_INTERVAL`: how often timed rules run (overdue payments); `off` on instances that should not.
     pub jobs_interval: Option<Duration>,
+    /// `CRM_ACCESS_AUDIT`: `on` holds every operation to the access the spec
+    /// publishes for it, answering 500 when the code required another (the
+    /// test suite runs with it; off by default).
+    pub access_audit: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -208,7 +212,13 @@ impl Config {
         }
         let mail_from = get("CRM_MAIL_FROM").unwrap_or_else(|| "CRM <crm@localhost>".to_owned());
         crm_app::documents::invoices::check_mailbox(&mail_from).map_err(|m| err("CRM_MAIL_FROM", m))?;
+        let access_audit = match get("CRM_ACCESS_AUDIT").as_deref() {
+            None | Some("off") => false,
+            Some("on") => true,
+            Some(v) => return Err(err("CRM_ACCESS_AUDIT", format!("{v:?} is neither on nor off"))),
+        };
         Ok(Self {
+            access_audit,
             jobs_interval,
             smtp_url,
             mail_dir: get("CRM_MAIL_DIR").map(PathBuf::from),

@@ -4,6 +4,7 @@
 //! Handlers are thin: they parse and validate, call a `crm_app` use case on
 //! the blocking pool, and shape the result.
 
+pub mod access_audit;
 pub mod config;
 pub mod error;
 pub mod extract;

@@ -193,7 +193,7 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("getQuote", &perm::READ_QUOTES),
     ("updateQuote", &perm::WRITE_QUOTES),
     ("approveQuote", &perm::WRITE_QUOTES),
-    ("createOrdersFromQuote", &perm::WRITE_QUOTES),
+    ("createOrdersFromQuote", &perm::ORDERS_FROM_QUOTES),
     ("getQuotePdf", &perm::READ_QUOTES),
     ("createAgreement", &perm::WRITE_AGREEMENTS),
     ("listAgreements", &perm::READ_AGREEMENTS),

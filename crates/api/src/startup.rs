@@ -106,9 +106,14 @@ impl Application {
         };
         let spec = crate::openapi::spec_value().map_err(|e| StartError::App(format!("openapi: {e}")))?;
         let max_body = config.max_body_bytes;
+        let audit =
+            config.access_audit.then(|| web::Data::new(crate::access_audit::Published::from_spec(&spec)));
         let mut server = HttpServer::new(move || {
-            ActixApp::new()
-                .app_data(web::Data::new(state.clone()))
+            let mut app = ActixApp::new();
+            if let Some(published) = &audit {
+                app = app.app_data(published.clone());
+            }
+            app.app_data(web::Data::new(state.clone()))
                 .app_data(json_config(max_body))
                 .app_data(query_config())
                 .app_data(path_config())
@@ -121,6 +126,7 @@ impl Application {
                         .external_url_unchecked("/api-docs/openapi.json", spec.clone()),
                 )
                 .default_service(web::to(not_found))
+                .wrap(from_fn(crate::access_audit::audit))
                 .wrap(from_fn(crate::middleware::idempotency))
                 .wrap(from_fn(crate::middleware::plain_request_line))
                 .wrap(ErrorHandlers::new().default_handler(problemize))

@@ -34,10 +34,11 @@ where
     // transaction as its change (see `crm_app::App::write`).
     let record = crate::middleware::IDEMPOTENCY_RECORD.try_with(|r| *r).ok();
     let app = state.app.with_idempotency(record);
-    web::block(move || f(&app))
+    let (result, checked) = web::block(move || crm_app::identity::principal::recording_access(|| f(&app)))
         .await
-        .map_err(|e| ApiError::App(crm_app::AppError::internal(format!("blocking pool: {e}"))))?
-        .map_err(ApiError::from)
+        .map_err(|e| ApiError::App(crm_app::AppError::internal(format!("blocking pool: {e}"))))?;
+    crate::access_audit::note(checked);
+    result.map_err(ApiError::from)
 }
 
 /// The authenticated caller. Accepts `Authorization: Bearer <JWT or API key>`

@@ -10,7 +10,7 @@ use crm_store::rows::{OrderRow, RelatedDocumentRow};
 use uuid::Uuid;
 
 use crate::documents::orders::{midnight, order_visibility, visible_order};
-use crate::identity::permissions::{self, Access};
+use crate::identity::permissions;
 use crate::identity::policy::{visibility, Visibility};
 use crate::identity::principal::actor_parts;
 use crate::identity::principal::Principal;
@@ -190,10 +190,6 @@ pub struct DocNode {
     pub children: Vec<DocNode>,
 }
 
-fn may(actor: &Principal, access: &Access) -> bool {
-    actor.require(access).is_ok()
-}
-
 fn order_node(
     conn: &mut crm_store::DbConnection,
     actor: &Principal,
@@ -202,7 +198,7 @@ fn order_node(
 ) -> Result<DocNode, AppError> {
     let on = |t: chrono::NaiveDateTime| crate::documents::orders::org_date(tz, t);
     let mut children = Vec::new();
-    if may(actor, &permissions::READ_INVOICES) && o.status == OrderStatus::Confirmed {
+    if actor.may(&permissions::READ_INVOICES) && o.status == OrderStatus::Confirmed {
         children.push(DocNode {
             kind: "invoice".into(),
             id: o.id.0,
@@ -214,7 +210,7 @@ fn order_node(
             children: Vec::new(),
         });
     }
-    if may(actor, &permissions::READ_PAYMENTS) {
+    if actor.may(&permissions::READ_PAYMENTS) {
         for p in q::payments_of(conn, o.id)? {
             children.push(DocNode {
                 kind: "payment".into(),
@@ -228,7 +224,7 @@ fn order_node(
             });
         }
     }
-    if may(actor, &permissions::READ_SHIPMENTS) {
+    if actor.may(&permissions::READ_SHIPMENTS) {
         for s in dq::shipments_of_orders(conn, &[o.id])? {
             children.push(DocNode {
                 kind: "shipment".into(),
@@ -242,7 +238,7 @@ fn order_node(
             });
         }
     }
-    if may(actor, &permissions::READ_PURCHASING) {
+    if actor.may(&permissions::READ_PURCHASING) {
         for r in dq::related_of(conn, &[o.id])? {
             children.push(DocNode {
                 kind: r.kind.clone(),
@@ -283,7 +279,7 @@ pub fn document_tree(app: &App, actor: &Principal, interest: Uuid) -> Result<Doc
         }
         let orders = q::orders_of_interest(conn, row.id)?;
         let mut children = Vec::new();
-        let show_quotes = sees_interest && may(actor, &permissions::READ_QUOTES);
+        let show_quotes = sees_interest && actor.may(&permissions::READ_QUOTES);
         let mut placed = std::collections::HashSet::new();
         if show_quotes {
             for qt in dq::quotes_of_interest(conn, row.id)? {

@@ -15,7 +15,7 @@ pub enum KeyRule {
 }
 
 /// The roles and key scope an operation admits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
     /// What the operation does, for refusal messages ("create users").
     pub action: &'static str,
@@ -145,6 +145,10 @@ pub const READ_QUOTES: Access =
     Access { action: "read quotes", roles: SALES, key: KeyRule::Scope(Scope::OrdersRead) };
 pub const WRITE_QUOTES: Access =
     Access { action: "change quotes", roles: SALES, key: KeyRule::Scope(Scope::OrdersWrite) };
+/// Making orders from an approved quote changes both; whoever may change
+/// orders and quotes may do it.
+pub const ORDERS_FROM_QUOTES: Access =
+    Access { action: "make orders from quotes", roles: SALES, key: KeyRule::Scope(Scope::OrdersWrite) };
 
 pub const READ_AGREEMENTS: Access = Access {
     action: "read agreements",

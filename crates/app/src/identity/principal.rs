@@ -1,5 +1,7 @@
 //! Who is calling: a signed-in user or an integration's API key.
 
+use std::cell::RefCell;
+
 use crm_domain::{Role, Scope};
 use uuid::Uuid;
 
@@ -31,6 +33,22 @@ pub enum Principal {
 impl Principal {
     /// Refuses with 403 unless this principal may call an operation declared with `access`.
     pub fn require(&self, access: &Access) -> Result<(), AppError> {
+        CHECKED.with(|checked| {
+            if let Some(list) = checked.borrow_mut().as_mut() {
+                list.push(*access);
+            }
+        });
+        self.check(access)
+    }
+
+    /// Whether this principal could call an operation declared with
+    /// `access`: a question (which branches of a tree to show), not a
+    /// requirement, so the access audit does not count it.
+    pub fn may(&self, access: &Access) -> bool {
+        self.check(access).is_ok()
+    }
+
+    fn check(&self, access: &Access) -> Result<(), AppError> {
         match self {
             Principal::User(user) => {
                 if access.roles.contains(&user.role) {
@@ -92,4 +110,28 @@ impl From<Option<&Principal>> for Actor {
 /// columns; `None` is the system (a rule, a timer).
 pub(crate) fn actor_parts(actor: Option<&Principal>) -> (&'static str, Option<crm_store::DbUuid>) {
     Actor::from(actor).parts()
+}
+
+thread_local! {
+    /// The accesses required on this thread while `recording_access` runs.
+    static CHECKED: RefCell<Option<Vec<Access>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` and returns, beside its result, every access it required (in
+/// order, allowed or refused). The API holds each operation to the access its
+/// spec publishes with it, so the published table cannot drift from the code.
+/// Use cases are synchronous and run on one thread, so a thread-local sees
+/// every check of one call and nothing of another's.
+pub fn recording_access<T>(f: impl FnOnce() -> T) -> (T, Vec<Access>) {
+    let outer = CHECKED.with(|checked| checked.replace(Some(Vec::new())));
+    let value = f();
+    let mine = CHECKED.with(|checked| {
+        let mine = checked.replace(outer).unwrap_or_default();
+        // A recording inside another one leaves the outer one complete.
+        if let Some(outer) = checked.borrow_mut().as_mut() {
+            outer.extend_from_slice(&mine);
+        }
+        mine
+    });
+    (value, mine)
 }

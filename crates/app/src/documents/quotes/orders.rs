@@ -44,8 +44,7 @@ pub fn create_orders_from_quote(
     id: Uuid,
     input: OrdersFromQuote,
 ) -> Result<Vec<OrderView>, AppError> {
-    actor.require(&permissions::WRITE_QUOTES)?;
-    actor.require(&permissions::WRITE_ORDERS)?;
+    actor.require(&permissions::ORDERS_FROM_QUOTES)?;
     let day = today(app);
     let mut p = Problems::new();
     let mut splits: Vec<Vec<(Uuid, Option<Quantity>)>> = Vec::new();

@@ -93,7 +93,7 @@ fn main() {
                         id: id.into(),
                         scenario_id: scenario.id,
                         stage: stages[n % stages.len()].into(),
-                        state: "active".into(),
+                        state: crm_domain::status::InterestState::Active.into(),
                         pending_stage: None,
                         title: format!("Interest {n}"),
                         potential_minor: Some((n as i64 % 1000) * 10_000),

@@ -102,6 +102,12 @@ words! {
 
     /// An `Idempotency-Key` record: in flight, its change committed, its reply stored.
     IdempotencyState "idempotency state" { InFlight = "in_flight", Applied = "applied", Done = "done" }
+
+    /// Where an interest is in its life; `awaiting_loss_approval`: a loss was
+    /// requested and the approver decides.
+    InterestState "interest state" {
+        Active = "active", AwaitingLossApproval = "awaiting_loss_approval", Won = "won", Lost = "lost",
+    }
 }
 
 #[cfg(test)]
@@ -137,6 +143,7 @@ mod tests {
         assert_eq!(round_trip::<TaskStatus>(), ["open", "done", "cancelled"]);
         assert_eq!(round_trip::<CallStatus>(), ["answered", "missed"]);
         assert_eq!(round_trip::<IdempotencyState>(), ["in_flight", "applied", "done"]);
+        assert_eq!(round_trip::<InterestState>(), ["active", "awaiting_loss_approval", "won", "lost"]);
         assert_eq!(OrderStatus::Confirmed.to_string(), "confirmed");
     }
 }

@@ -9,36 +9,8 @@ use chrono_tz::Tz;
 
 use crate::model::*;
 
-/// Where an interest is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InterestState {
-    Active,
-    /// A loss was requested; the approver decides.
-    AwaitingLossApproval,
-    Won,
-    Lost,
-}
-
-impl InterestState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InterestState::Active => "active",
-            InterestState::AwaitingLossApproval => "awaiting_loss_approval",
-            InterestState::Won => "won",
-            InterestState::Lost => "lost",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "active" => InterestState::Active,
-            "awaiting_loss_approval" => InterestState::AwaitingLossApproval,
-            "won" => InterestState::Won,
-            "lost" => InterestState::Lost,
-            _ => return None,
-        })
-    }
-}
+/// Where an interest is in its life (its words live with the other statuses).
+pub use crm_domain::status::InterestState;
 
 /// What the engine needs to know of an interest.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -183,36 +183,78 @@ pub(crate) fn price_lines(
     Ok(out)
 }
 
+/// The stored values a priced line has on both an order and a quote variant.
+pub(crate) struct LineColumns {
+    pub position: i32,
+    pub product_id: Option<crm_store::DbUuid>,
+    pub description: String,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub discount_bp: i32,
+    pub vat_rate: String,
+    pub price_includes_vat: bool,
+    pub net_minor: i64,
+    pub vat_minor: i64,
+    pub total_minor: i64,
+}
+
+/// Stores `lines` in order through `insert` (one table's row per line) and
+/// returns their totals, added with overflow checks: the one way quotes and
+/// orders write lines.
+pub(crate) fn write_all(
+    lines: &[PricedLine],
+    mut insert: impl FnMut(&PricedLine, LineColumns) -> Result<(), AppError>,
+) -> Result<LineAmounts, AppError> {
+    let mut totals = LineAmounts::default();
+    for (i, l) in lines.iter().enumerate() {
+        totals = totals.checked_add(l.amounts)?;
+        let columns = LineColumns {
+            position: i32::try_from(i).unwrap_or(i32::MAX),
+            product_id: l.product_id.map(Into::into),
+            description: l.description.clone(),
+            quantity: l.line.quantity.0,
+            unit_price_minor: l.line.unit_price.minor(),
+            discount_bp: i32::try_from(l.line.discount_bp).unwrap_or(0),
+            vat_rate: l.line.vat.to_string(),
+            price_includes_vat: l.line.price_includes_vat,
+            net_minor: l.amounts.net.minor(),
+            vat_minor: l.amounts.vat.minor(),
+            total_minor: l.amounts.total.minor(),
+        };
+        insert(l, columns)?;
+    }
+    Ok(totals)
+}
+
 /// Writes an order's lines and totals (the order must still be a draft).
 pub(in crate::documents) fn write_lines(
     conn: &mut DbConnection,
     order: &mut OrderRow,
     lines: &[PricedLine],
 ) -> Result<(), AppError> {
-    let mut totals = LineAmounts::default();
-    for (i, l) in lines.iter().enumerate() {
-        totals = totals.checked_add(l.amounts)?;
+    let totals = write_all(lines, |l, c| {
         q::insert_line(
             conn,
             &OrderLineRow {
                 id: crm_domain::new_id().into(),
                 order_id: order.id,
-                position: i32::try_from(i).unwrap_or(i32::MAX),
-                product_id: l.product_id.map(Into::into),
-                description: l.description.clone(),
-                quantity: l.line.quantity.0,
-                unit_price_minor: l.line.unit_price.minor(),
-                discount_bp: i32::try_from(l.line.discount_bp).unwrap_or(0),
-                vat_rate: l.line.vat.to_string(),
-                price_includes_vat: l.line.price_includes_vat,
-                net_minor: l.amounts.net.minor(),
-                vat_minor: l.amounts.vat.minor(),
-                total_minor: l.amounts.total.minor(),
+                position: c.position,
+                product_id: c.product_id,
+                description: c.description,
+                quantity: c.quantity,
+                unit_price_minor: c.unit_price_minor,
+                discount_bp: c.discount_bp,
+                vat_rate: c.vat_rate,
+                price_includes_vat: c.price_includes_vat,
+                net_minor: c.net_minor,
+                vat_minor: c.vat_minor,
+                total_minor: c.total_minor,
                 shipped_quantity: 0,
                 quote_line_id: l.quote_line_id.map(Into::into),
             },
         )?;
-    }
+        Ok(())
+    })?;
     order.net_minor = totals.net.minor();
     order.vat_minor = totals.vat.minor();
     order.total_minor = totals.total.minor();

@@ -178,7 +178,7 @@ pub fn announce_overdue_payments(app: &App) -> Result<usize, AppError> {
                     serde_json::json!({"order_id": row.id.0, "overdue": owed.to_string(), "instalments": late.iter().map(|v| v.position).collect::<Vec<_>>()}))?;
                 crate::sales::notify(conn, interest.responsible_id, Some(interest.id), &text, now)?;
                 outbox::record(conn, now, None, "order.payment_overdue", "order", row.id.0, serde_json::json!({"id": row.id.0, "overdue": owed.to_string()}))?;
-                if InterestState::parse(&interest.state) == Some(InterestState::Active) {
+                if interest.state == InterestState::Active {
                     apply_event(conn, None, now, fallback, interest.id.0, DomainEvent::PaymentOverdue)?;
                 }
                 Ok(late.len())

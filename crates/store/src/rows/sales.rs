@@ -1,7 +1,7 @@
 //! Rows of scenarios, loss reasons, interests, interactions, tasks, notifications and the timeline.
 
 use chrono::NaiveDateTime;
-use crm_domain::status::{InteractionStatus, TaskStatus};
+use crm_domain::status::{InteractionStatus, InterestState, TaskStatus};
 use diesel::prelude::*;
 
 use crate::schema::*;
@@ -38,7 +38,7 @@ pub struct InterestRow {
     pub id: DbUuid,
     pub scenario_id: DbUuid,
     pub stage: String,
-    pub state: String,
+    pub state: DbWord<InterestState>,
     pub pending_stage: Option<String>,
     pub title: String,
     pub potential_minor: Option<i64>,

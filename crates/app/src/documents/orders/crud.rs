@@ -48,7 +48,7 @@ pub(crate) fn insert_order_in(
     terms: &OrderTerms,
 ) -> Result<OrderRow, AppError> {
     let OrderTerms { quote_id, agreement_id, manual } = terms.clone();
-    if InterestState::parse(&interest_row.state) != Some(InterestState::Active) {
+    if interest_row.state != InterestState::Active {
         return Err(AppError::rule("interest_active", "orders are made on open interests"));
     }
     let agreement = agreement_id.map(|a| usable_agreement(conn, interest_row, a)).transpose()?;

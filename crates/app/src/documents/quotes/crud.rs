@@ -83,28 +83,27 @@ pub(super) fn write_variants(
             total_minor: 0,
         };
         dq::insert_variant(conn, &v)?;
-        let mut totals = crm_domain::pricing::LineAmounts::default();
-        for (n, l) in priced.iter().enumerate() {
-            totals = totals.checked_add(l.amounts)?;
+        let totals = crate::documents::lines::write_all(&priced, |_, c| {
             dq::insert_quote_line(
                 conn,
                 &QuoteLineRow {
                     id: crm_domain::new_id().into(),
                     variant_id: v.id,
-                    position: i32::try_from(n).unwrap_or(i32::MAX),
-                    product_id: l.product_id.map(Into::into),
-                    description: l.description.clone(),
-                    quantity: l.line.quantity.0,
-                    unit_price_minor: l.line.unit_price.minor(),
-                    discount_bp: i32::try_from(l.line.discount_bp).unwrap_or(0),
-                    vat_rate: l.line.vat.to_string(),
-                    price_includes_vat: l.line.price_includes_vat,
-                    net_minor: l.amounts.net.minor(),
-                    vat_minor: l.amounts.vat.minor(),
-                    total_minor: l.amounts.total.minor(),
+                    position: c.position,
+                    product_id: c.product_id,
+                    description: c.description,
+                    quantity: c.quantity,
+                    unit_price_minor: c.unit_price_minor,
+                    discount_bp: c.discount_bp,
+                    vat_rate: c.vat_rate,
+                    price_includes_vat: c.price_includes_vat,
+                    net_minor: c.net_minor,
+                    vat_minor: c.vat_minor,
+                    total_minor: c.total_minor,
                 },
             )?;
-        }
+            Ok(())
+        })?;
         v.net_minor = totals.net.minor();
         v.vat_minor = totals.vat.minor();
         v.total_minor = totals.total.minor();
@@ -132,7 +131,7 @@ pub fn create_quote(
     let now = app.now();
     app.write(|conn| {
         let (interest, _) = visible_interest(conn, actor, interest)?;
-        if InterestState::parse(&interest.state) != Some(InterestState::Active) {
+        if interest.state != InterestState::Active {
             return Err(AppError::rule("interest_active", "quotes are made on open interests"));
         }
         let id = crm_domain::new_id();

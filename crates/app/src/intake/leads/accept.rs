@@ -220,10 +220,7 @@ pub fn accept_lead(
                 if !visibility(conn, actor)?.allows(target.responsible_id.0) {
                     return Err(AppError::NotFound("interest"));
                 }
-                if !matches!(
-                    InterestState::parse(&target.state),
-                    Some(InterestState::Active | InterestState::AwaitingLossApproval)
-                ) {
+                if !matches!(*target.state, InterestState::Active | InterestState::AwaitingLossApproval) {
                     return Err(AppError::Rules(vec![Unmet::new(
                         "interest_active",
                         "a lead can only be linked to an open interest",

@@ -135,8 +135,8 @@ pub fn board<L>(
                 .map(|r| {
                     let (tasks, planned) = (related.tasks(r.id), related.planned(r.id));
                     let (name, tz) = related.person(r.responsible_id, fallback);
-                    let open = r.state == InterestState::Active.as_str()
-                        || r.state == InterestState::AwaitingLossApproval.as_str();
+                    let open =
+                        r.state == InterestState::Active || r.state == InterestState::AwaitingLossApproval;
                     BoardCard {
                         interest_id: r.id.0,
                         title: r.title.clone(),
@@ -149,7 +149,7 @@ pub fn board<L>(
                         next_interaction: next_of(planned),
                         no_next_step: open && planned.is_empty(),
                         days_in_stage: (now.naive_utc() - r.stage_entered_at).num_days(),
-                        awaiting_approval: r.state == InterestState::AwaitingLossApproval.as_str(),
+                        awaiting_approval: r.state == InterestState::AwaitingLossApproval,
                         version: r.version,
                     }
                 })

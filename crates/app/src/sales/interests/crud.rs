@@ -172,7 +172,7 @@ pub(crate) fn create_interest_in(
         id: id.into(),
         scenario_id: scenario_row.id,
         stage: first.clone(),
-        state: InterestState::Active.as_str().to_owned(),
+        state: InterestState::Active.into(),
         pending_stage: None,
         title,
         potential_minor: potential.map(Money::minor),

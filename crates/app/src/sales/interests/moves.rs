@@ -158,7 +158,7 @@ pub fn move_interest(
         if q::update_interest(conn, &row, version)? != 1 {
             return Err(AppError::PreconditionFailed { expected: version, current: version + 1 });
         }
-        let kind = if row.state == InterestState::AwaitingLossApproval.as_str() { "interest.loss_requested" } else { "interest.stage_changed" };
+        let kind = if row.state == InterestState::AwaitingLossApproval { "interest.loss_requested" } else { "interest.stage_changed" };
         outbox::record(conn, now, Some(actor), kind, "interest", id, event_payload(&row))?;
         view(conn, row, &def, now, fallback)
     })

@@ -230,7 +230,7 @@ pub(super) fn views(
 
 pub(super) fn event_payload(row: &InterestRow) -> serde_json::Value {
     serde_json::json!({
-        "id": row.id.0, "scenario_id": row.scenario_id.0, "stage": row.stage, "state": row.state,
+        "id": row.id.0, "scenario_id": row.scenario_id.0, "stage": row.stage, "state": row.state.as_str(),
         "title": row.title, "potential_minor": row.potential_minor, "currency": row.currency,
         "responsible_id": row.responsible_id.0, "client_id": row.client_id.map(|c| c.0), "version": row.version,
     })

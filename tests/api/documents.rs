@@ -3,6 +3,8 @@
 //! — and the documents around it: quotes, agreements, invoices, purchase
 //! documents, the document tree, and who sees what.
 
+use std::collections::HashMap;
+
 use crm_app::platform::clock::Clock;
 use mail_parser::MimeHeaders;
 use reqwest::Method;
@@ -26,13 +28,112 @@ pub(crate) async fn bytes(app: &TestApp, path: &str, token: &str) -> (u16, Optio
     (status, ct, res.bytes().await.unwrap().to_vec())
 }
 
-/// The PDF's text with runs of whitespace made single spaces.
+/// The PDF's text with runs of whitespace made single spaces, read with the
+/// lopdf the server draws with: each shown string is decoded through its
+/// font's ToUnicode map (lopdf 0.31's own `extract_text` ignores those maps
+/// and garbles Cyrillic), which is also what a reader's copy and search use.
 pub(crate) fn pdf_text(pdf: &[u8]) -> String {
+    use lopdf::Object;
     assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
     let doc = lopdf::Document::load_mem(pdf).expect("the PDF opens");
-    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
-    let text = doc.extract_text(&pages).expect("its text extracts");
+    let mut text = String::new();
+    for page in doc.get_pages().values() {
+        // printpdf refers to the font dictionary indirectly, which lopdf
+        // 0.31's `get_page_fonts` does not follow; so the fonts are found here.
+        let (own, inherited) = doc.get_page_resources(*page);
+        let resources = own.into_iter().chain(inherited.iter().filter_map(|id| doc.get_dictionary(*id).ok()));
+        let fonts = resources.filter_map(|r| r.get(b"Font").and_then(|f| doc.dereference(f)).ok());
+        let fonts = fonts.filter_map(|(_, f)| f.as_dict().ok()).flat_map(|f| f.iter());
+        let maps: HashMap<Vec<u8>, HashMap<u16, String>> = fonts
+            .filter_map(|(name, font)| Some((name.clone(), doc.dereference(font).ok()?.1.as_dict().ok()?)))
+            .map(|(name, font)| {
+                let map = font
+                    .get(b"ToUnicode")
+                    .and_then(|o| doc.dereference(o))
+                    .and_then(|(_, o)| o.as_stream())
+                    .map(|s| to_unicode(&s.decompressed_content().unwrap_or_else(|_| s.content.clone())))
+                    .unwrap_or_default();
+                (name, map)
+            })
+            .collect();
+        let content = doc.get_and_decode_page_content(*page).expect("the page's content decodes");
+        let mut font: Vec<u8> = Vec::new();
+        let show = |bytes: &[u8], font: &[u8], out: &mut String| match maps.get(font) {
+            Some(map) if !map.is_empty() => {
+                for code in bytes.chunks(2) {
+                    let code = u16::from_be_bytes([code[0], *code.get(1).unwrap_or(&0)]);
+                    out.push_str(map.get(&code).map_or("\u{fffd}", String::as_str));
+                }
+            }
+            _ => out.extend(bytes.iter().map(|b| char::from(*b))),
+        };
+        for op in &content.operations {
+            match op.operator.as_str() {
+                "Tf" => font = op.operands[0].as_name().expect("a font name").to_vec(),
+                "Tj" | "'" | "\"" => {
+                    if let Some(Object::String(bytes, _)) = op.operands.last() {
+                        show(bytes, &font, &mut text);
+                    }
+                }
+                "TJ" => {
+                    for part in op.operands[0].as_array().expect("TJ takes an array") {
+                        if let Object::String(bytes, _) = part {
+                            show(bytes, &font, &mut text);
+                        }
+                    }
+                }
+                "BT" | "ET" | "Td" | "TD" | "Tm" | "T*" => text.push(' '),
+                _ => {}
+            }
+        }
+        text.push(' ');
+    }
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A ToUnicode CMap's `bfchar` and `bfrange` entries: code → text.
+fn to_unicode(cmap: &[u8]) -> HashMap<u16, String> {
+    let text = String::from_utf8_lossy(cmap);
+    let hex = |t: &str| -> Vec<u8> {
+        let t = t.trim_matches(|c| c == '<' || c == '>');
+        (0..t.len() / 2).map(|i| u8::from_str_radix(&t[2 * i..2 * i + 2], 16).unwrap()).collect()
+    };
+    let utf16 = |b: Vec<u8>| {
+        let units: Vec<u16> =
+            b.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])).collect();
+        String::from_utf16_lossy(&units)
+    };
+    let code = |t: &str| hex(t).iter().fold(0u16, |acc, b| (acc << 8) | u16::from(*b));
+    let mut map = HashMap::new();
+    let mut section = "";
+    for line in text.lines() {
+        let line = line.trim();
+        if line.ends_with("beginbfchar") || line.ends_with("beginbfrange") {
+            section = if line.ends_with("beginbfchar") { "char" } else { "range" };
+            continue;
+        }
+        if line == "endbfchar" || line == "endbfrange" {
+            section = "";
+            continue;
+        }
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        match (section, tokens.as_slice()) {
+            ("char", [from, to, ..]) => {
+                map.insert(code(from), utf16(hex(to)));
+            }
+            ("range", [lo, hi, to]) if to.starts_with('<') => {
+                let start = hex(to);
+                for (i, c) in (code(lo)..=code(hi)).enumerate() {
+                    let mut dst = start.clone();
+                    let last = dst.len() - 1;
+                    dst[last] = dst[last].wrapping_add(u8::try_from(i).unwrap());
+                    map.insert(c, utf16(dst));
+                }
+            }
+            _ => {}
+        }
+    }
+    map
 }
 
 fn tasks(v: &Value) -> Vec<(String, String, String)> {

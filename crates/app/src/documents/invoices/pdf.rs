@@ -83,8 +83,9 @@ impl Doc {
 }
 
 /// printpdf writes `/CMapVersion` and `/WMode` into its ToUnicode maps; they
-/// are legal but strict readers (lopdf among them) then give up on the
-/// text. Text-only maps need neither, so they are dropped, with comments.
+/// are legal but strict readers (lopdf 0.36's text extraction among them)
+/// then give up on the text. Text-only maps need neither, so they are
+/// dropped, with comments.
 fn tidy_cmaps(pdf: &[u8]) -> Result<Vec<u8>, AppError> {
     use printpdf::lopdf::{Document, Object};
     let mut doc = Document::load_mem(pdf).map_err(pdf_err)?;

@@ -20,6 +20,22 @@ pub struct OutboxEventRow {
     pub actor_id: Option<DbUuid>,
 }
 
+/// An outbox event as the change feed reads it, with its place in the feed.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox_events)]
+pub struct FeedEventRow {
+    pub id: DbUuid,
+    pub kind: String,
+    pub entity_type: String,
+    pub entity_id: DbUuid,
+    pub payload: String,
+    pub occurred_at: NaiveDateTime,
+    pub actor_kind: String,
+    pub actor_id: Option<DbUuid>,
+    pub seq: Option<i64>,
+    pub tx_id: i64,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 pub struct IdempotencyKeyRow {

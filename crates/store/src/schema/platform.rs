@@ -14,6 +14,10 @@ diesel::table! {
         occurred_at -> Timestamp,
         actor_kind -> Text,
         actor_id -> Nullable<Uuid>,
+        /// Numbered by the database as written (never null once written).
+        seq -> Nullable<BigInt>,
+        /// The writing transaction (PostgreSQL); 0 on SQLite.
+        tx_id -> BigInt,
     }
 }
 

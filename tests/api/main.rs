@@ -12,6 +12,7 @@ mod catalog;
 mod clients;
 mod conventions;
 mod documents;
+mod feed;
 mod hardening;
 mod helpers;
 mod intake;

@@ -35,6 +35,8 @@ struct SqliteIndex {
     unique: i32,
     #[diesel(sql_type = Text)]
     origin: String,
+    #[diesel(sql_type = Integer)]
+    partial: i32,
 }
 
 #[derive(QueryableByName, Debug)]
@@ -101,6 +103,9 @@ fn sqlite_shape(conn: &mut crm_store::DbConnection) -> Shape {
             let cols: Vec<SqliteIndexColumn> =
                 diesel::sql_query(format!("PRAGMA index_info('{}')", i.name)).load(conn).unwrap();
             let cols = cols.into_iter().filter_map(|c| c.name).collect::<Vec<_>>().join(",");
+            // A partial index is named by its columns and marked `?` (its
+            // predicate is not compared: SQLite does not report it).
+            let cols = if i.partial == 1 { format!("{cols}?") } else { cols };
             map.insert(i.name, (i.unique == 1, cols));
         }
         indexes.insert(t.name, map);
@@ -131,7 +136,12 @@ fn postgres_shape(conn: &mut crm_store::DbConnection) -> Shape {
     .load(conn)
     .unwrap();
     for i in idx {
-        let cols = i.indexdef.rsplit_once('(').unwrap().1.trim_end_matches(')').replace([' ', '"'], "");
+        let (def, partial) = match i.indexdef.split_once(" WHERE ") {
+            Some((def, _)) => (def, true),
+            None => (i.indexdef.as_str(), false),
+        };
+        let cols = def.rsplit_once('(').unwrap().1.trim_end_matches(')').replace([' ', '"'], "");
+        let cols = if partial { format!("{cols}?") } else { cols };
         indexes
             .entry(i.tablename)
             .or_default()

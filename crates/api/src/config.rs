@@ -43,6 +43,8 @@ pub struct Config {
     pub mail_from: String,
     /// `CRM_JOBS_INTERVAL`: how often timed rules run (overdue payments); `off` on instances that should not.
     pub jobs_interval: Option<Duration>,
+    /// `CRM_EVENTS_RETENTION`: how long the change feed keeps events (30 days).
+    pub events_retention: Duration,
     /// `CRM_ACCESS_AUDIT`: `on` holds every operation to the access the spec
     /// publishes for it, answering 500 when the code required another (the
     /// test suite runs with it; off by default).
@@ -156,6 +158,7 @@ impl Config {
             Some("off") => None,
             _ => Some(duration("CRM_JOBS_INTERVAL", Duration::from_secs(5 * 60))?),
         };
+        let events_retention = duration("CRM_EVENTS_RETENTION", Duration::from_secs(30 * 86_400))?;
         let jwt_secret = get("CRM_JWT_SECRET");
         if let Some(s) = &jwt_secret {
             if s.len() < 32 {
@@ -220,6 +223,7 @@ impl Config {
         Ok(Self {
             access_audit,
             jobs_interval,
+            events_retention,
             smtp_url,
             mail_dir: get("CRM_MAIL_DIR").map(PathBuf::from),
             mail_from,

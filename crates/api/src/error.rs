@@ -230,6 +230,12 @@ impl ApiError {
                     format!("try again in {} seconds", retry_after.as_secs().max(1)),
                 )
             }
+            AppError::CursorExpired => Problem::new(
+                StatusCode::GONE,
+                "cursor_expired",
+                "The cursor is older than the events kept",
+                "events after this cursor were pruned (CRM_EVENTS_RETENTION); resync from the lists with updated_since, then follow the feed again from a cursor read now",
+            ),
             AppError::Unavailable => {
                 headers.push((header::RETRY_AFTER, "1".to_owned()));
                 Problem::new(

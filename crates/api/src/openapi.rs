@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField, ProblemUnmet};
 use crate::routes::documents;
+use crate::routes::feed;
 use crate::routes::health;
 use crate::routes::identity::{api_keys, auth, departments, users};
 use crate::routes::intake::{leads, providers as intake};
@@ -72,6 +73,7 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         documents::invoices::retry_sending, documents::purchasing::record_related, documents::purchasing::list_related, documents::tree::document_tree,
         documents::purchasing::get_related, documents::payments::get_payment, documents::shipments::list_shipments,
         leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
+        feed::list_events,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(Problem, ProblemField, ProblemUnmet)),
@@ -94,6 +96,7 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         (name = "invoices", description = "Invoices as PDF, and e-mailing them"),
         (name = "purchasing", description = "Purchase documents procurement makes for orders"),
         (name = "intake", description = "Leads from e-mail, Telegram, VK, telephony and website forms; channel settings"),
+        (name = "events", description = "The change feed: every change you may see, gap-free, in commit order"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -102,6 +105,7 @@ pub struct ApiDoc;
 /// Who may call each operation, by operation id. Operations not listed are public.
 pub const ACCESS: &[(&str, &Access)] = &[
     ("logout", &perm::LOGOUT),
+    ("listEvents", &perm::READ_EVENTS),
     ("getMe", &perm::READ_ME),
     ("listUsers", &perm::LIST_USERS),
     ("createUser", &perm::CREATE_USER),

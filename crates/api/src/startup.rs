@@ -51,8 +51,9 @@ pub fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError
             from: config.mail_from.clone(),
         },
         vat_rates: config.vat_rates.clone(),
+        events_retention: config.events_retention,
     };
-    let app = App::new(pool, clock, settings);
+    let app = App::new(pool, clock, settings).with_renderer(Arc::new(crate::routes::feed::AsGetReturns));
     crm_app::sales::scenarios::ensure_typical_sale(&app)
         .map_err(|e| StartError::App(format!("default scenario: {e}")))?;
     Ok(app)
@@ -160,9 +161,9 @@ impl Application {
                 ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     ticks.tick().await;
-                    let app = app.clone();
+                    let job = app.clone();
                     match tokio::task::spawn_blocking(move || {
-                        crm_app::documents::schedule::announce_overdue_payments(&app)
+                        crm_app::documents::schedule::announce_overdue_payments(&job)
                     })
                     .await
                     {
@@ -170,6 +171,13 @@ impl Application {
                         Ok(Ok(n)) => tracing::info!(instalments = n, "overdue payments announced"),
                         Ok(Err(e)) => tracing::warn!(error = %e, "overdue payments job failed"),
                         Err(e) => tracing::error!(error = %e, "overdue payments job panicked"),
+                    }
+                    let job = app.clone();
+                    match tokio::task::spawn_blocking(move || crm_app::feed::retention::prune(&job)).await {
+                        Ok(Ok(0)) => {}
+                        Ok(Ok(n)) => tracing::info!(events = n, "change feed pruned to its retention"),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "change feed retention job failed"),
+                        Err(e) => tracing::error!(error = %e, "change feed retention job panicked"),
                     }
                 }
             });

@@ -7,6 +7,8 @@
 //! `tests/layers.rs`, which fails on any use upward or sideways):
 //!
 //! ```text
+//!       feed/           the change feed: renders and reads every area's events
+//!         |
 //! documents/  intake/   catalog, quotes, orders, payments, shipments, invoices… | leads, channels, providers
 //!      \       /        (side by side: neither uses the other)
 //!       sales/          scenarios, interests, the board, interactions, tasks
@@ -24,6 +26,7 @@
 //! handed what is written once, in `identity::policy`.
 
 pub mod documents;
+pub mod feed;
 pub mod identity;
 pub mod intake;
 pub mod parties;
@@ -61,6 +64,8 @@ pub struct Settings {
     /// The VAT rates the organisation charges (`CRM_VAT_RATES`); any other
     /// rate on a product or a line is refused.
     pub vat_rates: Vec<crm_domain::VatRate>,
+    /// How long the change feed keeps events (`CRM_EVENTS_RETENTION`).
+    pub events_retention: Duration,
 }
 
 impl Settings {
@@ -117,16 +122,27 @@ pub struct App {
     /// The `Idempotency-Key` record of the request this use case serves: its
     /// write transactions mark it applied as they commit (see `write`).
     idempotency: Option<Uuid>,
+    /// How the API renders entities for the change feed (none in use-case tests).
+    renderer: Option<Arc<dyn feed::snapshots::Render>>,
 }
 
 impl App {
     pub fn new(pool: Pool, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self { pool, clock, settings: Arc::new(settings), idempotency: None }
+        Self { pool, clock, settings: Arc::new(settings), idempotency: None, renderer: None }
     }
 
     /// This context serving a request guarded by the idempotency record `record`.
     pub fn with_idempotency(&self, record: Option<Uuid>) -> Self {
         Self { idempotency: record, ..self.clone() }
+    }
+
+    /// This context with the API's renderer, so events carry the entity as GET returns it.
+    pub fn with_renderer(self, renderer: Arc<dyn feed::snapshots::Render>) -> Self {
+        Self { renderer: Some(renderer), ..self }
+    }
+
+    pub(crate) fn renderer(&self) -> Option<&dyn feed::snapshots::Render> {
+        self.renderer.as_deref()
     }
 
     pub fn pool(&self) -> &Pool {
@@ -162,6 +178,7 @@ impl App {
         let record = self.idempotency;
         crm_store::write_transaction(&mut conn, |conn| {
             let out = f(conn)?;
+            feed::snapshots::render_pending(conn, self)?;
             if let Some(record) = record {
                 crm_store::queries::idempotency::mark_applied(conn, record.into())?;
             }

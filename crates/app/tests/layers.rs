@@ -9,8 +9,15 @@ use std::path::{Path, PathBuf};
 
 /// Floors from the ground up. An area may use its own floor's code and any
 /// floor below; `documents` and `intake` share a floor and do not use each other.
-const FLOORS: &[(&str, u8)] =
-    &[("platform", 0), ("identity", 1), ("parties", 2), ("sales", 3), ("documents", 4), ("intake", 4)];
+const FLOORS: &[(&str, u8)] = &[
+    ("platform", 0),
+    ("identity", 1),
+    ("parties", 2),
+    ("sales", 3),
+    ("documents", 4),
+    ("intake", 4),
+    ("feed", 5),
+];
 
 /// Names the crate root re-exports, and the area each comes from.
 const ROOT: &[(&str, &str)] = &[

@@ -9,7 +9,9 @@ pub mod ids;
 pub mod money;
 pub mod org;
 pub mod pricing;
+#[macro_use]
 pub mod status;
+pub mod events;
 pub mod text;
 pub mod values;
 pub mod words;

@@ -1,6 +1,7 @@
 //! Routes grouped by resource; handlers are thin: parse, call `app`, shape.
 
 pub mod documents;
+pub mod feed;
 pub mod health;
 pub mod identity;
 pub mod intake;
@@ -18,7 +19,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .configure(sales::configure)
             .configure(parties::configure)
             .configure(intake::configure)
-            .configure(documents::configure),
+            .configure(documents::configure)
+            .configure(feed::configure),
     );
 }
 

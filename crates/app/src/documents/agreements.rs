@@ -3,6 +3,7 @@
 //! the total, each due a number of days after its trigger.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::events::EventType;
 use crm_domain::pricing::VatRate;
 use crm_domain::status::AgreementStatus;
 use crm_store::queries::documents as dq;
@@ -60,7 +61,7 @@ pub(crate) fn terms_of(row: &AgreementRow) -> Result<Vec<Term>, AppError> {
         .map_err(|e| AppError::internal(format!("agreement {} has unreadable terms: {e}", row.id.0)))
 }
 
-fn view(row: AgreementRow) -> Result<AgreementView, AppError> {
+pub(crate) fn view(row: AgreementRow) -> Result<AgreementView, AppError> {
     Ok(AgreementView {
         payment_terms: terms_of(&row)?,
         id: row.id.0,
@@ -190,7 +191,7 @@ pub fn create_agreement(
             conn,
             now,
             Some(actor),
-            "agreement.created",
+            EventType::AgreementCreated,
             "agreement",
             id,
             serde_json::json!({"id": id, "client_id": client.id.0, "number": row.number}),
@@ -284,7 +285,7 @@ pub fn update_agreement(
             conn,
             now,
             Some(actor),
-            "agreement.updated",
+            EventType::AgreementUpdated,
             "agreement",
             id,
             serde_json::json!({"id": id}),

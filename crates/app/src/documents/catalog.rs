@@ -1,6 +1,7 @@
 //! The product and service catalogue, and the organisation's own details.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::{Money, TaxId, VatRate};
 use crm_store::queries::catalog as q;
 use crm_store::rows::{OrganizationRow, ProductRow};
@@ -29,7 +30,7 @@ pub struct ProductView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn view(r: ProductRow) -> ProductView {
+pub(crate) fn view(r: ProductRow) -> ProductView {
     ProductView {
         id: r.id.0,
         sku: r.sku,
@@ -122,7 +123,7 @@ pub fn create_product(app: &App, actor: &Principal, input: ProductInput) -> Resu
             conn,
             now,
             Some(actor),
-            "product.created",
+            EventType::ProductCreated,
             "product",
             row.id.0,
             serde_json::json!({"id": row.id.0, "sku": row.sku}),
@@ -189,7 +190,7 @@ pub fn update_product(
             conn,
             now,
             Some(actor),
-            "product.updated",
+            EventType::ProductUpdated,
             "product",
             id,
             serde_json::json!({"id": id, "version": row.version}),
@@ -316,7 +317,7 @@ pub fn put_organization(
             conn,
             now,
             Some(actor),
-            "organization.updated",
+            EventType::OrganizationUpdated,
             "organization",
             Uuid::nil(),
             serde_json::json!({"name": row.name, "version": row.version}),

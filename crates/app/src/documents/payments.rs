@@ -2,6 +2,7 @@
 //! reference), cancelling, reading and the sync list.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::status::PaymentStatus;
 use crm_domain::Money;
 use crm_scenario::DomainEvent;
@@ -37,7 +38,7 @@ pub struct PaymentView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub(in crate::documents) fn payment_view(r: PaymentRow) -> PaymentView {
+pub(crate) fn payment_view(r: PaymentRow) -> PaymentView {
     PaymentView {
         id: r.id.0,
         order_id: r.order_id.0,
@@ -135,7 +136,8 @@ pub fn register_payment(
         let note = if overpaid { " (overpaid)" } else { "" };
         timeline(conn, order.interest_id, Some(actor), now, "payment_registered", format!("Payment {amount} for order {}{note}", order.number),
             serde_json::json!({"payment_id": row.id.0, "order_id": order.id.0, "amount": amount.to_string(), "overpaid": overpaid}))?;
-        outbox::record(conn, now, Some(actor), "payment.registered", "payment", row.id.0, serde_json::json!({"id": row.id.0, "order_id": order.id.0, "amount": amount.to_string()}))?;
+        outbox::record(conn, now, Some(actor), EventType::PaymentRegistered, "payment", row.id.0, serde_json::json!({"id": row.id.0, "order_id": order.id.0, "amount": amount.to_string()}))?;
+        crate::documents::orders::figures_changed(conn, now, actor, order.id.0)?;
         let paid = crate::sales::coverage(conn, order.interest_id)?.fully_paid;
         if paid {
             apply_event(conn, Some(actor), now, fallback, order.interest_id.0, DomainEvent::OrdersFullyPaid)?;
@@ -237,11 +239,12 @@ pub fn cancel_payment(
             conn,
             now,
             Some(actor),
-            "payment.cancelled",
+            EventType::PaymentCancelled,
             "payment",
             id,
             serde_json::json!({"id": id}),
         )?;
+        crate::documents::orders::figures_changed(conn, now, actor, order.id.0)?;
         Ok(payment_view(row))
     })
 }

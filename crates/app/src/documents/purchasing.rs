@@ -3,6 +3,7 @@
 //! grew: interest → quotes → orders → invoice, payments, shipments, purchases.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::events::EventType;
 use crm_domain::status::OrderStatus;
 use crm_domain::Money;
 use crm_store::queries::{documents as dq, orders as q, sales as sq};
@@ -36,7 +37,7 @@ pub struct RelatedView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn related_view(r: RelatedDocumentRow) -> RelatedView {
+pub(crate) fn related_view(r: RelatedDocumentRow) -> RelatedView {
     RelatedView {
         id: r.id.0,
         order_id: r.order_id.0,
@@ -135,7 +136,7 @@ pub fn record_related(
             conn,
             now,
             Some(actor),
-            "related_document.recorded",
+            EventType::RelatedDocumentRecorded,
             "order",
             order.id.0,
             serde_json::json!({"id": row.id.0, "order_id": order.id.0, "kind": row.kind}),

@@ -2,6 +2,7 @@
 //! with the order; and the daily check for overdue instalments.
 
 use chrono::NaiveDate;
+use crm_domain::events::EventType;
 use crm_domain::status::{AgreementStatus, InstalmentStatus, OrderStatus};
 use crm_domain::Money;
 use crm_scenario::DomainEvent;
@@ -177,7 +178,7 @@ pub fn announce_overdue_payments(app: &App) -> Result<usize, AppError> {
                 timeline(conn, interest.id, None, now, "payment_overdue", text.clone(),
                     serde_json::json!({"order_id": row.id.0, "overdue": owed.to_string(), "instalments": late.iter().map(|v| v.position).collect::<Vec<_>>()}))?;
                 crate::sales::notify(conn, interest.responsible_id, Some(interest.id), &text, now)?;
-                outbox::record(conn, now, None, "order.payment_overdue", "order", row.id.0, serde_json::json!({"id": row.id.0, "overdue": owed.to_string()}))?;
+                outbox::record(conn, now, None, EventType::OrderPaymentOverdue, "order", row.id.0, serde_json::json!({"id": row.id.0, "overdue": owed.to_string()}))?;
                 if interest.state == InterestState::Active {
                     apply_event(conn, None, now, fallback, interest.id.0, DomainEvent::PaymentOverdue)?;
                 }

@@ -2,6 +2,7 @@
 //! tracking, cancelling and reading.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::pricing::Quantity;
 use crm_domain::status::{InstalmentStatus, OrderStatus, ShipmentStatus};
 use crm_domain::Money;
@@ -37,10 +38,7 @@ pub struct ShipmentView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub(in crate::documents) fn shipment_view(
-    conn: &mut DbConnection,
-    r: ShipmentRow,
-) -> Result<ShipmentView, AppError> {
+pub(crate) fn shipment_view(conn: &mut DbConnection, r: ShipmentRow) -> Result<ShipmentView, AppError> {
     let lines = q::shipment_lines_of(conn, r.id)?
         .into_iter()
         .map(|l| (l.order_line_id.0, Quantity(l.quantity)))
@@ -190,11 +188,12 @@ pub fn create_shipment(
             conn,
             now,
             Some(actor),
-            "shipment.created",
+            EventType::ShipmentCreated,
             "shipment",
             row.id.0,
             serde_json::json!({"id": row.id.0, "order_id": order.id.0}),
         )?;
+        crate::documents::orders::figures_changed(conn, now, actor, order.id.0)?;
         apply_event(conn, Some(actor), now, fallback, order.interest_id.0, DomainEvent::ShipmentMade)?;
         let shipped = crate::sales::coverage(conn, order.interest_id)?.fully_shipped;
         if shipped {
@@ -350,11 +349,12 @@ pub fn cancel_shipment(
             conn,
             now,
             Some(actor),
-            "shipment.cancelled",
+            EventType::ShipmentCancelled,
             "shipment",
             id,
             serde_json::json!({"id": id}),
         )?;
+        crate::documents::orders::figures_changed(conn, now, actor, order.id.0)?;
         shipment_view(conn, row)
     })
 }

@@ -2,6 +2,7 @@
 //! digest, scoped, expiring and revocable.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::{PersonName, Scope};
 use crm_store::queries::auth as q;
 use crm_store::rows::ApiKeyRow;
@@ -49,7 +50,7 @@ pub struct ApiKeyView {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-fn view(row: ApiKeyRow, now: DateTime<Utc>) -> ApiKeyView {
+pub(crate) fn view(row: ApiKeyRow, now: DateTime<Utc>) -> ApiKeyView {
     let status = if row.revoked_at.is_some() {
         KeyStatus::Revoked
     } else if row.expires_at.is_some_and(|t| t <= now.naive_utc()) {
@@ -134,7 +135,7 @@ pub fn create_api_key(app: &App, actor: &Principal, input: NewApiKey) -> Result<
             conn,
             now,
             Some(actor),
-            "api_key.created",
+            EventType::ApiKeyCreated,
             "api_key",
             id,
             serde_json::json!({"id": id, "name": key.name, "scopes": row.scopes, "expires_at": key.expires_at}),
@@ -161,7 +162,7 @@ pub fn revoke_api_key(app: &App, actor: &Principal, id: Uuid) -> Result<(), AppE
                 conn,
                 now,
                 Some(actor),
-                "api_key.revoked",
+                EventType::ApiKeyRevoked,
                 "api_key",
                 id,
                 serde_json::json!({"id": id}),

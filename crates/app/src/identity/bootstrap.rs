@@ -1,5 +1,6 @@
 //! First-start set-up: the bootstrap admin, and the demo data set.
 
+use crm_domain::events::EventType;
 use crm_domain::{Email, PersonName, Role};
 use crm_store::queries::users as q;
 use crm_store::rows::UserInsertForm;
@@ -68,7 +69,7 @@ pub fn bootstrap_admin(app: &App, email: &str, password: Option<&str>) -> Result
             conn,
             now,
             None,
-            "user.created",
+            EventType::UserCreated,
             "user",
             id,
             serde_json::json!({"id": id, "email": email.as_str(), "role": "admin", "bootstrap": true}),

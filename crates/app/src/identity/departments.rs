@@ -1,6 +1,7 @@
 //! Departments: the organisation's tree, each with a head who approves its losses.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::{PersonName, Role};
 use crm_store::queries::departments::DepartmentFilter;
 use crm_store::queries::{departments as q, users as uq};
@@ -26,7 +27,7 @@ pub struct DepartmentView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn view(row: DepartmentRow) -> DepartmentView {
+pub(crate) fn view(row: DepartmentRow) -> DepartmentView {
     DepartmentView {
         id: row.id.0,
         name: row.name,
@@ -157,7 +158,7 @@ pub fn create_department(
             conn,
             now,
             Some(actor),
-            "department.created",
+            EventType::DepartmentCreated,
             "department",
             id,
             event_payload(&created),
@@ -250,7 +251,7 @@ pub fn update_department(
             conn,
             now,
             Some(actor),
-            "department.updated",
+            EventType::DepartmentUpdated,
             "department",
             id,
             event_payload(&updated),

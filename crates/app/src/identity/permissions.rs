@@ -181,3 +181,7 @@ pub const READ_DOCUMENT_TREE: Access = Access {
     roles: ORDER_READERS,
     key: KeyRule::Scope(Scope::OrdersRead),
 };
+
+/// Everyone may follow the change feed; each reader gets only the events of
+/// what they may read (checked per event against the read access of its kind).
+pub const READ_EVENTS: Access = Access { action: "read the change feed", roles: EVERYONE, key: KeyRule::Any };

@@ -1,6 +1,7 @@
 //! People who use the CRM: creating, reading, listing and changing them.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::{Email, PersonName, Role, TimeZoneName};
 use crm_store::queries::users::UserFilter;
 use crm_store::queries::{auth as aq, departments as dq, users as q};
@@ -140,7 +141,7 @@ pub fn create_user(app: &App, actor: &Principal, input: NewUser) -> Result<UserV
         q::insert(conn, &form)?;
         let created = q::find(conn, id.into())?.ok_or(AppError::NotFound("user"))?;
         let view = view(created)?;
-        outbox::record(conn, now, Some(actor), "user.created", "user", id, event_payload(&view))?;
+        outbox::record(conn, now, Some(actor), EventType::UserCreated, "user", id, event_payload(&view))?;
         Ok(view)
     })
 }
@@ -345,7 +346,8 @@ pub fn update_user(
             }
         }
         let updated = view(q::find(conn, id.into())?.ok_or(AppError::NotFound("user"))?)?;
-        let kind = if row.active && !form.active { "user.deactivated" } else { "user.updated" };
+        let kind =
+            if row.active && !form.active { EventType::UserDeactivated } else { EventType::UserUpdated };
         outbox::record(conn, now, Some(actor), kind, "user", id, event_payload(&updated))?;
         Ok(updated)
     })

@@ -2,6 +2,7 @@
 //! website forms. Secrets are kept as digests and never returned.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::{Email, Phone};
 use crm_store::queries::leads as q;
 use crm_store::rows::ChannelRow;
@@ -35,7 +36,7 @@ pub struct ChannelView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn view(r: ChannelRow) -> ChannelView {
+pub(crate) fn view(r: ChannelRow) -> ChannelView {
     ChannelView {
         id: r.id.0,
         kind: r.kind,
@@ -162,7 +163,7 @@ pub fn create_channel(app: &App, actor: &Principal, input: NewChannel) -> Result
             conn,
             now,
             Some(actor),
-            "channel.created",
+            EventType::ChannelCreated,
             "channel",
             row.id.0,
             serde_json::json!({"id": row.id.0, "kind": row.kind, "name": row.name}),
@@ -198,7 +199,7 @@ pub fn deactivate_channel(app: &App, actor: &Principal, id: Uuid) -> Result<(), 
                 conn,
                 now,
                 Some(actor),
-                "channel.deactivated",
+                EventType::ChannelDeactivated,
                 "channel",
                 id,
                 serde_json::json!({"id": id}),

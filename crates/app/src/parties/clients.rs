@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use crm_domain::contact_data::{handle, name_key, name_tokens};
+use crm_domain::events::EventType;
 use crm_domain::status::ClientStatus;
 use crm_domain::{Role, TaxId};
 use crm_store::queries::clients as q;
@@ -234,7 +235,7 @@ pub(crate) fn create_client_in(
         conn,
         now,
         Some(actor),
-        "client.created",
+        EventType::ClientCreated,
         "client",
         id,
         serde_json::json!({"id": id, "name": name}),
@@ -409,7 +410,7 @@ pub fn update_client(
             conn,
             now,
             Some(actor),
-            "client.updated",
+            EventType::ClientUpdated,
             "client",
             id,
             serde_json::json!({"id": id, "name": row.name, "version": row.version}),

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use crm_domain::contact_data::name_tokens;
+use crm_domain::events::EventType;
 use crm_domain::Phone;
 use crm_store::queries::clients as q;
 use crm_store::rows::ContactRow;
@@ -142,7 +143,7 @@ pub(crate) fn create_contact_in(
         conn,
         now,
         Some(actor),
-        "contact.created",
+        EventType::ContactCreated,
         "contact",
         id,
         serde_json::json!({"id": id, "name": name, "client_id": input.client_id}),
@@ -313,7 +314,7 @@ pub fn update_contact(
             conn,
             now,
             Some(actor),
-            "contact.updated",
+            EventType::ContactUpdated,
             "contact",
             id,
             serde_json::json!({"id": id, "version": row.version}),

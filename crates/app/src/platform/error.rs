@@ -65,6 +65,10 @@ pub enum AppError {
     /// Too many attempts (429).
     #[error("too many attempts")]
     RateLimited { retry_after: Duration },
+    /// A change-feed cursor from before what retention keeps (410): events
+    /// after it are gone, so the reader must resync from the lists.
+    #[error("the cursor is older than the events kept")]
+    CursorExpired,
     /// The database did not give a connection in time (503).
     #[error("database unavailable")]
     Unavailable,

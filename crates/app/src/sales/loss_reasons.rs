@@ -1,6 +1,7 @@
 //! Why deals are lost: a list the heads keep.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::PersonName;
 use crm_store::queries::sales as q;
 use crm_store::rows::LossReasonRow;
@@ -23,7 +24,7 @@ pub struct LossReasonView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn view(r: LossReasonRow) -> LossReasonView {
+pub(crate) fn view(r: LossReasonRow) -> LossReasonView {
     LossReasonView {
         id: r.id.0,
         name: r.name,
@@ -73,7 +74,7 @@ pub fn create_loss_reason(app: &App, actor: &Principal, name: &str) -> Result<Lo
             conn,
             now,
             Some(actor),
-            "loss_reason.created",
+            EventType::LossReasonCreated,
             "loss_reason",
             row.id.0,
             serde_json::json!({"id": row.id.0, "name": row.name}),
@@ -120,7 +121,7 @@ pub fn update_loss_reason(
             conn,
             now,
             Some(actor),
-            "loss_reason.updated",
+            EventType::LossReasonUpdated,
             "loss_reason",
             id,
             serde_json::json!({"id": id, "name": updated.name, "active": updated.active}),

@@ -9,6 +9,7 @@ pub mod work;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use crm_domain::events::EventType;
 use crm_domain::status::TaskStatus;
 use crm_domain::Role;
 use crm_scenario::{Assignee, Effect, InterestState, Scenario, StageKind};
@@ -195,7 +196,7 @@ pub(crate) fn create_task(
         conn,
         now,
         actor,
-        "task.created",
+        EventType::TaskCreated,
         "task",
         row.id.0,
         serde_json::json!({
@@ -300,7 +301,7 @@ pub(crate) fn apply_effects(
                 )?;
             }
             Effect::CloseTasks { task_kind } => {
-                for task in close_open_tasks(conn, row.id, &task_kind, now)? {
+                for task in close_open_tasks(conn, actor, row.id, &task_kind, now)? {
                     timeline(
                         conn,
                         row.id,
@@ -327,6 +328,7 @@ pub(crate) fn apply_effects(
 /// Marks the interest's open tasks of a kind done; returns them.
 pub(crate) fn close_open_tasks(
     conn: &mut DbConnection,
+    actor: Option<&Principal>,
     interest: DbUuid,
     task_kind: &str,
     now: DateTime<Utc>,
@@ -339,6 +341,15 @@ pub(crate) fn close_open_tasks(
         task.version += 1;
         task.updated_at = now.naive_utc();
         q::update_task(conn, &task, version)?;
+        crate::platform::outbox::record(
+            conn,
+            now,
+            actor,
+            EventType::TaskCompleted,
+            "task",
+            task.id.0,
+            serde_json::json!({"id": task.id.0, "closed_by": "rule"}),
+        )?;
         closed.push(task);
     }
     Ok(closed)

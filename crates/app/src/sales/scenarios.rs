@@ -1,6 +1,7 @@
 //! Scenarios: the built-in "Typical sale" and the copies and new ones heads make.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::PersonName;
 use crm_scenario::{Action, Assignee, Scenario};
 use crm_store::queries::{sales as q, users as uq};
@@ -68,7 +69,7 @@ pub fn ensure_typical_sale(app: &App) -> Result<(), AppError> {
             conn,
             now,
             None,
-            "scenario.created",
+            EventType::ScenarioCreated,
             "scenario",
             id,
             serde_json::json!({"id": id, "name": TYPICAL_SALE}),
@@ -177,7 +178,7 @@ pub fn create_scenario(
             conn,
             now,
             Some(actor),
-            "scenario.created",
+            EventType::ScenarioCreated,
             "scenario",
             id,
             serde_json::json!({"id": id, "name": row.name}),
@@ -231,7 +232,7 @@ pub fn replace_scenario(
             conn,
             now,
             Some(actor),
-            "scenario.updated",
+            EventType::ScenarioUpdated,
             "scenario",
             id,
             serde_json::json!({"id": id, "name": updated.name, "version": updated.version}),

@@ -34,6 +34,22 @@ pub struct FeedEventRow {
     pub actor_id: Option<DbUuid>,
     pub seq: Option<i64>,
     pub tx_id: i64,
+    pub data: Option<String>,
+    pub changes: Option<String>,
+    pub entity_version: Option<i64>,
+    pub audience: Option<String>,
+    pub prev_audience: Option<String>,
+}
+
+/// What rendering fills in on an event written in the current transaction.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = outbox_events, treat_none_as_null = true)]
+pub struct EventSnapshot {
+    pub data: Option<String>,
+    pub changes: Option<String>,
+    pub entity_version: Option<i64>,
+    pub audience: Option<String>,
+    pub prev_audience: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -18,6 +18,23 @@ diesel::table! {
         seq -> Nullable<BigInt>,
         /// The writing transaction (PostgreSQL); 0 on SQLite.
         tx_id -> BigInt,
+        /// The entity as its GET returned it at this change (JSON); NULL
+        /// only inside the writing transaction, until rendered.
+        data -> Nullable<Text>,
+        /// `{field: {from, to}}` against the entity's previous event (JSON).
+        changes -> Nullable<Text>,
+        entity_version -> Nullable<BigInt>,
+        /// Who could see the entity at this change (JSON), and at its previous event.
+        audience -> Nullable<Text>,
+        prev_audience -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    feed_horizon (id) {
+        id -> Integer,
+        tx_id -> BigInt,
+        seq -> BigInt,
     }
 }
 

@@ -167,7 +167,7 @@ pub struct ScenarioDto {
 }
 
 impl ScenarioDto {
-    fn from_view(v: ScenarioView) -> Result<Self, ApiError> {
+    pub(crate) fn from_view(v: ScenarioView) -> Result<Self, ApiError> {
         Ok(Self {
             id: v.id,
             name: v.name,

@@ -5,6 +5,7 @@
 pub mod pdf;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::events::EventType;
 use crm_domain::status::{InstalmentStatus, OrderStatus, SendingStatus};
 use crm_domain::words::amount_in_words;
 use crm_domain::Email;
@@ -575,7 +576,7 @@ fn attempt(app: &App, actor: &Principal, sending: InvoiceSendingRow) -> Result<S
                 crate::sales::work::complete_interaction_row(conn, actor, now, interaction, &format!("sent, Message-ID {message_id}"))?;
                 timeline(conn, interest, Some(actor), now, "invoice_sent", subject,
                     serde_json::json!({"order_id": data.order.id, "sending_id": s.id.0, "to": s.recipient, "message_id": message_id}))?;
-                outbox::record(conn, now, Some(actor), "invoice.sent", "order", data.order.id, serde_json::json!({"id": data.order.id, "sending_id": s.id.0}))?;
+                outbox::record(conn, now, Some(actor), EventType::InvoiceSent, "order", data.order.id, serde_json::json!({"id": data.order.id, "sending_id": s.id.0}))?;
             }
             Err(why) => {
                 s.status = SendingStatus::Failed.into();

@@ -1,6 +1,7 @@
 //! Creating, reading, listing and changing orders.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::events::EventType;
 use crm_domain::status::OrderStatus;
 use crm_domain::Money;
 use crm_scenario::InterestState;
@@ -93,7 +94,7 @@ pub(crate) fn insert_order_in(
         conn,
         now,
         Some(actor),
-        "order.created",
+        EventType::OrderCreated,
         "order",
         id,
         serde_json::json!({"id": id, "number": order.number}),
@@ -236,7 +237,7 @@ pub fn update_order(
             format!("Order {} changed: {}", row.number, Money::from_minor(row.total_minor)),
             serde_json::json!({"order_id": id, "total": Money::from_minor(row.total_minor).to_string()}),
         )?;
-        outbox::record(conn, now, Some(actor), "order.updated", "order", id, serde_json::json!({"id": id}))?;
+        outbox::record(conn, now, Some(actor), EventType::OrderUpdated, "order", id, serde_json::json!({"id": id}))?;
         order_view(conn, row, day)
     })
 }

@@ -2,6 +2,7 @@
 //! due dates, the interest's rules.
 
 use chrono::NaiveDate;
+use crm_domain::events::EventType;
 use crm_domain::status::{OrderStatus, ShipmentStatus};
 use crm_domain::Money;
 use crm_store::queries::{documents as dq, orders as q};
@@ -76,7 +77,11 @@ pub(in crate::documents) fn change_status(
             conn,
             now,
             Some(actor),
-            &format!("order.{to}"),
+            match to {
+                OrderStatus::Confirmed => EventType::OrderConfirmed,
+                OrderStatus::Cancelled => EventType::OrderCancelled,
+                OrderStatus::Draft => EventType::OrderUpdated,
+            },
             "order",
             id,
             serde_json::json!({"id": id, "status": to.as_str()}),

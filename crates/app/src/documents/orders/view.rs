@@ -257,3 +257,22 @@ pub(crate) fn midnight(d: NaiveDate) -> chrono::NaiveDateTime {
 pub(crate) fn fallback_tz(app: &App) -> Tz {
     app.settings().default_time_zone.tz()
 }
+
+/// Records that an order's paid or shipped figures moved with a payment or
+/// shipment: its GET changed, so the change feed gets the order as it now reads.
+pub(crate) fn figures_changed(
+    conn: &mut DbConnection,
+    now: chrono::DateTime<chrono::Utc>,
+    actor: &Principal,
+    order: Uuid,
+) -> Result<(), AppError> {
+    crate::platform::outbox::record(
+        conn,
+        now,
+        Some(actor),
+        crm_domain::events::EventType::OrderUpdated,
+        "order",
+        order,
+        serde_json::json!({"id": order, "figures": true}),
+    )
+}

@@ -1,5 +1,6 @@
 //! The client's approval of one variant.
 
+use crm_domain::events::EventType;
 use crm_domain::status::QuoteStatus;
 use crm_domain::Money;
 use crm_store::queries::documents as dq;
@@ -58,7 +59,7 @@ pub fn approve_quote(
             format!("Quote {} approved: variant \"{}\" for {}", row.number, chosen.name, Money::from_minor(chosen.total_minor)),
             serde_json::json!({"quote_id": id, "variant_id": variant, "total": Money::from_minor(chosen.total_minor).to_string()}),
         )?;
-        outbox::record(conn, now, Some(actor), "quote.approved", "quote", id, serde_json::json!({"id": id, "variant_id": variant}))?;
+        outbox::record(conn, now, Some(actor), EventType::QuoteApproved, "quote", id, serde_json::json!({"id": id, "variant_id": variant}))?;
         quote_view(conn, row, day)
     })
 }

@@ -1,6 +1,7 @@
 //! Creating, reading, listing and changing quotes.
 
 use chrono::NaiveDate;
+use crm_domain::events::EventType;
 use crm_domain::status::QuoteStatus;
 use crm_scenario::InterestState;
 use crm_store::queries::documents as dq;
@@ -169,7 +170,7 @@ pub fn create_quote(
             conn,
             now,
             Some(actor),
-            "quote.created",
+            EventType::QuoteCreated,
             "quote",
             id,
             serde_json::json!({"id": id, "number": row.number}),
@@ -310,7 +311,7 @@ pub fn update_quote(
             conn,
             now,
             Some(actor),
-            "quote.updated",
+            EventType::QuoteUpdated,
             "quote",
             id,
             serde_json::json!({"id": id, "status": row.status.as_str()}),

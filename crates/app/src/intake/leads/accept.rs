@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use crm_domain::events::EventType;
 use crm_domain::status::LeadStatus;
 use crm_scenario::InterestState;
 use crm_store::queries::clients as cq;
@@ -206,7 +207,7 @@ pub fn accept_lead(
                     conn,
                     now,
                     Some(actor),
-                    "lead.accepted",
+                    EventType::LeadAccepted,
                     "lead",
                     id,
                     serde_json::json!({"id": id, "interest_id": interest.id}),
@@ -284,7 +285,7 @@ pub fn accept_lead(
                     conn,
                     now,
                     Some(actor),
-                    "lead.linked",
+                    EventType::LeadLinked,
                     "lead",
                     id,
                     serde_json::json!({"id": id, "interest_id": interest_id}),

@@ -1,6 +1,7 @@
 //! The lead inbox: taking a lead in from any channel, reading and listing.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::status::LeadStatus;
 use crm_domain::{Email, Phone};
 use crm_store::queries::clients as cq;
@@ -50,7 +51,7 @@ pub struct LeadView {
     pub updated_at: DateTime<Utc>,
 }
 
-pub(super) fn view(r: LeadRow) -> LeadView {
+pub(crate) fn view(r: LeadRow) -> LeadView {
     LeadView {
         id: r.id.0,
         channel: r.channel,
@@ -223,7 +224,7 @@ pub(crate) fn intake_in(
         conn,
         now,
         actor,
-        "lead.received",
+        EventType::LeadReceived,
         "lead",
         row.id.0,
         serde_json::json!({

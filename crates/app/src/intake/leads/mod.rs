@@ -2,7 +2,7 @@
 //! one into an interest (or links it to an existing one) after a duplicate check.
 
 mod accept;
-mod inbox;
+pub(crate) mod inbox;
 mod reject;
 mod wizard;
 

@@ -1,5 +1,6 @@
 //! Rejecting a lead with a reason.
 
+use crm_domain::events::EventType;
 use crm_domain::status::LeadStatus;
 use crm_store::queries::leads as q;
 use uuid::Uuid;
@@ -50,7 +51,7 @@ pub fn reject_lead(
             conn,
             now,
             Some(actor),
-            "lead.rejected",
+            EventType::LeadRejected,
             "lead",
             id,
             serde_json::json!({"id": id, "reason": reason}),

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use crm_domain::events::EventType;
 use crm_domain::{Money, Role};
 use crm_scenario::InterestState;
 use crm_store::queries::sales as q;
@@ -205,7 +206,7 @@ pub(crate) fn create_interest_in(
         effects.into_iter().filter(|e| !matches!(e, crm_scenario::Effect::EnterStage { .. })).collect();
     apply_effects(conn, Some(actor), now, &def, &mut row, actions, &serde_json::json!({}))?;
     q::update_interest(conn, &row, row.version)?;
-    outbox::record(conn, now, Some(actor), "interest.created", "interest", id, event_payload(&row))?;
+    outbox::record(conn, now, Some(actor), EventType::InterestCreated, "interest", id, event_payload(&row))?;
     view(conn, row, &def, now, fallback)
 }
 
@@ -406,7 +407,7 @@ pub fn update_interest(
                 serde_json::json!({"fields": changed, "before": before, "after": event_payload(&row)}),
             )?;
         }
-        outbox::record(conn, now, Some(actor), "interest.updated", "interest", id, event_payload(&row))?;
+        outbox::record(conn, now, Some(actor), EventType::InterestUpdated, "interest", id, event_payload(&row))?;
         let def = parse_definition(
             &q::find_scenario(conn, row.scenario_id)?.ok_or(AppError::NotFound("scenario"))?.definition,
         )?;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use crm_domain::events::EventType;
 use crm_store::queries::sales as q;
 use crm_store::DbConnection;
 use uuid::Uuid;
@@ -45,7 +46,7 @@ pub fn apply_event(
     if q::update_interest(conn, &row, version)? != 1 {
         return Err(AppError::PreconditionFailed { expected: version, current: version + 1 });
     }
-    let kind = if row.stage != before { "interest.stage_changed" } else { "interest.updated" };
+    let kind = if row.stage != before { EventType::InterestStageChanged } else { EventType::InterestUpdated };
     outbox::record(conn, now, actor, kind, "interest", interest, event_payload(&row))
 }
 

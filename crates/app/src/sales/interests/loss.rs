@@ -1,6 +1,7 @@
 //! Deciding a requested loss: the department head (or an admin) approves
 //! or returns it.
 
+use crm_domain::events::EventType;
 use crm_domain::Role;
 use crm_store::queries::sales as q;
 use uuid::Uuid;
@@ -72,7 +73,7 @@ pub fn decide_loss(
         };
         let effects = effects
             .map_err(|u| AppError::Rules(u.into_iter().map(|u| Unmet::new(u.check, u.message)).collect()))?;
-        crate::sales::close_open_tasks(conn, row.id, "loss_approval", now)?;
+        crate::sales::close_open_tasks(conn, Some(actor), row.id, "loss_approval", now)?;
         timeline(
             conn,
             row.id,
@@ -98,7 +99,11 @@ pub fn decide_loss(
             conn,
             now,
             Some(actor),
-            &format!("interest.{kind}"),
+            if kind == "loss_approved" {
+                EventType::InterestLossApproved
+            } else {
+                EventType::InterestLossReturned
+            },
             "interest",
             id,
             event_payload(&row),

@@ -7,7 +7,7 @@ mod events;
 mod loss;
 mod moves;
 mod timeline;
-mod view;
+pub(crate) mod view;
 
 pub use board::*;
 pub use crud::*;

@@ -2,6 +2,7 @@
 //! the transition and what the manager plans next.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_scenario::{InterestState, MoveRequest, Snapshot};
 use crm_store::queries::{sales as q, users as uq};
 use crm_store::rows::{InteractionRow, InterestRow};
@@ -158,7 +159,7 @@ pub fn move_interest(
         if q::update_interest(conn, &row, version)? != 1 {
             return Err(AppError::PreconditionFailed { expected: version, current: version + 1 });
         }
-        let kind = if row.state == InterestState::AwaitingLossApproval { "interest.loss_requested" } else { "interest.stage_changed" };
+        let kind = if row.state == InterestState::AwaitingLossApproval { EventType::InterestLossRequested } else { EventType::InterestStageChanged };
         outbox::record(conn, now, Some(actor), kind, "interest", id, event_payload(&row))?;
         view(conn, row, &def, now, fallback)
     })

@@ -138,7 +138,7 @@ pub(super) fn build(
     })
 }
 
-pub(super) fn view(
+pub(crate) fn view(
     conn: &mut DbConnection,
     row: InterestRow,
     def: &Scenario,

@@ -1,6 +1,7 @@
 //! Interactions (Взаимодействие): calls, meetings, letters planned and held.
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::status::InteractionStatus;
 use crm_scenario::InterestState;
 use crm_store::queries::sales as q;
@@ -199,7 +200,7 @@ pub fn create_interaction(
         if let Some(result) = &result {
             made = complete_interaction_row(conn, actor, now, made, result)?;
         }
-        outbox::record(conn, now, Some(actor), "interaction.created", "interaction", made.id.0,
+        outbox::record(conn, now, Some(actor), EventType::InteractionCreated, "interaction", made.id.0,
             serde_json::json!({"id": made.id.0, "interest_id": interest, "type": made.kind, "status": made.status.as_str()}))?;
         Ok(interaction_view(made))
     })

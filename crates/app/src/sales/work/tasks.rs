@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use crm_domain::events::EventType;
 use crm_domain::status::TaskStatus;
 use crm_store::queries::sales as q;
 use crm_store::queries::sales::TaskFilter;
@@ -282,6 +283,7 @@ pub fn update_task(
             timeline(conn, i, Some(actor), now, "task_updated", format!("Task \"{}\" changed ({})", row.title, changed.join(", ")),
                 serde_json::json!({"task_id": row.id.0, "fields": changed, "due_at": row.due_at.and_utc(), "assignee_id": row.assignee_id.0}))?;
         }
+        outbox::record(conn, now, Some(actor), EventType::TaskUpdated, "task", row.id.0, serde_json::json!({"id": row.id.0, "fields": changed}))?;
         Ok(task_view(row))
     })
 }
@@ -334,7 +336,7 @@ pub fn finish_task(
             conn,
             now,
             Some(actor),
-            if done { "task.completed" } else { "task.cancelled" },
+            if done { EventType::TaskCompleted } else { EventType::TaskCancelled },
             "task",
             row.id.0,
             serde_json::json!({"id": row.id.0, "status": row.status.as_str()}),

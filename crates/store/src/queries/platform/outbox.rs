@@ -3,8 +3,8 @@
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::rows::{FeedEventRow, OutboxEventRow};
-use crate::schema::outbox_events;
+use crate::rows::{EventSnapshot, FeedEventRow, OutboxEventRow};
+use crate::schema::{feed_horizon, outbox_events};
 use crate::types::DbUuid;
 
 pub fn append(conn: &mut DbConnection, event: &OutboxEventRow) -> QueryResult<()> {
@@ -79,4 +79,84 @@ pub fn feed_after(
         query = query.filter(any);
     }
     query.order((outbox_events::tx_id.asc(), outbox_events::seq.asc())).limit(limit).load(conn)
+}
+
+/// Events this transaction wrote that are not rendered yet (on PostgreSQL
+/// other transactions' pending events are invisible; on SQLite there are none).
+pub fn pending(conn: &mut DbConnection) -> QueryResult<Vec<(DbUuid, String, DbUuid)>> {
+    outbox_events::table
+        .filter(outbox_events::data.is_null())
+        .order(outbox_events::seq.asc())
+        .select((outbox_events::id, outbox_events::entity_type, outbox_events::entity_id))
+        .load(conn)
+}
+
+/// The data and audience of the entity's latest rendered event, if any.
+pub fn last_rendered(
+    conn: &mut DbConnection,
+    entity_type: &str,
+    entity_id: DbUuid,
+) -> QueryResult<Option<(Option<String>, Option<String>)>> {
+    outbox_events::table
+        .filter(outbox_events::entity_type.eq(entity_type))
+        .filter(outbox_events::entity_id.eq(entity_id))
+        .filter(outbox_events::data.is_not_null())
+        .order((outbox_events::tx_id.desc(), outbox_events::seq.desc()))
+        .select((outbox_events::data, outbox_events::audience))
+        .first(conn)
+        .optional()
+}
+
+pub fn set_snapshot(conn: &mut DbConnection, id: DbUuid, snapshot: &EventSnapshot) -> QueryResult<()> {
+    diesel::update(outbox_events::table.find(id)).set(snapshot).execute(conn).map(|_| ())
+}
+
+/// Where retention has pruned the feed up to (`None`: nothing pruned yet).
+pub fn horizon(conn: &mut DbConnection) -> QueryResult<Option<FeedPosition>> {
+    feed_horizon::table
+        .select((feed_horizon::tx_id, feed_horizon::seq))
+        .first::<(i64, i64)>(conn)
+        .optional()
+        .map(|h| h.map(|(tx_id, seq)| FeedPosition { tx_id, seq }))
+}
+
+/// Deletes events that happened before `before`, and only those a reader
+/// can already have passed (on PostgreSQL, of transactions older than every
+/// one running), in feed order; moves the horizon to the last one deleted.
+/// Returns how many went.
+pub fn prune_before(conn: &mut DbConnection, before: chrono::NaiveDateTime) -> QueryResult<usize> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    let mut last = outbox_events::table
+        .filter(outbox_events::occurred_at.lt(before))
+        .select((outbox_events::tx_id, outbox_events::seq))
+        .order((outbox_events::tx_id.desc(), outbox_events::seq.desc()))
+        .into_boxed();
+    if matches!(conn, DbConnection::Pg(_)) {
+        last = last.filter(sql::<Bool>("tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"));
+    }
+    let Some((tx_id, Some(seq))) = last.first::<(i64, Option<i64>)>(conn).optional()? else {
+        return Ok(0);
+    };
+    // Everything up to that place goes, so the horizon is exact even when
+    // an older place holds a younger event (clocks of two instances).
+    let gone = diesel::delete(outbox_events::table.filter(
+        outbox_events::tx_id.lt(tx_id).or(outbox_events::tx_id.eq(tx_id).and(outbox_events::seq.le(seq))),
+    ))
+    .execute(conn)?;
+    let exists = horizon(conn)?.is_some();
+    if exists {
+        diesel::update(feed_horizon::table)
+            .set((feed_horizon::tx_id.eq(tx_id), feed_horizon::seq.eq(seq)))
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(feed_horizon::table)
+            .values((feed_horizon::id.eq(1), feed_horizon::tx_id.eq(tx_id), feed_horizon::seq.eq(seq)))
+            .execute(conn)?;
+    }
+    Ok(gone)
+}
+
+pub fn find(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<OutboxEventRow>> {
+    outbox_events::table.find(id).select(OutboxEventRow::as_select()).first(conn).optional()
 }

@@ -434,3 +434,108 @@ async fn two_payments_completing_an_interest_at_once_on_two_instances_move_it_on
         }
     }
 }
+
+#[tokio::test]
+async fn a_bank_statement_of_500_lines_imports_line_by_line_with_duplicates_and_bad_lines_answered_each() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.create_user(&admin, "ivan@test.crm", "manager", None).await;
+    app.create_user(&admin, "olga@test.crm", "accountant", None).await;
+    let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    let olga = app.token("olga@test.crm", PASSWORD).await;
+    let client = ok(
+        app.post("/api/v1/clients", Some(&ivan), &json!({"name": "ООО «Луч»", "kind": "company"})).await,
+        201,
+    )
+    .await;
+    let interest = ok(
+        app.post("/api/v1/interests", Some(&ivan), &json!({"title": "Lamps", "client_id": client["id"]}))
+            .await,
+        201,
+    )
+    .await;
+    let iid = interest["id"].as_str().unwrap().to_owned();
+    let mv = |to: &str| json!({"to_stage": to});
+    ok(app.post(&format!("/api/v1/interests/{iid}/transitions"), Some(&ivan), &mv("proposal")).await, 200)
+        .await;
+    let order = ok(
+        app.post(
+            &format!("/api/v1/interests/{iid}/orders"),
+            Some(&ivan),
+            &json!({"lines": [
+        {"description": "Lamps", "quantity": "1", "unit_price": "496", "vat_rate": "without"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let oid = order["id"].as_str().unwrap().to_owned();
+    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&ivan), &json!({})).await, 200).await;
+    ok(app.post(&format!("/api/v1/interests/{iid}/transitions"), Some(&ivan), &mv("payment")).await, 200)
+        .await;
+    let before = ok(
+        app.post(
+            "/api/v1/payments",
+            Some(&olga),
+            &json!({"order_id": oid, "amount": "1", "external_ref": "ST-PRE"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    let mut lines: Vec<Value> = (0..495)
+        .map(|i| json!({"order_id": oid, "amount": "1.00", "external_ref": format!("ST-{i}")}))
+        .collect();
+    lines.push(json!({"order_id": oid, "amount": "1.00", "external_ref": "ST-3"}));
+    lines.push(json!({"order_id": oid, "amount": "1", "external_ref": "ST-PRE"}));
+    lines.push(json!({"order_id": oid, "amount": "-5", "external_ref": "ST-BAD"}));
+    lines.push(json!({"order_id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4e5f", "amount": "1", "external_ref": "ST-NOWHERE"}));
+    lines.push(json!({"amount": "1", "external_ref": "ST-HALF"}));
+    assert_eq!(lines.len(), 500);
+
+    // Too many lines: refused whole, nothing written.
+    let mut too_many = lines.clone();
+    too_many.push(json!({"order_id": oid, "amount": "1", "external_ref": "ST-501"}));
+    let refused = app.post("/api/v1/payments/batch", Some(&olga), &json!({"payments": too_many})).await;
+    refused.problem(400);
+    assert_eq!(refused.error_fields(), vec!["payments"]);
+    assert_eq!(app.get(&format!("/api/v1/orders/{oid}"), &olga).await.body["paid"], "1.00");
+    // Managers do not import statements.
+    app.post("/api/v1/payments/batch", Some(&ivan), &json!({"payments": [lines[0]]})).await.problem(403);
+
+    let done =
+        ok(app.post("/api/v1/payments/batch", Some(&olga), &json!({"payments": lines})).await, 200).await;
+    let results = done["results"].as_array().unwrap();
+    assert_eq!(results.len(), 500);
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["index"], i);
+    }
+    assert!(results[..495].iter().all(|r| r["status"] == "created"), "{:?}", &results[..3]);
+    assert_eq!(results[0]["payment"]["external_ref"], "ST-0");
+    assert_eq!(results[495]["status"], "duplicate");
+    assert_eq!(results[495]["payment"]["id"], results[3]["payment"]["id"]);
+    assert_eq!(results[496]["status"], "duplicate");
+    assert_eq!(results[496]["payment"]["id"], before["id"]);
+    assert_eq!(results[497]["status"], "refused");
+    assert_eq!(results[497]["problem"]["status"], 400);
+    assert_eq!(results[497]["problem"]["errors"][0]["field"], "amount");
+    assert_eq!(results[498]["problem"]["status"], 404);
+    assert_eq!(results[499]["problem"]["status"], 400);
+    assert!(results[499]["problem"]["detail"].is_string());
+    for r in &results[497..] {
+        assert_eq!(r["payment"], Value::Null);
+    }
+
+    // 1 + 495 paid the order in full: the interest moved on by itself, once.
+    let paid = app.get(&format!("/api/v1/orders/{oid}"), &olga).await.body;
+    assert_eq!(paid["paid"], "496.00");
+    assert_eq!(app.get(&format!("/api/v1/interests/{iid}"), &ivan).await.body["stage"], "shipment");
+    let all = app.get(&format!("/api/v1/orders/{oid}/payments?limit=200"), &olga).await.body;
+    assert_eq!(all["items"].as_array().unwrap().len(), 200);
+    // The same statement again: every good line a duplicate, nothing new.
+    let again =
+        ok(app.post("/api/v1/payments/batch", Some(&olga), &json!({"payments": lines})).await, 200).await;
+    assert!(again["results"].as_array().unwrap()[..497].iter().all(|r| r["status"] == "duplicate"));
+    assert_eq!(app.get(&format!("/api/v1/orders/{oid}"), &olga).await.body["paid"], "496.00");
+}

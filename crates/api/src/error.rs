@@ -129,7 +129,7 @@ impl ApiError {
         ApiError::App(AppError::Unauthenticated(detail.into()))
     }
 
-    fn to_problem(&self) -> (Problem, Vec<(header::HeaderName, String)>) {
+    pub(crate) fn to_problem(&self) -> (Problem, Vec<(header::HeaderName, String)>) {
         let e = match self {
             ApiError::Http { problem, headers } => return ((**problem).clone(), headers.clone()),
             ApiError::App(e) => e,

@@ -146,6 +146,33 @@ pub fn register_payment(
     })
 }
 
+/// The most payments one statement import takes.
+pub const MAX_BATCH: usize = 500;
+
+/// One line of a statement import: the payment (and whether it is new), or
+/// why the line was refused. Each line ran in its own transaction.
+pub type BatchLine = Result<(PaymentView, bool), AppError>;
+
+/// Imports a day's bank statement: each line registered as
+/// [`register_payment`] registers one — in its own transaction, deduplicated
+/// on `external_ref`, with the interest's auto-moves — so one bad line does
+/// not keep the others out. Lines that did not parse arrive as their error.
+pub fn register_payments(
+    app: &App,
+    actor: &Principal,
+    lines: Vec<Result<PaymentInput, AppError>>,
+) -> Result<Vec<BatchLine>, AppError> {
+    actor.require(&permissions::WRITE_PAYMENTS)?;
+    if lines.is_empty() || lines.len() > MAX_BATCH {
+        return Err(AppError::field(
+            "payments",
+            "out_of_range",
+            format!("give 1 to {MAX_BATCH} payments; this statement has {}", lines.len()),
+        ));
+    }
+    Ok(lines.into_iter().map(|line| line.and_then(|input| register_payment(app, actor, input))).collect())
+}
+
 /// A payment or a shipment is a fact: it may be dated at most a day ahead
 /// (time zones, a clock a little fast), never next month.
 pub(in crate::documents) fn not_ahead(

@@ -17,6 +17,7 @@ use crate::routes::words::PaymentStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/payments").get(list_all_payments).post(register_payment))
+        .service(web::resource("/payments/batch").post(register_payments))
         .service(web::resource("/orders/{id}/payments").get(list_payments))
         .service(web::resource("/payments/{id}/cancel").post(cancel_payment))
         .service(web::resource("/payments/{id}").get(get_payment));
@@ -190,4 +191,97 @@ pub async fn list_all_payments(
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page::<PaymentDto>::of(page)))
+}
+
+/// A day's bank statement: up to 500 payments, each as `POST /payments` takes it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterPaymentsRequest {
+    #[schema(value_type = Vec<RegisterPaymentRequest>, min_items = 1, max_items = 500)]
+    pub payments: Vec<serde_json::Value>,
+}
+
+/// What became of one line of the statement.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchLineStatus {
+    /// Registered now.
+    Created,
+    /// The same bank document was registered before: `payment` is that one.
+    Duplicate,
+    /// Refused: `problem` says why; nothing of this line was written.
+    Refused,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchLineDto {
+    /// The line's place in `payments`, from 0.
+    pub index: usize,
+    pub status: BatchLineStatus,
+    pub payment: Option<PaymentDto>,
+    /// The problem the line would have had as a single `POST /payments`.
+    pub problem: Option<crate::error::Problem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResultDto {
+    /// One per line, in the statement's order.
+    pub results: Vec<BatchLineDto>,
+}
+
+fn statement_line(raw: serde_json::Value) -> Result<PaymentInput, crm_app::AppError> {
+    let b: RegisterPaymentRequest = serde_json::from_value(raw)
+        .map_err(|e| crm_app::AppError::field("payment", "invalid", format!("not a payment: {e}")))?;
+    validate(&b).map_err(|e| match e {
+        ApiError::App(e) => e,
+        other => crm_app::AppError::internal(format!("{other:?}")),
+    })?;
+    Ok(PaymentInput {
+        order_id: b.order_id,
+        amount: b.amount,
+        paid_on: b.paid_on,
+        external_ref: b.external_ref,
+        payer: b.payer,
+        comment: b.comment,
+    })
+}
+
+/// Import a bank statement (accountants, admins, integrations).
+///
+/// Each line is registered as `POST /payments` registers one, in its own
+/// transaction: deduplicated on `external_ref` (a line already registered
+/// answers `duplicate` with that payment), the interest's auto-moves run
+/// per line, and a bad line is `refused` with its problem without keeping
+/// the others out. The answer is 200 whatever the lines' fates; only a body
+/// that is not a statement (no lines, more than 500) is refused whole.
+#[utoipa::path(post, path = "/api/v1/payments/batch", operation_id = "registerPayments", tag = "orders",
+    request_body = RegisterPaymentsRequest,
+    responses((status = 200, description = "One result per line, in order", body = BatchResultDto)))]
+pub async fn register_payments(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: Json<RegisterPaymentsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let lines: Vec<_> = body.into_inner().payments.into_iter().map(statement_line).collect();
+    let done =
+        run(&state, move |app| crm_app::documents::payments::register_payments(app, &auth.0, lines)).await?;
+    let results = done
+        .into_iter()
+        .enumerate()
+        .map(|(index, line)| match line {
+            Ok((p, fresh)) => BatchLineDto {
+                index,
+                status: if fresh { BatchLineStatus::Created } else { BatchLineStatus::Duplicate },
+                payment: Some(PaymentDto::from(p)),
+                problem: None,
+            },
+            Err(e) => BatchLineDto {
+                index,
+                status: BatchLineStatus::Refused,
+                payment: None,
+                problem: Some(ApiError::App(e).to_problem().0),
+            },
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(BatchResultDto { results }))
 }

@@ -380,3 +380,47 @@ async fn a_cursor_from_before_the_retention_answers_410_and_reading_afresh_goes_
     assert_eq!(fresh[0]["type"], "loss_reason.created");
     assert_eq!(crm_app::feed::retention::prune(&app.app).unwrap(), 0, "nothing more to prune");
 }
+
+#[tokio::test]
+async fn over_http_with_two_instances_the_feed_waits_for_a_transaction_that_commits_late() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    if !app.db.is_postgres() {
+        eprintln!("needs PostgreSQL (SQLite has one writer): set CRM_TEST_DATABASE_URL (.ci/run does)");
+        return;
+    }
+    let admin = app.admin_token().await;
+    settle(&app).await;
+    let start = ok(app.get("/api/v1/events?limit=500", &admin).await, 200).await["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Another instance (its own pool) opens a transaction and writes an event first…
+    let (pool2, _) = crm_app::open_database(app.db.url(), 2, std::time::Duration::from_secs(10)).unwrap();
+    let mut slow = pool2.get().unwrap();
+    diesel::sql_query("BEGIN").execute(&mut *slow).unwrap();
+    let late = crm_store::rows::OutboxEventRow {
+        id: crm_domain::new_id().into(),
+        kind: "loss_reason.created".to_owned(),
+        entity_type: "loss_reason".to_owned(),
+        entity_id: crm_domain::new_id().into(),
+        payload: "{}".to_owned(),
+        occurred_at: start_time().naive_utc(),
+        actor_kind: "system".to_owned(),
+        actor_id: None,
+    };
+    crm_store::queries::outbox::append(&mut slow, &late).unwrap();
+    // …this one writes and commits after it, and a reader reads.
+    ok(app.post("/api/v1/loss-reasons", Some(&admin), &json!({"name": "Fast"})).await, 201).await;
+    let early = ok(app.get(&format!("/api/v1/events?after={start}"), &admin).await, 200).await;
+    assert_eq!(early["items"], json!([]), "the feed ran ahead of a running transaction");
+    let cursor = early["next_cursor"].as_str().unwrap().to_owned();
+    diesel::sql_query("COMMIT").execute(&mut *slow).unwrap();
+
+    let (after, _) = follow(&app, &admin, Some(&cursor), 10).await;
+    let ids: Vec<&str> = after.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{after:?}");
+    assert_eq!(ids[0], late.id.0.to_string(), "the late committer's event first: it took the older place");
+    assert_eq!(after[1]["data"]["name"], "Fast");
+}

@@ -123,6 +123,8 @@ pub async fn spawn_app_on(db: TestDb, vars: &[(&str, &str)]) -> TestApp {
         ("CRM_WORKERS", "2"),
         ("CRM_DB_POOL_SIZE", "4"),
         ("CRM_ACCESS_AUDIT", "on"),
+        // Tests send webhook deliveries themselves (`crm_api::webhooks::run_once`), on the test clock.
+        ("CRM_WEBHOOKS_INTERVAL", "off"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

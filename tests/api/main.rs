@@ -22,3 +22,4 @@ mod orders;
 mod organisation;
 mod sales;
 mod storage;
+mod webhooks;

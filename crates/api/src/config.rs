@@ -45,6 +45,10 @@ pub struct Config {
     pub jobs_interval: Option<Duration>,
     /// `CRM_EVENTS_RETENTION`: how long the change feed keeps events (30 days).
     pub events_retention: Duration,
+    /// `CRM_WEBHOOKS_ALLOW_PRIVATE`: webhooks may target `http` and private addresses.
+    pub webhooks_allow_private: bool,
+    /// `CRM_WEBHOOKS_INTERVAL`: how often this instance sends due webhook deliveries (`off`: never).
+    pub webhooks_interval: Option<Duration>,
     /// `CRM_ACCESS_AUDIT`: `on` holds every operation to the access the spec
     /// publishes for it, answering 500 when the code required another (the
     /// test suite runs with it; off by default).
@@ -159,6 +163,17 @@ impl Config {
             _ => Some(duration("CRM_JOBS_INTERVAL", Duration::from_secs(5 * 60))?),
         };
         let events_retention = duration("CRM_EVENTS_RETENTION", Duration::from_secs(30 * 86_400))?;
+        let webhooks_allow_private = match get("CRM_WEBHOOKS_ALLOW_PRIVATE").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(v) => {
+                return Err(err("CRM_WEBHOOKS_ALLOW_PRIVATE", format!("{v:?} is neither true nor false")))
+            }
+        };
+        let webhooks_interval = match get("CRM_WEBHOOKS_INTERVAL").as_deref() {
+            Some("off") => None,
+            _ => Some(duration("CRM_WEBHOOKS_INTERVAL", Duration::from_secs(2))?),
+        };
         let jwt_secret = get("CRM_JWT_SECRET");
         if let Some(s) = &jwt_secret {
             if s.len() < 32 {
@@ -224,6 +239,8 @@ impl Config {
             access_audit,
             jobs_interval,
             events_retention,
+            webhooks_allow_private,
+            webhooks_interval,
             smtp_url,
             mail_dir: get("CRM_MAIL_DIR").map(PathBuf::from),
             mail_from,

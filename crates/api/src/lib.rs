@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod startup;
+pub mod webhooks;
 
 pub use config::Config;
 pub use startup::{Application, StartError};

@@ -88,8 +88,11 @@ pub async fn plain_request_line(
 const IGNORES_IDEMPOTENCY: [&str; 2] = ["/api/v1/auth/login", "/api/v1/auth/refresh"];
 
 /// Operations whose reply holds a secret shown once: the reply is stored and
-/// replayed with these fields set to null.
-const SECRET_FIELDS: [(&str, &str); 1] = [("/api/v1/api-keys", "secret")];
+/// replayed with this field set to null.
+fn secret_field(path: &str) -> Option<&'static str> {
+    let rotated = path.strip_prefix("/api/v1/webhooks/").is_some_and(|rest| rest.ends_with("/rotate-secret"));
+    (path == "/api/v1/api-keys" || path == "/api/v1/webhooks" || rotated).then_some("secret")
+}
 
 /// The authenticated principal, kept for the handler's `Auth` extractor so
 /// a keyed request is authenticated once.
@@ -232,7 +235,7 @@ pub async fn idempotency(
         Ok(crm_app::platform::idempotency::Begin::Proceed(record)) => record,
     };
 
-    let secret_field = SECRET_FIELDS.iter().find(|(path, _)| *path == req.path()).map(|(_, f)| *f);
+    let secret_field = secret_field(req.path());
     req.set_payload(actix_web::dev::Payload::from(body));
     // The use cases this request runs mark the record applied in their own
     // write transactions (`extract::run` hands the record to the `App`).

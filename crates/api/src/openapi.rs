@@ -21,6 +21,7 @@ use crate::routes::identity::{api_keys, auth, departments, users};
 use crate::routes::intake::{leads, providers as intake};
 use crate::routes::parties::{clients, contacts};
 use crate::routes::sales::{board, interests, scenarios, work};
+use crate::routes::webhooks;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -74,6 +75,9 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         documents::purchasing::get_related, documents::payments::get_payment, documents::shipments::list_shipments,
         leads::list_leads, leads::create_lead, leads::get_lead, leads::acceptance, leads::accept_lead, leads::reject_lead,
         feed::list_events,
+        webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,
+        webhooks::delete_webhook, webhooks::rotate_secret, webhooks::list_deliveries, webhooks::redeliver,
+        webhooks::replay, webhooks::test_webhook,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(Problem, ProblemField, ProblemUnmet)),
@@ -97,6 +101,7 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         (name = "purchasing", description = "Purchase documents procurement makes for orders"),
         (name = "intake", description = "Leads from e-mail, Telegram, VK, telephony and website forms; channel settings"),
         (name = "events", description = "The change feed: every change you may see, gap-free, in commit order"),
+        (name = "webhooks", description = "Signed pushes of the change feed to integrators, with deliveries, retries and replay"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -106,6 +111,16 @@ pub struct ApiDoc;
 pub const ACCESS: &[(&str, &Access)] = &[
     ("logout", &perm::LOGOUT),
     ("listEvents", &perm::READ_EVENTS),
+    ("createWebhook", &perm::MANAGE_WEBHOOKS),
+    ("listWebhooks", &perm::MANAGE_WEBHOOKS),
+    ("getWebhook", &perm::MANAGE_WEBHOOKS),
+    ("updateWebhook", &perm::MANAGE_WEBHOOKS),
+    ("deleteWebhook", &perm::MANAGE_WEBHOOKS),
+    ("rotateWebhookSecret", &perm::MANAGE_WEBHOOKS),
+    ("listWebhookDeliveries", &perm::MANAGE_WEBHOOKS),
+    ("redeliverWebhookDelivery", &perm::MANAGE_WEBHOOKS),
+    ("replayWebhook", &perm::MANAGE_WEBHOOKS),
+    ("testWebhook", &perm::MANAGE_WEBHOOKS),
     ("getMe", &perm::READ_ME),
     ("listUsers", &perm::LIST_USERS),
     ("createUser", &perm::CREATE_USER),

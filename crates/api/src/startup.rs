@@ -52,6 +52,7 @@ pub fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError
         },
         vat_rates: config.vat_rates.clone(),
         events_retention: config.events_retention,
+        webhooks_allow_private: config.webhooks_allow_private,
     };
     let app = App::new(pool, clock, settings).with_renderer(Arc::new(crate::routes::feed::AsGetReturns));
     crm_app::sales::scenarios::ensure_typical_sale(&app)
@@ -65,6 +66,7 @@ pub struct Application {
     server: Server,
     app: App,
     jobs_interval: Option<std::time::Duration>,
+    webhooks_interval: Option<std::time::Duration>,
 }
 
 impl Application {
@@ -139,7 +141,13 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run(), app, jobs_interval: config.jobs_interval })
+        Ok(Self {
+            port,
+            server: server.run(),
+            app,
+            jobs_interval: config.jobs_interval,
+            webhooks_interval: config.webhooks_interval,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -178,6 +186,27 @@ impl Application {
                         Ok(Ok(n)) => tracing::info!(events = n, "change feed pruned to its retention"),
                         Ok(Err(e)) => tracing::warn!(error = %e, "change feed retention job failed"),
                         Err(e) => tracing::error!(error = %e, "change feed retention job panicked"),
+                    }
+                }
+            });
+        }
+        if let Some(every) = self.webhooks_interval {
+            let app = self.app.clone();
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    // A full round goes again at once: a backlog drains without waiting.
+                    loop {
+                        match crate::webhooks::run_once(&app).await {
+                            Ok(n) if n >= crate::webhooks::CLAIM => continue,
+                            Ok(_) => break,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "webhook dispatch failed");
+                                break;
+                            }
+                        }
                     }
                 }
             });

@@ -66,6 +66,9 @@ pub struct Settings {
     pub vat_rates: Vec<crm_domain::VatRate>,
     /// How long the change feed keeps events (`CRM_EVENTS_RETENTION`).
     pub events_retention: Duration,
+    /// Whether webhooks may target plain `http` and private addresses
+    /// (`CRM_WEBHOOKS_ALLOW_PRIVATE`: tests, receivers on the same network).
+    pub webhooks_allow_private: bool,
 }
 
 impl Settings {

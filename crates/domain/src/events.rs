@@ -121,6 +121,11 @@ mod tests {
             }
         }
         assert_eq!(EventType::parse("order.confirmed"), Some(EventType::OrderConfirmed));
+        assert!(EventType::OrderConfirmed.is_stored());
+        assert!(!EventType::WebhookTest.is_stored());
+        assert!(!EventType::InterestRemoved.is_stored());
+        assert_eq!(EventType::removed("interest"), Some(EventType::InterestRemoved));
+        assert_eq!(EventType::removed("payment"), Some(EventType::PaymentRemoved));
         assert!(EventType::removed("product").is_none());
     }
 }

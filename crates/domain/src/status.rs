@@ -57,6 +57,10 @@ macro_rules! words {
 }
 
 words! {
+    /// A webhook delivery: waiting (or between attempts), delivered, or
+    /// given up on after the retry schedule.
+    DeliveryStatus "delivery status" { Pending = "pending", Succeeded = "succeeded", Dead = "dead" }
+
     /// An order's life: drafted, posted (confirmed), or cancelled.
     OrderStatus "order status" { Draft = "draft", Confirmed = "confirmed", Cancelled = "cancelled" }
 

@@ -171,7 +171,7 @@ fn encode(pos: crm_app::feed::events::Position) -> String {
         .encode(format!("{CURSOR_VERSION}{}:{}", pos.tx_id, pos.seq))
 }
 
-fn decode(cursor: &str) -> Option<crm_app::feed::events::Position> {
+pub(crate) fn decode(cursor: &str) -> Option<crm_app::feed::events::Position> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (tx, seq) = text.strip_prefix(CURSOR_VERSION)?.split_once(':')?;

@@ -7,6 +7,7 @@ pub mod identity;
 pub mod intake;
 pub mod parties;
 pub mod sales;
+pub mod webhooks;
 pub mod words;
 
 use actix_web::web;
@@ -20,7 +21,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
             .configure(parties::configure)
             .configure(intake::configure)
             .configure(documents::configure)
-            .configure(feed::configure),
+            .configure(feed::configure)
+            .configure(webhooks::configure),
     );
 }
 

@@ -61,7 +61,7 @@ pub enum TypePattern {
 }
 
 impl TypePattern {
-    fn matches(&self, kind: EventType) -> bool {
+    pub(crate) fn matches(&self, kind: EventType) -> bool {
         match self {
             TypePattern::Exact(t) => *t == kind,
             TypePattern::Prefix(p) => kind.as_str().split('.').next() == Some(p.as_str()),
@@ -70,7 +70,7 @@ impl TypePattern {
 
     /// The stored kinds that can yield a match (a tombstone is made from any
     /// event of its entity).
-    fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         match self {
             TypePattern::Exact(t) if !t.is_stored() => format!("{}.%", prefix(*t)),
             TypePattern::Exact(t) => t.as_str().to_owned(),
@@ -319,4 +319,24 @@ fn shown(
         }
     }
     Ok(None)
+}
+
+/// The whole event, as a webhook gets it (the organisation's own endpoint:
+/// no reader's visibility applies).
+pub(crate) fn whole(row: FeedEventRow) -> Result<FeedItem, AppError> {
+    let kind = EventType::parse(&row.kind).ok_or_else(|| {
+        AppError::internal(format!("an event of a type not in the catalogue: {}", row.kind))
+    })?;
+    Ok(FeedItem {
+        id: row.id.0,
+        kind,
+        occurred_at: row.occurred_at.and_utc(),
+        actor_kind: row.actor_kind,
+        actor_id: row.actor_id.map(Uuid::from),
+        entity_type: row.entity_type,
+        entity_id: row.entity_id.0,
+        entity_version: row.entity_version,
+        data: json(row.data.as_deref())?,
+        changes: json(row.changes.as_deref())?,
+    })
 }

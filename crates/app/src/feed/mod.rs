@@ -3,6 +3,8 @@
 //! may see (with tombstones for what left their view). The top area: it
 //! loads the entities of every area below.
 
+pub mod dispatch;
 pub mod events;
 pub mod retention;
 pub mod snapshots;
+pub mod webhooks;

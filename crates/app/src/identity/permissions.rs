@@ -185,3 +185,6 @@ pub const READ_DOCUMENT_TREE: Access = Access {
 /// Everyone may follow the change feed; each reader gets only the events of
 /// what they may read (checked per event against the read access of its kind).
 pub const READ_EVENTS: Access = Access { action: "read the change feed", roles: EVERYONE, key: KeyRule::Any };
+
+/// Webhooks push every change of the organisation: only admins set them up.
+pub const MANAGE_WEBHOOKS: Access = Access { action: "manage webhooks", roles: ADMIN, key: KeyRule::Never };

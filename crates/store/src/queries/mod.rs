@@ -13,7 +13,7 @@ pub use documents::{catalog, orders};
 pub use identity::{auth, departments, users};
 pub use intake::leads;
 pub use parties::clients;
-pub use platform::{idempotency, outbox};
+pub use platform::{idempotency, outbox, webhooks};
 
 use crate::types::DbUuid;
 

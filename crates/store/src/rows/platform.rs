@@ -1,7 +1,7 @@
 //! Rows of the outbox and the idempotency records.
 
 use chrono::NaiveDateTime;
-use crm_domain::status::IdempotencyState;
+use crm_domain::status::{DeliveryStatus, IdempotencyState};
 use diesel::prelude::*;
 
 use crate::schema::*;
@@ -65,4 +65,54 @@ pub struct IdempotencyKeyRow {
     pub response_body: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = webhooks, treat_none_as_null = true)]
+pub struct WebhookRow {
+    pub id: DbUuid,
+    pub url: String,
+    pub types: String,
+    pub description: Option<String>,
+    pub secret: String,
+    pub active: bool,
+    pub disabled_reason: Option<String>,
+    pub dead_run: i32,
+    pub feed_tx_id: i64,
+    pub feed_seq: i64,
+    pub created_by: Option<DbUuid>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct WebhookDeliveryRow {
+    pub id: DbUuid,
+    pub webhook_id: DbUuid,
+    pub event_id: DbUuid,
+    pub event_type: String,
+    pub event_tx_id: i64,
+    pub event_seq: i64,
+    pub entity_key: String,
+    pub status: DbWord<DeliveryStatus>,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub leased_until: Option<NaiveDateTime>,
+    pub last_status: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_attempts)]
+pub struct WebhookAttemptRow {
+    pub id: DbUuid,
+    pub delivery_id: DbUuid,
+    pub attempted_at: NaiveDateTime,
+    pub status_code: Option<i32>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
 }

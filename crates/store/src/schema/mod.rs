@@ -18,6 +18,8 @@ pub use platform::*;
 pub use sales::*;
 
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(interests -> scenarios (scenario_id));
 diesel::joinable!(orders -> interests (interest_id));
@@ -67,4 +69,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_instalments,
     invoice_sendings,
     related_documents,
+    webhooks,
+    webhook_deliveries,
+    webhook_attempts,
 );

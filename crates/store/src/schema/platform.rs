@@ -54,3 +54,64 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    webhooks (id) {
+        id -> Uuid,
+        url -> Text,
+        /// The feed's type patterns, as JSON (`[]`: every type).
+        types -> Text,
+        description -> Nullable<Text>,
+        secret -> Text,
+        active -> Bool,
+        disabled_reason -> Nullable<Text>,
+        /// Dead deliveries in a row; a run of them disables the endpoint.
+        dead_run -> Integer,
+        /// How far the feed has been turned into deliveries for it.
+        feed_tx_id -> BigInt,
+        feed_seq -> BigInt,
+        created_by -> Nullable<Uuid>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    webhook_deliveries (id) {
+        id -> Uuid,
+        webhook_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        event_tx_id -> BigInt,
+        event_seq -> BigInt,
+        /// `entity_type:entity_id`: deliveries of one entity go in feed order.
+        entity_key -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        /// Claimed by a dispatcher until then.
+        leased_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    webhook_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+        response_excerpt -> Nullable<Text>,
+    }
+}

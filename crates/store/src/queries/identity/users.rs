@@ -92,3 +92,13 @@ pub fn first_active_with_role(conn: &mut DbConnection, role: &str) -> QueryResul
         .first(conn)
         .optional()
 }
+
+/// The ids of the active users holding a role.
+pub fn active_with_role(conn: &mut DbConnection, role: &str) -> QueryResult<Vec<DbUuid>> {
+    users::table
+        .filter(users::role.eq(role))
+        .filter(users::active.eq(true))
+        .order(users::id.asc())
+        .select(users::id)
+        .load(conn)
+}

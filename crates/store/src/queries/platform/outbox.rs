@@ -160,3 +160,25 @@ pub fn prune_before(conn: &mut DbConnection, before: chrono::NaiveDateTime) -> Q
 pub fn find(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<OutboxEventRow>> {
     outbox_events::table.find(id).select(OutboxEventRow::as_select()).first(conn).optional()
 }
+
+/// The last place a reader can be handed today (`None`: the feed is empty
+/// so far): a webhook made now starts there, past everything already written.
+pub fn feed_end(conn: &mut DbConnection) -> QueryResult<Option<FeedPosition>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    let mut q = outbox_events::table
+        .select((outbox_events::tx_id, outbox_events::seq))
+        .order((outbox_events::tx_id.desc(), outbox_events::seq.desc()))
+        .into_boxed();
+    if matches!(conn, DbConnection::Pg(_)) {
+        q = q.filter(sql::<Bool>("tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"));
+    }
+    Ok(q.first::<(i64, Option<i64>)>(conn)
+        .optional()?
+        .map(|(tx_id, seq)| FeedPosition { tx_id, seq: seq.unwrap_or(0) }))
+}
+
+/// One event by id, with its place, as the feed reads it.
+pub fn find_feed_event(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<FeedEventRow>> {
+    outbox_events::table.find(id).select(FeedEventRow::as_select()).first(conn).optional()
+}

@@ -424,3 +424,102 @@ async fn over_http_with_two_instances_the_feed_waits_for_a_transaction_that_comm
     assert_eq!(ids[0], late.id.0.to_string(), "the late committer's event first: it took the older place");
     assert_eq!(after[1]["data"]["name"], "Fast");
 }
+
+/// Reads a list from `updated_since`, `limit` at a time, following its cursor.
+async fn sync_list(app: &TestApp, token: &str, path: &str, since: &str, limit: u32) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{path}?updated_since={since}&limit={limit}");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page = ok(app.get(&url, token).await, 200).await;
+        names
+            .extend(page["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return names,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_list_read_from_updated_since_goes_in_update_order_from_the_boundary_and_misses_no_change() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let start = app.clock_now();
+    let mut ids = Vec::new();
+    for name in ["A", "B", "C", "D"] {
+        app.advance(chrono::Duration::seconds(1));
+        let c = ok(
+            app.post(
+                "/api/v1/clients",
+                Some(&admin),
+                &json!({"name": format!("ООО «{name}»"), "kind": "company"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    // A changes last: a sync read gives it last, whatever its id.
+    app.advance(chrono::Duration::seconds(1));
+    let renamed =
+        app.patch(&format!("/api/v1/clients/{}", ids[0]), &admin, &json!({"name": "ООО «A2»"})).await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    let at = |s: chrono::DateTime<chrono::Utc>| {
+        s.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).replace('+', "%2B")
+    };
+    assert_eq!(
+        sync_list(&app, &admin, "/api/v1/clients", &at(start), 1).await,
+        ["ООО «B»", "ООО «C»", "ООО «D»", "ООО «A2»"]
+    );
+    // Inclusive at the boundary: since D's own time gives D.
+    let d_at = start + chrono::Duration::seconds(4);
+    assert_eq!(sync_list(&app, &admin, "/api/v1/clients", &at(d_at), 50).await, ["ООО «D»", "ООО «A2»"]);
+
+    // A change made while a client pages is not lost: it comes again later in the read.
+    let first =
+        ok(app.get(&format!("/api/v1/clients?updated_since={}&limit=2", at(start)), &admin).await, 200).await;
+    let names: Vec<&str> =
+        first["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ООО «B»", "ООО «C»"]);
+    app.advance(chrono::Duration::seconds(1));
+    app.patch(&format!("/api/v1/clients/{}", ids[1]), &admin, &json!({"name": "ООО «B2»"})).await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest = ok(
+        app.get(&format!("/api/v1/clients?updated_since={}&limit=50&cursor={cursor}", at(start)), &admin)
+            .await,
+        200,
+    )
+    .await;
+    let names: Vec<&str> =
+        rest["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ООО «D»", "ООО «A2»", "ООО «B2»"]);
+
+    // Without updated_since a list still pages by id; products, orders and the rest sync the same way.
+    let by_id = ok(app.get("/api/v1/clients?limit=50", &admin).await, 200).await;
+    assert_eq!(by_id["items"][0]["id"], ids[0].as_str());
+    for (i, sku) in ["P1", "P2", "P3"].iter().enumerate() {
+        app.advance(chrono::Duration::seconds(1));
+        ok(
+            app.post(
+                "/api/v1/products",
+                Some(&admin),
+                &json!({"sku": sku, "name": format!("Product {i}"), "price": "1", "vat_rate": "22"}),
+            )
+            .await,
+            201,
+        )
+        .await;
+    }
+    assert_eq!(
+        sync_list(&app, &admin, "/api/v1/products", &at(start), 2).await,
+        ["Product 0", "Product 1", "Product 2"]
+    );
+    // A cursor that is neither kind is refused.
+    let bad = app.get("/api/v1/clients?updated_since=2026-01-01T00:00:00Z&cursor=czE6eDp5", &admin).await;
+    assert_eq!(bad.error_fields(), vec!["cursor"]);
+}

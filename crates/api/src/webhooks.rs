@@ -4,6 +4,9 @@
 //! the check — pinned, so a DNS answer cannot change between check and
 //! connection — and records how the receiver took it.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -28,6 +31,42 @@ fn elapsed(started: Instant) -> i64 {
     i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Clients by target host and the addresses it was checked at: a client
+/// keeps its connections (and TLS sessions) open between deliveries, and
+/// one pinned to other addresses is a different client.
+type Clients = HashMap<(String, Vec<SocketAddr>), reqwest::Client>;
+
+static CLIENTS: OnceLock<Mutex<Clients>> = OnceLock::new();
+
+/// Clients kept at most; past it the cache starts afresh.
+const MAX_CLIENTS: usize = 256;
+
+fn client_for(target: &Target) -> Result<reqwest::Client, reqwest::Error> {
+    let host = target.url.host_str().unwrap_or_default().to_owned();
+    let key = (host.clone(), target.addrs.clone());
+    let cache = CLIENTS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(c) = cache.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(c);
+    }
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(TIMEOUT)
+        .user_agent(concat!("crm-webhooks/", env!("CARGO_PKG_VERSION")));
+    if host.parse::<std::net::IpAddr>().is_err() {
+        // Connect to the addresses that passed the check, not to a new DNS answer.
+        builder = builder.resolve_to_addrs(&host, &target.addrs);
+    }
+    let client = builder.build()?;
+    if let Ok(mut m) = cache.lock() {
+        if m.len() >= MAX_CLIENTS {
+            m.clear();
+        }
+        m.insert(key, client.clone());
+    }
+    Ok(client)
+}
+
 /// Posts one event, signed, and reports the answer (never an error: a
 /// failure is an outcome to record).
 pub async fn send(target: &Target, secret: &str, event: &EventDto, now: DateTime<Utc>) -> Outcome {
@@ -42,17 +81,7 @@ pub async fn send(target: &Target, secret: &str, event: &EventDto, now: DateTime
         Ok(s) => s,
         Err(e) => return failed(started, format!("the event could not be signed: {e}")),
     };
-    let mut client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(TIMEOUT)
-        .user_agent(concat!("crm-webhooks/", env!("CARGO_PKG_VERSION")));
-    if let Some(host) = target.url.host_str() {
-        if host.parse::<std::net::IpAddr>().is_err() {
-            client = client.resolve_to_addrs(host, &target.addrs);
-        }
-    }
-    let client = match client.build() {
+    let client = match client_for(target) {
         Ok(c) => c,
         Err(e) => return failed(started, format!("no HTTP client: {e}")),
     };

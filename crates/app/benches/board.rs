@@ -180,7 +180,7 @@ fn main() {
         session_id: uuid::Uuid::nil(),
     });
     let query = || BoardQuery { responsible: Some("me".into()), ..Default::default() };
-    let page = PageRequest { after: None, limit: 50 };
+    let page = PageRequest { limit: 50, ..Default::default() };
     let b = board(&app, &me, query(), page, crm_app::intake::leads::inbox).unwrap();
     assert_eq!(b.columns.iter().map(|c| c.count).sum::<usize>(), PER_MANAGER);
 
@@ -209,9 +209,7 @@ fn main() {
                 stage: Some("request".into()),
                 ..Default::default()
             };
-            Ok(q::list_interests(c, &filter, crm_store::queries::PageQuery { after: None, limit: 1 })?[0]
-                .id
-                .0)
+            Ok(q::list_interests(c, &filter, crm_store::queries::PageQuery::first(1))?[0].id.0)
         })
         .unwrap();
     let mut lat = Vec::new();

@@ -180,13 +180,31 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequ
             format!("must be between 1 and {}", crm_app::platform::page::MAX_LIMIT),
         ));
     }
-    let after = match cursor {
-        None | Some("") => None,
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-            ApiError::field("cursor", "invalid", "not a cursor this server issued; start again without it")
-        })?),
+    let bad =
+        || ApiError::field("cursor", "invalid", "not a cursor this server issued; start again without it");
+    let (after, after_key) = match cursor {
+        None | Some("") => (None, None),
+        Some(c) => match decode_cursor(c) {
+            Some(id) => (Some(id), None),
+            None => (None, Some(decode_sync_cursor(c).ok_or_else(bad)?)),
+        },
     };
-    Ok(PageRequest { after, limit })
+    Ok(PageRequest { after, limit, after_key })
+}
+
+const SYNC_CURSOR_VERSION: &str = "s1:";
+
+/// A sync read's cursor: the last row's `updated_at` (microseconds) and id.
+pub fn encode_sync_cursor(at: chrono::DateTime<chrono::Utc>, id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{SYNC_CURSOR_VERSION}{}:{id}", at.timestamp_micros()))
+}
+
+fn decode_sync_cursor(cursor: &str) -> Option<(chrono::DateTime<chrono::Utc>, Uuid)> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (micros, id) = text.strip_prefix(SYNC_CURSOR_VERSION)?.split_once(':')?;
+    Some((chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?, Uuid::parse_str(id).ok()?))
 }
 
 pub(crate) const CURSOR_VERSION: &str = "v1:";

@@ -46,6 +46,16 @@ impl<T> Page<T> {
     where
         T: From<V>,
     {
-        Self::new(page.items.into_iter().map(T::from).collect(), page.next_after)
+        let next_cursor = Self::cursor_of(&page);
+        Self { items: page.items.into_iter().map(T::from).collect(), next_cursor }
+    }
+
+    /// Where the page after `page` starts: an id cursor, or a sync read's
+    /// (updated_at, id) cursor.
+    pub fn cursor_of<V>(page: &crm_app::Page<V>) -> Option<String> {
+        match page.next_key {
+            Some((at, id)) => Some(crate::extract::context::encode_sync_cursor(at, id)),
+            None => page.next_after.map(encode_cursor),
+        }
     }
 }

@@ -227,7 +227,7 @@ pub fn list_agreements(
         let rows = dq::agreements_of_client(conn, client.id, page.query())?;
         let page = Page::from_rows(rows, page, |r| r.id.0, |r| r);
         let items = page.items.into_iter().map(view).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { items, next_after: page.next_after })
+        Ok(Page { items, next_after: page.next_after, next_key: page.next_key })
     })
 }
 

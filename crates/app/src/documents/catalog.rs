@@ -213,9 +213,15 @@ pub fn list_products(
 ) -> Result<Page<ProductView>, AppError> {
     actor.require(&permissions::READ_CATALOG)?;
     let rows = app.read(|conn| {
-        Ok(q::list_products(conn, active, updated_since.map(|t| t.naive_utc()), page.query())?)
+        Ok(q::list_products(
+            conn,
+            active,
+            updated_since.map(|t| t.naive_utc()),
+            page.sync_query(updated_since),
+        )?)
     })?;
-    Ok(Page::from_rows(rows, page, |r| r.id.0, view))
+    Ok(Page::from_rows(rows, page, |r| r.id.0, view)
+        .keyed(page.syncs(updated_since), |v| (v.updated_at, v.id)))
 }
 
 /// The seller's details printed on invoices.

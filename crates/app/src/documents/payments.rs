@@ -325,8 +325,9 @@ pub fn list_all_payments(
             conn,
             order.map(Into::into),
             updated_since.map(|t| t.naive_utc()),
-            page.query(),
+            page.sync_query(updated_since),
         )?;
-        Ok(crate::platform::page::Page::from_rows(rows, page, |r| r.id.0, payment_view))
+        Ok(crate::platform::page::Page::from_rows(rows, page, |r| r.id.0, payment_view)
+            .keyed(page.syncs(updated_since), |v| (v.updated_at, v.id)))
     })
 }

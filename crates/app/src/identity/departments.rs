@@ -189,8 +189,9 @@ pub fn list_departments(
         parent_id: filter.parent_id.map(Into::into),
         updated_since: filter.updated_since.map(|t| t.naive_utc()),
     };
-    let rows = app.read(|conn| Ok(q::list(conn, &store_filter, page.query())?))?;
-    Ok(Page::from_rows(rows, page, |r| r.id.0, view))
+    let syncs = page.syncs(filter.updated_since);
+    let rows = app.read(|conn| Ok(q::list(conn, &store_filter, page.sync_query(filter.updated_since))?))?;
+    Ok(Page::from_rows(rows, page, |r| r.id.0, view).keyed(syncs, |v| (v.updated_at, v.id)))
 }
 
 pub fn update_department(

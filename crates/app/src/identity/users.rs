@@ -198,10 +198,12 @@ pub fn list_users(
         active: filter.active,
         updated_since: filter.updated_since.map(|t| t.naive_utc()),
     };
-    let rows = app.read(|conn| Ok(q::list(conn, &store_filter, page.query())?))?;
+    let syncs = page.syncs(filter.updated_since);
+    let rows = app.read(|conn| Ok(q::list(conn, &store_filter, page.sync_query(filter.updated_since))?))?;
     let page = Page::from_rows(rows, page, |r| r.id.0, view);
     let items = page.items.into_iter().collect::<Result<Vec<_>, _>>()?;
-    Ok(Page { items, next_after: page.next_after })
+    Ok(Page { items, next_after: page.next_after, next_key: page.next_key }
+        .keyed(syncs, |v| (v.updated_at, v.id)))
 }
 
 /// Changes a user. Admins may change anything; people may change their own
@@ -356,7 +358,7 @@ pub fn update_user(
 fn count_active_admins(conn: &mut DbConnection) -> Result<usize, AppError> {
     let filter =
         UserFilter { role: Some(Role::Admin.as_str().to_owned()), active: Some(true), ..Default::default() };
-    Ok(q::list(conn, &filter, crm_store::queries::PageQuery { after: None, limit: 2 })?.len())
+    Ok(q::list(conn, &filter, crm_store::queries::PageQuery::first(2))?.len())
 }
 
 fn service_type(raw: &Option<String>) -> Option<String> {

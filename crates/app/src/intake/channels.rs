@@ -176,11 +176,15 @@ pub fn list_channels(
     app: &App,
     actor: &Principal,
     kind: Option<String>,
+    updated_since: Option<DateTime<Utc>>,
     page: PageRequest,
 ) -> Result<Page<ChannelView>, AppError> {
     actor.require(&permissions::MANAGE_CHANNELS)?;
-    let rows = app.read(|conn| Ok(q::list_channels(conn, kind.as_deref(), page.query())?))?;
-    Ok(Page::from_rows(rows, page, |r| r.id.0, view))
+    let syncs = page.syncs(updated_since);
+    let since = updated_since.map(|t| t.naive_utc());
+    let rows =
+        app.read(|conn| Ok(q::list_channels(conn, kind.as_deref(), since, page.sync_query(updated_since))?))?;
+    Ok(Page::from_rows(rows, page, |r| r.id.0, view).keyed(syncs, |v| (v.updated_at, v.id)))
 }
 
 /// Stops a channel: its deliveries are refused from now on.

@@ -291,14 +291,17 @@ pub fn list_clients(
             status: filter.status.clone(),
             updated_since: filter.updated_since.map(|t| t.naive_utc()),
         };
-        let rows = q::list_clients(conn, &store, page.query())?;
+        let syncs = page.syncs(filter.updated_since);
+        let rows = q::list_clients(conn, &store, page.sync_query(filter.updated_since))?;
         let page = Page::from_rows(rows, page, |r| r.id.0, |r| r);
         let ids: Vec<DbUuid> = page.items.iter().map(|r| r.id).collect();
         let points = if ids.is_empty() { Vec::new() } else { q::points_of(conn, "client", &ids)? };
         Ok(Page {
             items: page.items.into_iter().map(|r| client_view(r, &points)).collect(),
             next_after: page.next_after,
-        })
+            next_key: page.next_key,
+        }
+        .keyed(syncs, |v| (v.updated_at, v.id)))
     })
 }
 

@@ -201,6 +201,7 @@ pub fn list_client_contacts(
         Ok(Page {
             items: page.items.into_iter().map(|r| contact_view(r, &points)).collect(),
             next_after: page.next_after,
+            next_key: page.next_key,
         })
     })
 }

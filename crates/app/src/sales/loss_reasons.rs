@@ -39,11 +39,15 @@ pub fn list_loss_reasons(
     app: &App,
     actor: &Principal,
     active: Option<bool>,
+    updated_since: Option<DateTime<Utc>>,
     page: PageRequest,
 ) -> Result<Page<LossReasonView>, AppError> {
     actor.require(&permissions::READ_LOSS_REASONS)?;
-    let rows = app.read(|conn| Ok(q::list_loss_reasons(conn, active, page.query())?))?;
-    Ok(Page::from_rows(rows, page, |r| r.id.0, view))
+    let syncs = page.syncs(updated_since);
+    let since = updated_since.map(|t| t.naive_utc());
+    let rows =
+        app.read(|conn| Ok(q::list_loss_reasons(conn, active, since, page.sync_query(updated_since))?))?;
+    Ok(Page::from_rows(rows, page, |r| r.id.0, view).keyed(syncs, |v| (v.updated_at, v.id)))
 }
 
 pub fn create_loss_reason(app: &App, actor: &Principal, name: &str) -> Result<LossReasonView, AppError> {

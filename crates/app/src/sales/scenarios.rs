@@ -128,12 +128,20 @@ fn check_definition(conn: &mut DbConnection, s: &Scenario) -> Result<(), AppErro
 pub fn list_scenarios(
     app: &App,
     actor: &Principal,
+    updated_since: Option<DateTime<Utc>>,
     page: PageRequest,
 ) -> Result<Page<ScenarioView>, AppError> {
     actor.require(&permissions::READ_SCENARIOS)?;
-    let rows = app.read(|conn| Ok(q::list_scenarios(conn, page.query())?))?;
+    let syncs = page.syncs(updated_since);
+    let since = updated_since.map(|t| t.naive_utc());
+    let rows = app.read(|conn| Ok(q::list_scenarios(conn, since, page.sync_query(updated_since))?))?;
     let page = Page::from_rows(rows, page, |r| r.id.0, view);
-    Ok(Page { items: page.items.into_iter().collect::<Result<_, _>>()?, next_after: page.next_after })
+    Ok(Page {
+        items: page.items.into_iter().collect::<Result<_, _>>()?,
+        next_after: page.next_after,
+        next_key: page.next_key,
+    }
+    .keyed(syncs, |v| (v.updated_at, v.id)))
 }
 
 pub fn get_scenario(app: &App, actor: &Principal, id: Uuid) -> Result<ScenarioView, AppError> {

@@ -336,6 +336,8 @@ pub struct CreateChannelRequest {
 #[into_params(parameter_in = Query)]
 pub struct ChannelQuery {
     pub kind: Option<String>,
+    /// Only those changed at or after this instant, in (updated_at, id) order.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn new_channel(b: CreateChannelRequest) -> NewChannel {
@@ -361,8 +363,10 @@ pub async fn list_channels(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = page.request()?;
-    let page =
-        run(&state, move |app| crm_app::intake::channels::list_channels(app, &auth.0, q.kind, page)).await?;
+    let page = run(&state, move |app| {
+        crm_app::intake::channels::list_channels(app, &auth.0, q.kind, q.updated_since, page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Page::<ChannelDto>::of(page)))
 }
 
@@ -419,7 +423,7 @@ pub async fn list_forms(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
     let page = run(&state, move |app| {
-        crm_app::intake::channels::list_channels(app, &auth.0, Some("form".into()), page)
+        crm_app::intake::channels::list_channels(app, &auth.0, Some("form".into()), None, page)
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page::<ChannelDto>::of(page)))

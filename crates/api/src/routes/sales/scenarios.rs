@@ -210,18 +210,22 @@ pub struct CopyScenarioRequest {
 
 /// List scenarios.
 #[utoipa::path(get, path = "/api/v1/scenarios", operation_id = "listScenarios", tag = "scenarios",
-    params(PageParams), responses((status = 200, description = "A page of scenarios", body = Page<ScenarioDto>)))]
+    params(SyncQuery, PageParams), responses((status = 200, description = "A page of scenarios", body = Page<ScenarioDto>)))]
 pub async fn list_scenarios(
     state: web::Data<AppState>,
     auth: Auth,
+    query: web::Query<SyncQuery>,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
-    let page = run(&state, move |app| crm_app::sales::scenarios::list_scenarios(app, &auth.0, page)).await?;
-    Ok(HttpResponse::Ok().json(Page::new(
-        page.items.into_iter().map(ScenarioDto::from_view).collect::<Result<_, _>>()?,
-        page.next_after,
-    )))
+    let since = query.updated_since;
+    let page =
+        run(&state, move |app| crm_app::sales::scenarios::list_scenarios(app, &auth.0, since, page)).await?;
+    let next_cursor = Page::<ScenarioDto>::cursor_of(&page);
+    Ok(HttpResponse::Ok().json(Page {
+        items: page.items.into_iter().map(ScenarioDto::from_view).collect::<Result<_, _>>()?,
+        next_cursor,
+    }))
 }
 
 /// Create a scenario.
@@ -358,6 +362,15 @@ pub struct UpdateLossReasonRequest {
 #[into_params(parameter_in = Query)]
 pub struct LossReasonQuery {
     pub active: Option<bool>,
+    /// Only those changed at or after this instant, in (updated_at, id) order.
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SyncQuery {
+    /// Only those changed at or after this instant, in (updated_at, id) order.
+    pub updated_since: Option<DateTime<Utc>>,
 }
 
 /// List loss reasons.
@@ -370,10 +383,11 @@ pub async fn list_loss_reasons(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
-    let active = query.active;
-    let page =
-        run(&state, move |app| crm_app::sales::loss_reasons::list_loss_reasons(app, &auth.0, active, page))
-            .await?;
+    let (active, since) = (query.active, query.updated_since);
+    let page = run(&state, move |app| {
+        crm_app::sales::loss_reasons::list_loss_reasons(app, &auth.0, active, since, page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(Page::<LossReasonDto>::of(page)))
 }
 

@@ -295,11 +295,13 @@ pub fn list_orders(
             status.as_deref(),
             updated_since.map(|t| t.naive_utc()),
             responsible,
-            page.query(),
+            page.sync_query(updated_since),
         )?;
+        let syncs = page.syncs(updated_since);
         let page = crate::platform::page::Page::from_rows(rows, page, |r| r.id.0, |r| r);
         let items =
             page.items.into_iter().map(|r| order_view(conn, r, day)).collect::<Result<Vec<_>, _>>()?;
-        Ok(crate::platform::page::Page { items, next_after: page.next_after })
+        Ok(crate::platform::page::Page { items, next_after: page.next_after, next_key: page.next_key }
+            .keyed(syncs, |v| (v.updated_at, v.id)))
     })
 }

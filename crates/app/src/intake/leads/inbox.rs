@@ -306,8 +306,9 @@ pub fn list_leads(
             include_shared: shared,
             updated_since: filter.updated_since.map(|t| t.naive_utc()),
         };
-        let rows = q::list_leads(conn, &f, page.query())?;
-        Ok(Page::from_rows(rows, page, |r| r.id.0, view))
+        let syncs = page.syncs(filter.updated_since);
+        let rows = q::list_leads(conn, &f, page.sync_query(filter.updated_since))?;
+        Ok(Page::from_rows(rows, page, |r| r.id.0, view).keyed(syncs, |v| (v.updated_at, v.id)))
     })
 }
 
@@ -330,6 +331,6 @@ pub fn inbox(
         ..Default::default()
     };
     let count = q::count_leads(conn, &f)?;
-    let rows = q::list_leads(conn, &f, crm_store::queries::PageQuery { after: None, limit })?;
+    let rows = q::list_leads(conn, &f, crm_store::queries::PageQuery::first(limit))?;
     Ok((count, rows.into_iter().map(view).collect()))
 }

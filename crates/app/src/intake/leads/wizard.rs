@@ -104,7 +104,7 @@ pub fn acceptance(app: &App, actor: &Principal, id: Uuid) -> Result<Acceptance, 
                 responsible_in: vis.filter(),
                 ..Default::default()
             };
-            for r in sq::list_interests(conn, &f, crm_store::queries::PageQuery { after: None, limit: 50 })? {
+            for r in sq::list_interests(conn, &f, crm_store::queries::PageQuery::first(50))? {
                 active_interests.push(interests::interest_view_in(conn, r.id, now, fallback)?);
             }
         }

@@ -291,10 +291,12 @@ pub fn list_interests(
             client_id: filter.client_id.map(Into::into),
             updated_since: filter.updated_since.map(|t| t.naive_utc()),
         };
-        let rows = q::list_interests(conn, &store_filter, page.query())?;
+        let syncs = page.syncs(filter.updated_since);
+        let rows = q::list_interests(conn, &store_filter, page.sync_query(filter.updated_since))?;
         let page = Page::from_rows(rows, page, |r| r.id.0, |r| r);
         let items = views(conn, page.items, now, fallback)?;
-        Ok(Page { items, next_after: page.next_after })
+        Ok(Page { items, next_after: page.next_after, next_key: page.next_key }
+            .keyed(syncs, |v| (v.updated_at, v.id)))
     })
 }
 

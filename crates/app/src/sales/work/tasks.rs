@@ -161,8 +161,9 @@ pub fn list_tasks(
             due_before: due_before.map(|t| t.naive_utc()),
             updated_since: filter.updated_since.map(|t| t.naive_utc()),
         };
-        let rows = q::list_tasks(conn, &store, page.query())?;
-        Ok(Page::from_rows(rows, page, |r| r.id.0, task_view))
+        let syncs = page.syncs(filter.updated_since);
+        let rows = q::list_tasks(conn, &store, page.sync_query(filter.updated_since))?;
+        Ok(Page::from_rows(rows, page, |r| r.id.0, task_view).keyed(syncs, |v| (v.updated_at, v.id)))
     })
 }
 

@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::queries::keyset;
+
 use crate::db::DbConnection;
 use crate::queries::PageQuery;
 use crate::rows::{OrganizationRow, ProductRow};
@@ -51,10 +53,7 @@ pub fn list_products(
     if let Some(since) = updated_since {
         q = q.filter(products::updated_at.ge(since));
     }
-    if let Some(after) = page.after {
-        q = q.filter(products::id.gt(after));
-    }
-    q.order(products::id.asc()).limit(page.limit).load(conn)
+    keyset!(q, products, page).load(conn)
 }
 
 /// The single row of organisation details, if set.

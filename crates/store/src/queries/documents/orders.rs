@@ -2,6 +2,8 @@
 
 use diesel::prelude::*;
 
+use crate::queries::keyset;
+
 use crate::db::DbConnection;
 use crate::queries::PageQuery;
 use crate::rows::*;
@@ -150,10 +152,7 @@ pub fn list_orders(
     if let Some(users) = responsible_in {
         q = q.filter(interests::responsible_id.eq_any(users));
     }
-    if let Some(after) = page.after {
-        q = q.filter(orders::id.gt(after));
-    }
-    q.order(orders::id.asc()).limit(page.limit).load(conn)
+    keyset!(q, orders, page).load(conn)
 }
 
 /// Payments for syncing, in id order.
@@ -170,10 +169,7 @@ pub fn list_payments(
     if let Some(since) = updated_since {
         q = q.filter(payments::updated_at.ge(since));
     }
-    if let Some(after) = page.after {
-        q = q.filter(payments::id.gt(after));
-    }
-    q.order(payments::id.asc()).limit(page.limit).load(conn)
+    keyset!(q, payments, page).load(conn)
 }
 
 /// Replaces a draft order's lines (the database refuses it once the order is posted).

@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::queries::keyset;
+
 use crate::db::DbConnection;
 use crate::queries::PageQuery;
 use crate::rows::{DepartmentInsertForm, DepartmentRow, DepartmentUpdateForm};
@@ -37,16 +39,13 @@ pub fn list(
     page: PageQuery,
 ) -> QueryResult<Vec<DepartmentRow>> {
     let mut query = departments::table.select(DepartmentRow::as_select()).into_boxed();
-    if let Some(after) = page.after {
-        query = query.filter(departments::id.gt(after));
-    }
     if let Some(parent) = filter.parent_id {
         query = query.filter(departments::parent_id.eq(parent));
     }
     if let Some(since) = filter.updated_since {
         query = query.filter(departments::updated_at.ge(since));
     }
-    query.order(departments::id.asc()).limit(page.limit).load(conn)
+    keyset!(query, departments, page).load(conn)
 }
 
 pub fn update(

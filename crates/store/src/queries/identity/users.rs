@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::queries::keyset;
+
 use crate::db::DbConnection;
 use crate::queries::PageQuery;
 use crate::rows::{UserInsertForm, UserRow, UserUpdateForm};
@@ -35,9 +37,6 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
 
 pub fn list(conn: &mut DbConnection, filter: &UserFilter, page: PageQuery) -> QueryResult<Vec<UserRow>> {
     let mut query = users::table.select(UserRow::as_select()).into_boxed();
-    if let Some(after) = page.after {
-        query = query.filter(users::id.gt(after));
-    }
     if let Some(department) = filter.department_id {
         query = query.filter(users::department_id.eq(department));
     }
@@ -50,7 +49,7 @@ pub fn list(conn: &mut DbConnection, filter: &UserFilter, page: PageQuery) -> Qu
     if let Some(since) = filter.updated_since {
         query = query.filter(users::updated_at.ge(since));
     }
-    query.order(users::id.asc()).limit(page.limit).load(conn)
+    keyset!(query, users, page).load(conn)
 }
 
 /// Writes the form when the row is still at `expected_version`; returns rows changed.

@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::queries::keyset;
+
 use crate::db::DbConnection;
 use crate::queries::PageQuery;
 use crate::rows::{ChannelRow, LeadRow};
@@ -74,11 +76,8 @@ pub fn list_leads(
     filter: &LeadFilter,
     page: PageQuery,
 ) -> QueryResult<Vec<LeadRow>> {
-    let mut q = filtered(filter).select(LeadRow::as_select());
-    if let Some(after) = page.after {
-        q = q.filter(leads::id.gt(after));
-    }
-    q.order(leads::id.asc()).limit(page.limit).load(conn)
+    let q = filtered(filter).select(LeadRow::as_select());
+    keyset!(q, leads, page).load(conn)
 }
 
 pub fn count_leads(conn: &mut DbConnection, filter: &LeadFilter) -> QueryResult<i64> {
@@ -150,16 +149,17 @@ pub fn channel_by_secret(
 pub fn list_channels(
     conn: &mut DbConnection,
     kind: Option<&str>,
+    updated_since: Option<chrono::NaiveDateTime>,
     page: PageQuery,
 ) -> QueryResult<Vec<ChannelRow>> {
     let mut q = channels::table.select(ChannelRow::as_select()).into_boxed();
     if let Some(k) = kind {
         q = q.filter(channels::kind.eq(k.to_owned()));
     }
-    if let Some(after) = page.after {
-        q = q.filter(channels::id.gt(after));
+    if let Some(since) = updated_since {
+        q = q.filter(channels::updated_at.ge(since));
     }
-    q.order(channels::id.asc()).limit(page.limit).load(conn)
+    keyset!(q, channels, page).load(conn)
 }
 
 /// Records a hit in a rate-limit bucket and returns the hits since `since` (including it).

@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::queries::keyset;
+
 use crate::db::DbConnection;
 use crate::queries::PageQuery;
 use crate::rows::*;
@@ -48,9 +50,6 @@ pub fn list_clients(
     page: PageQuery,
 ) -> QueryResult<Vec<ClientRow>> {
     let mut q = clients::table.select(ClientRow::as_select()).into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(clients::id.gt(after));
-    }
     if let Some(users) = &filter.responsible_in {
         q = q.filter(clients::responsible_id.eq_any(users.iter().copied().map(Some).collect::<Vec<_>>()));
     }
@@ -63,7 +62,7 @@ pub fn list_clients(
     if let Some(since) = filter.updated_since {
         q = q.filter(clients::updated_at.ge(since));
     }
-    q.order(clients::id.asc()).limit(page.limit).load(conn)
+    keyset!(q, clients, page).load(conn)
 }
 
 pub fn insert_contact(conn: &mut DbConnection, row: &ContactRow) -> QueryResult<()> {

@@ -4,6 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::queries::keyset;
+
 use crate::db::DbConnection;
 use crate::queries::PageQuery;
 use crate::rows::*;
@@ -78,11 +80,8 @@ pub fn list_interests(
     filter: &InterestFilter,
     page: PageQuery,
 ) -> QueryResult<Vec<InterestRow>> {
-    let mut q = filter_interests!(interests::table.select(InterestRow::as_select()).into_boxed(), filter);
-    if let Some(after) = page.after {
-        q = q.filter(interests::id.gt(after));
-    }
-    q.order(interests::id.asc()).limit(page.limit).load(conn)
+    let q = filter_interests!(interests::table.select(InterestRow::as_select()).into_boxed(), filter);
+    keyset!(q, interests, page).load(conn)
 }
 
 /// Per stage: how many matching interests and the sum of their potential

@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::queries::keyset;
+
 use crate::db::DbConnection;
 use crate::queries::PageQuery;
 use crate::rows::*;
@@ -34,12 +36,16 @@ pub fn default_scenario(conn: &mut DbConnection) -> QueryResult<Option<ScenarioR
         .optional()
 }
 
-pub fn list_scenarios(conn: &mut DbConnection, page: PageQuery) -> QueryResult<Vec<ScenarioRow>> {
+pub fn list_scenarios(
+    conn: &mut DbConnection,
+    updated_since: Option<chrono::NaiveDateTime>,
+    page: PageQuery,
+) -> QueryResult<Vec<ScenarioRow>> {
     let mut q = scenarios::table.select(ScenarioRow::as_select()).into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(scenarios::id.gt(after));
+    if let Some(since) = updated_since {
+        q = q.filter(scenarios::updated_at.ge(since));
     }
-    q.order(scenarios::id.asc()).limit(page.limit).load(conn)
+    keyset!(q, scenarios, page).load(conn)
 }
 
 pub fn update_scenario(
@@ -95,16 +101,17 @@ pub fn find_loss_reason_by_name_key(
 pub fn list_loss_reasons(
     conn: &mut DbConnection,
     active: Option<bool>,
+    updated_since: Option<chrono::NaiveDateTime>,
     page: PageQuery,
 ) -> QueryResult<Vec<LossReasonRow>> {
     let mut q = loss_reasons::table.select(LossReasonRow::as_select()).into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(loss_reasons::id.gt(after));
-    }
     if let Some(active) = active {
         q = q.filter(loss_reasons::active.eq(active));
     }
-    q.order(loss_reasons::id.asc()).limit(page.limit).load(conn)
+    if let Some(since) = updated_since {
+        q = q.filter(loss_reasons::updated_at.ge(since));
+    }
+    keyset!(q, loss_reasons, page).load(conn)
 }
 
 pub fn update_loss_reason(

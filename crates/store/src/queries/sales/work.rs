@@ -3,6 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::queries::keyset;
+
 use crate::db::DbConnection;
 use crate::queries::PageQuery;
 use crate::rows::*;
@@ -89,9 +91,6 @@ pub fn list_tasks(
     page: PageQuery,
 ) -> QueryResult<Vec<TaskRow>> {
     let mut q = tasks::table.select(TaskRow::as_select()).into_boxed();
-    if let Some(after) = page.after {
-        q = q.filter(tasks::id.gt(after));
-    }
     if let Some(a) = filter.assignee_id {
         q = q.filter(tasks::assignee_id.eq(a));
     }
@@ -110,7 +109,7 @@ pub fn list_tasks(
     if let Some(since) = filter.updated_since {
         q = q.filter(tasks::updated_at.ge(since));
     }
-    q.order(tasks::id.asc()).limit(page.limit).load(conn)
+    keyset!(q, tasks, page).load(conn)
 }
 
 /// Open tasks of these interests.

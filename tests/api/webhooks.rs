@@ -51,6 +51,8 @@ struct Inbox {
     fail_next: usize,
     /// Answer 503 to everything.
     down: bool,
+    /// Answer 410 Gone to everything.
+    gone: bool,
     /// Every request: (webhook-id, timestamp, signature, body, answered).
     seen: Vec<(String, String, String, String, u16)>,
 }
@@ -94,7 +96,9 @@ impl Receiver {
 async fn take(req: HttpRequest, body: String, inbox: web::Data<Arc<Mutex<Inbox>>>) -> HttpResponse {
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let mut inbox = inbox.lock().unwrap();
-    let status = if inbox.down {
+    let status = if inbox.gone {
+        410
+    } else if inbox.down {
         503
     } else if inbox.fail_next > 0 {
         inbox.fail_next -= 1;
@@ -488,4 +492,31 @@ async fn a_webhook_to_a_private_or_plain_http_address_is_refused_without_the_ove
         .unwrap();
     assert_eq!(del.status(), 204);
     app.get(&format!("/api/v1/webhooks/{id}"), &admin).await.problem(404);
+}
+
+#[tokio::test]
+async fn a_410_from_the_receiver_ends_the_delivery_and_switches_the_webhook_off_at_once() {
+    let app = spawn_app_with(&[("CRM_WEBHOOKS_ALLOW_PRIVATE", "true")]).await;
+    let admin = app.admin_token().await;
+    let receiver = Receiver::start().await;
+    settle(&app).await;
+    receiver.inbox.lock().unwrap().gone = true;
+    let hook = ok(app.post("/api/v1/webhooks", Some(&admin), &json!({"url": receiver.url})).await, 201).await;
+    let hid = hook["id"].as_str().unwrap().to_owned();
+    ok(app.post("/api/v1/loss-reasons", Some(&admin), &json!({"name": "Gone"})).await, 201).await;
+    assert_eq!(dispatch(&app).await, 1, "one attempt, no retry");
+    let read = ok(app.get(&format!("/api/v1/webhooks/{hid}"), &admin).await, 200).await;
+    assert_eq!(read["active"], false);
+    assert!(read["disabled_reason"].as_str().unwrap().contains("410"), "{read}");
+    let dead =
+        ok(app.get(&format!("/api/v1/webhooks/{hid}/deliveries?status=dead"), &admin).await, 200).await;
+    assert_eq!(dead["items"][0]["attempts"].as_array().unwrap().len(), 1);
+    assert_eq!(dead["items"][0]["attempts"][0]["status_code"], 410);
+    let notes = ok(app.get("/api/v1/notifications", &admin).await, 200).await;
+    assert!(notes["items"].as_array().unwrap().iter().any(|n| n["text"].as_str().unwrap().contains("410")));
+    // Nothing more goes to it, however long one waits.
+    ok(app.post("/api/v1/loss-reasons", Some(&admin), &json!({"name": "Later"})).await, 201).await;
+    app.advance(chrono::Duration::hours(2));
+    assert_eq!(dispatch(&app).await, 0);
+    assert_eq!(receiver.inbox.lock().unwrap().seen.len(), 1);
 }

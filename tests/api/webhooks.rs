@@ -477,6 +477,18 @@ async fn a_webhook_to_a_private_or_plain_http_address_is_refused_without_the_ove
         .post("/api/v1/webhooks", Some(&admin), &json!({"url": "https://93.184.216.34/", "types": ["nope"]}))
         .await;
     assert_eq!(bad_types.error_fields(), vec!["types"]);
+    for types in [json!(["interest.removed"]), json!(["webhook.test"])] {
+        let never = app
+            .post("/api/v1/webhooks", Some(&admin), &json!({"url": "https://93.184.216.34/", "types": types}))
+            .await;
+        never.problem(400);
+        assert!(never.text.contains("never_delivered"), "{}", never.text);
+    }
+    let many: Vec<String> = (0..51).map(|_| "order.*".to_owned()).collect();
+    let too_many = app
+        .post("/api/v1/webhooks", Some(&admin), &json!({"url": "https://93.184.216.34/", "types": many}))
+        .await;
+    assert!(too_many.text.contains("too_many"), "{}", too_many.text);
     // Only admins manage webhooks.
     app.create_user(&admin, "ivan@test.crm", "manager", None).await;
     let ivan = app.token("ivan@test.crm", PASSWORD).await;

@@ -106,8 +106,10 @@ pub fn claim(app: &App, limit: i64) -> Result<Vec<Job>, AppError> {
     let now = app.now();
     let allow_private = app.settings().webhooks_allow_private;
     let mut refused = Vec::new();
-    let jobs = app.write(|conn| {
-        let mut jobs = Vec::new();
+    // Claimed and leased in one short transaction; the address check (a DNS
+    // lookup) comes after it commits, so no transaction waits on a resolver.
+    let claimed = app.write(|conn| {
+        let mut claimed = Vec::new();
         for d in q::claim_due(conn, now.naive_utc(), limit)? {
             if q::earlier_pending(conn, &d)? {
                 continue;
@@ -117,24 +119,29 @@ pub fn claim(app: &App, limit: i64) -> Result<Vec<Job>, AppError> {
                 continue;
             }
             q::lease(conn, d.id, (now + LEASE).naive_utc())?;
-            let Some(row) = oq::find_feed_event(conn, d.event_id)? else {
-                refused.push((d.id.0, "the event is no longer kept (CRM_EVENTS_RETENTION)".to_owned()));
-                continue;
-            };
-            match check_target(&hook.url, allow_private) {
-                Ok(target) => jobs.push(Job {
-                    delivery_id: d.id.0,
-                    webhook_id: hook.id.0,
-                    target,
-                    secret: hook.secret.clone(),
-                    event: crate::feed::events::whole(row)?,
-                    attempt: d.attempts + 1,
-                }),
-                Err(why) => refused.push((d.id.0, why)),
+            match oq::find_feed_event(conn, d.event_id)? {
+                Some(row) => claimed.push((d, hook, crate::feed::events::whole(row)?)),
+                None => {
+                    refused.push((d.id.0, "the event is no longer kept (CRM_EVENTS_RETENTION)".to_owned()))
+                }
             }
         }
-        Ok(jobs)
+        Ok(claimed)
     })?;
+    let mut jobs = Vec::new();
+    for (d, hook, event) in claimed {
+        match check_target(&hook.url, allow_private) {
+            Ok(target) => jobs.push(Job {
+                delivery_id: d.id.0,
+                webhook_id: hook.id.0,
+                target,
+                secret: hook.secret,
+                event,
+                attempt: d.attempts + 1,
+            }),
+            Err(why) => refused.push((d.id.0, why)),
+        }
+    }
     for (id, why) in refused {
         record(app, id, &Outcome { status_code: None, latency_ms: 0, error: Some(why), excerpt: None })?;
     }

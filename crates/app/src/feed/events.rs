@@ -291,31 +291,22 @@ fn shown(
         return Ok(None);
     }
     let now = audience(row.audience.as_deref())?;
-    let item = |kind, data, changes| FeedItem {
-        id: row.id.0,
-        kind,
-        occurred_at: row.occurred_at.and_utc(),
-        actor_kind: row.actor_kind.clone(),
-        actor_id: row.actor_id.map(Uuid::from),
-        entity_type: row.entity_type.clone(),
-        entity_id: row.entity_id.0,
-        entity_version: row.entity_version,
-        data,
-        changes,
-    };
+    let before = audience(row.prev_audience.as_deref())?;
+    let removed = EventType::removed(&row.entity_type);
     if reader.sees(conn, family, now.as_ref())? {
-        let data = json(row.data.as_deref())?;
-        let changes = json(row.changes.as_deref())?;
-        return Ok(Some(item(stored, data, changes)));
+        return whole(row).map(Some);
     }
     // Left the reader's view with this change: they saw the previous event.
-    if let (Some(prev), Some(removed)) = (row.prev_audience.as_deref(), EventType::removed(&row.entity_type))
-    {
-        let before = audience(Some(prev))?;
-        if reader.sees(conn, family, before.as_ref())? {
-            let mut tomb = item(removed, None, None);
-            tomb.entity_version = None;
-            return Ok(Some(tomb));
+    if let (Some(before), Some(removed)) = (before, removed) {
+        if reader.sees(conn, family, Some(&before))? {
+            let tomb = whole(row)?;
+            return Ok(Some(FeedItem {
+                kind: removed,
+                entity_version: None,
+                data: None,
+                changes: None,
+                ..tomb
+            }));
         }
     }
     Ok(None)

@@ -143,6 +143,9 @@ pub struct WebhookInput {
     pub active: Option<bool>,
 }
 
+/// Types or prefixes one webhook may list.
+const MAX_TYPES: usize = 50;
+
 fn new_secret() -> String {
     use base64::Engine;
     use rand::RngCore;
@@ -168,6 +171,18 @@ fn checked(
         }
     });
     let types = input.types.as_ref().and_then(|t| match parse_types(t) {
+        Ok(_) if t.len() > MAX_TYPES => {
+            p.push("types", "too_many", format!("at most {MAX_TYPES} types or prefixes"));
+            None
+        }
+        Ok(parsed) if parsed.iter().any(|p| matches!(p, TypePattern::Exact(k) if !k.is_stored())) => {
+            p.push(
+                "types",
+                "never_delivered",
+                "tombstones (`*.removed`) are made for one feed reader and webhook.test only by POST /webhooks/{id}/test; a webhook never receives them",
+            );
+            None
+        }
         Ok(_) => Some(t.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
         Err(AppError::Validation(errors)) => {
             for e in errors {

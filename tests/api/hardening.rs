@@ -1272,6 +1272,8 @@ async fn input_the_spec_calls_invalid_is_refused_naming_the_field() {
     patch("3").await.problem(400);
     patch("\"1").await.problem(400);
     patch("W/\"1\"").await.problem(412);
+    // An empty list of tags is well formed and matches nothing.
+    patch("").await.problem(412);
     patch("\"99\"").await.problem(412);
     assert_eq!(patch("\"1\", W/\"7\"").await.status, 200, "a list is read by its strong tag");
 }

@@ -125,6 +125,9 @@ pub async fn spawn_app_on(db: TestDb, vars: &[(&str, &str)]) -> TestApp {
         ("CRM_ACCESS_AUDIT", "on"),
         // Tests send webhook deliveries themselves (`crm_api::webhooks::run_once`), on the test clock.
         ("CRM_WEBHOOKS_INTERVAL", "off"),
+        // The test clock stands still, so budgets never refill: a budget no
+        // test reaches, except those that set their own to test the limit.
+        ("CRM_RATE_LIMIT", "100000/min"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -53,6 +53,11 @@ pub struct Config {
     /// publishes for it, answering 500 when the code required another (the
     /// test suite runs with it; off by default).
     pub access_audit: bool,
+    /// `CRM_CORS_ORIGINS`: the browser origins (`https://crm.example.com`,
+    /// comma-separated) that may call `/api/v1` from another site; none by default.
+    pub cors_origins: Vec<String>,
+    /// `CRM_RATE_LIMIT`: requests per caller (`600/min` by default; `off`).
+    pub rate_limit: Option<crate::rate_limit::Rate>,
 }
 
 impl std::fmt::Debug for Config {
@@ -80,6 +85,25 @@ fn parse_vat_rates(raw: &str) -> Result<Vec<crm_domain::VatRate>, String> {
         return Err("list at least one rate, such as 22,10,0,without".to_owned());
     }
     Ok(rates)
+}
+
+/// `"https://a.example, http://localhost:5173"` → the origins, each a scheme,
+/// a host and an optional port, exactly as a browser sends `Origin`.
+fn parse_origins(raw: &str) -> Result<Vec<String>, String> {
+    let mut origins = Vec::new();
+    for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let url = url::Url::parse(item).map_err(|e| format!("{item:?} is not an origin: {e}"))?;
+        let origin = url.origin().ascii_serialization();
+        if !matches!(url.scheme(), "http" | "https") || origin != item.trim_end_matches('/') {
+            return Err(format!(
+                "{item:?} is not an origin: give the scheme, host and port only, as https://crm.example.com"
+            ));
+        }
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
 }
 
 /// A database URL without its password, for logs.
@@ -235,7 +259,16 @@ impl Config {
             Some("on") => true,
             Some(v) => return Err(err("CRM_ACCESS_AUDIT", format!("{v:?} is neither on nor off"))),
         };
+        let cors_origins = match get("CRM_CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(raw) => parse_origins(&raw).map_err(|m| err("CRM_CORS_ORIGINS", m))?,
+        };
+        let rate_limit =
+            crate::rate_limit::Rate::parse(get("CRM_RATE_LIMIT").as_deref().unwrap_or("600/min"))
+                .map_err(|m| err("CRM_RATE_LIMIT", m))?;
         Ok(Self {
+            cors_origins,
+            rate_limit,
             access_audit,
             jobs_interval,
             events_retention,
@@ -353,5 +386,24 @@ mod tests {
     fn passwords_are_hidden_in_logged_urls() {
         assert_eq!(redact_url("postgres://crm:secret@db:5432/crm"), "postgres://crm:***@db:5432/crm");
         assert_eq!(redact_url("sqlite://crm.db"), "sqlite://crm.db");
+    }
+
+    #[test]
+    fn cors_origins_are_origins_and_the_rate_limit_has_a_default() {
+        let c = config(&[]).unwrap();
+        assert!(c.cors_origins.is_empty());
+        assert_eq!(c.rate_limit.map(|r| r.requests.get()), Some(600));
+        let c = config(&[
+            ("CRM_CORS_ORIGINS", "https://crm.example.com, http://localhost:5173/"),
+            ("CRM_RATE_LIMIT", "off"),
+        ])
+        .unwrap();
+        assert_eq!(c.cors_origins, ["https://crm.example.com", "http://localhost:5173"]);
+        assert_eq!(c.rate_limit, None);
+        for bad in ["*", "crm.example.com", "https://crm.example.com/app", "ftp://files.example.com"] {
+            let e = config(&[("CRM_CORS_ORIGINS", bad)]).unwrap_err();
+            assert_eq!(e.var, "CRM_CORS_ORIGINS", "{bad}");
+        }
+        assert_eq!(config(&[("CRM_RATE_LIMIT", "lots")]).unwrap_err().var, "CRM_RATE_LIMIT");
     }
 }

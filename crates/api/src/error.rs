@@ -17,6 +17,36 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Every problem `type` the server answers with (`urn:crm:problem:<slug>`),
+/// its status and what a client does about it. Published in the spec as the
+/// enum of `Problem.type` and as `x-problem-types`, and as the README's table;
+/// a test finds every `Problem::new` in the source and checks it is here.
+pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
+    ("validation", 400, "Fields are invalid; `errors[]` names each one with a stable `code`. Fix the request."),
+    ("malformed", 400, "The request cannot be read at all (bad JSON, bad path or header syntax)."),
+    ("unauthenticated", 401, "No credentials, or invalid, expired or revoked ones. Sign in or refresh the token."),
+    ("forbidden", 403, "Your role or your API key's scopes do not allow this operation."),
+    ("not_found", 404, "No such resource, or one you may not see (the two are never told apart)."),
+    ("no_route", 404, "No operation has this path."),
+    ("method_not_allowed", 405, "The path exists but not with this method; `Allow` lists the methods."),
+    ("conflict", 409, "Conflicts with the current state (a unique value is taken: `errors[].code` is `taken`)."),
+    ("possible_duplicate", 409, "Looks like existing records (`candidates[]`); use one, or repeat with `confirm_new: true`."),
+    ("idempotency_key_in_flight", 409, "The first request with this Idempotency-Key is still running; retry later."),
+    ("idempotency_key_applied", 409, "The first request with this Idempotency-Key took effect but its reply was lost; read the resource."),
+    ("cursor_expired", 410, "The feed cursor is older than the events kept; resync from the lists with `updated_since`."),
+    ("stale_version", 412, "`If-Match` names a version that is no longer current; read again and retry."),
+    ("too_large", 413, "The body is larger than `CRM_MAX_BODY_BYTES`."),
+    ("unsupported_media_type", 415, "The body's Content-Type is not one the operation takes."),
+    ("rules_unmet", 422, "Business rules are not met; `unmet[]` lists every rule with a stable `check`."),
+    ("idempotency_key_reused", 422, "This Idempotency-Key was used with another request body; use a new key."),
+    ("rate_limited", 429, "Too many requests or sign-in attempts; wait `Retry-After` seconds."),
+    ("internal", 500, "A fault on our side, logged with the request id (`x-request-id`)."),
+    ("access_audit", 500, "The access a use case required differs from the one the spec publishes (only with `CRM_ACCESS_AUDIT=on`)."),
+    ("delivery_failed", 502, "The mail server refused the message; the attempt is recorded (`Location`) and can be retried."),
+    ("unavailable", 503, "The database could not be reached or did not answer in time; retry after `Retry-After`."),
+    ("not_migrated", 503, "The database is not migrated to this version; run `crm-server migrate`."),
+];
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProblemField {
@@ -68,6 +98,10 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        debug_assert!(
+            PROBLEM_TYPES.iter().any(|(s, code, _)| *s == slug && *code == status.as_u16()),
+            "problem type {slug} ({status}) is not in PROBLEM_TYPES"
+        );
         Self {
             kind: format!("urn:crm:problem:{slug}"),
             title: title.to_owned(),
@@ -301,26 +335,39 @@ pub fn problemize<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
-    let (slug, title, detail) = match status {
-        StatusCode::NOT_FOUND => (
-            "no_route",
-            "Not found",
-            format!("no resource at {} {}", res.request().method(), res.request().path()),
-        ),
-        StatusCode::METHOD_NOT_ALLOWED => (
+    let request = format!("{} {}", res.request().method(), res.request().path());
+    let mut problem = match status {
+        StatusCode::NOT_FOUND => {
+            Problem::new(StatusCode::NOT_FOUND, "no_route", "Not found", format!("no resource at {request}"))
+        }
+        StatusCode::METHOD_NOT_ALLOWED => Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             "Method not allowed",
             format!("{} is not allowed on {}", res.request().method(), res.request().path()),
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            ("too_large", "The request body is too large", "the body exceeds the size limit".to_owned())
-        }
-        s if s.is_server_error() => {
-            ("internal", "Internal error", "something went wrong on our side; it has been logged".to_owned())
-        }
-        s => ("error", s.canonical_reason().unwrap_or("Error"), s.to_string()),
+        StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "The request body is too large",
+            "the body exceeds the size limit",
+        ),
+        s if s.is_server_error() => Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "something went wrong on our side; it has been logged",
+        ),
+        // Any other refusal from the framework (a bad header, a URI it cannot
+        // read): the request could not be read; its own status is kept below.
+        s => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "The request is malformed",
+            s.canonical_reason().unwrap_or("the request cannot be read").to_owned(),
+        ),
     };
-    let problem = Problem::new(status, slug, title, detail);
+    problem.status = status.as_u16();
     let (req, mut old) = res.into_parts();
     let mut new = problem.response();
     // Keep headers such as `Allow` that tell the client what to do.
@@ -337,3 +384,76 @@ pub fn problemize<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
 
 /// Type of `ErrorHandlers` responses, for the app's type signature.
 pub type ProblemBody<B> = EitherBody<B, BoxBody>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(dir: &std::path::Path, found: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+
+    /// Every `Problem::new(StatusCode::X, "slug", …)` in the source, as (file, status name, slug).
+    fn constructed() -> Vec<(String, String, String)> {
+        let mut files = Vec::new();
+        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let mut found = Vec::new();
+        for (file, text) in files {
+            // Only the server's code: a test module quotes the call.
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (at, _) in text.match_indices("Problem::new(") {
+                let args: String = text[at + "Problem::new(".len()..]
+                    .chars()
+                    .take(300)
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                // The definition itself (`status: StatusCode, slug: &str`) is not a use.
+                if args.starts_with("status:") {
+                    continue;
+                }
+                let (status, rest) = args.split_once(',').unwrap();
+                let slug = rest.strip_prefix('"').and_then(|r| r.split_once('"')).map(|(s, _)| s.to_owned());
+                let slug =
+                    slug.unwrap_or_else(|| panic!("{file}: Problem::new without a literal slug: {args}"));
+                let name = status.rsplit("::").next().unwrap().to_owned();
+                found.push((file.clone(), name, slug));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_problem_the_server_builds_is_catalogued_with_its_status() {
+        let found = constructed();
+        assert!(found.len() >= 20, "the scan found only {} problems", found.len());
+        for (file, status, slug) in &found {
+            let entry = PROBLEM_TYPES.iter().find(|(s, _, _)| s == slug);
+            let (_, code, _) = entry.unwrap_or_else(|| panic!("{file}: {slug} is not in PROBLEM_TYPES"));
+            let reason = StatusCode::from_u16(*code).unwrap().canonical_reason().unwrap();
+            let expected = reason.to_uppercase().replace([' ', '-'], "_");
+            assert_eq!(status, &expected, "{file}: {slug} is built with {status}, catalogued as {code}");
+        }
+        // And nothing is catalogued that the server never builds.
+        for (slug, _, _) in PROBLEM_TYPES {
+            assert!(found.iter().any(|(_, _, s)| s == slug), "{slug} is catalogued but never built");
+        }
+    }
+
+    #[test]
+    fn the_readme_table_lists_the_catalogue() {
+        let readme =
+            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+                .unwrap();
+        for (slug, status, meaning) in PROBLEM_TYPES {
+            let row = format!("| `{slug}` | {status} | {meaning} |");
+            assert!(readme.contains(&row), "README lacks the row {row}");
+        }
+    }
+}

@@ -6,11 +6,13 @@
 
 pub mod access_audit;
 pub mod config;
+pub mod conformance;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod webhooks;

@@ -104,6 +104,10 @@ pub struct Authenticated(pub crm_app::Principal);
 /// prefix, or holding an expired token, gives no access to its replies.
 /// `Err(())`: the credential does not authenticate; the handler answers 401.
 async fn idempotency_scope(req: &ServiceRequest, state: &web::Data<AppState>) -> Result<String, ()> {
+    // Already authenticated by the rate limiter: the same principal, not a second lookup.
+    if let Some(Authenticated(principal)) = req.extensions().get::<Authenticated>() {
+        return Ok(principal_key(principal));
+    }
     let cred = match crate::extract::credential(req.request()) {
         Ok(Some(cred)) => cred,
         // Unauthenticated callers (website forms, messenger webhooks) are told apart by address.
@@ -116,12 +120,17 @@ async fn idempotency_scope(req: &ServiceRequest, state: &web::Data<AppState>) ->
         crate::extract::run(state, move |app| crm_app::identity::auth::authenticate_bearer(app, &cred))
             .await
             .map_err(|_| ())?;
-    let scope = match &principal {
-        crm_app::Principal::User(u) => format!("user:{}", u.id),
-        crm_app::Principal::ApiKey(k) => format!("key:{}", k.id),
-    };
+    let scope = principal_key(&principal);
     req.extensions_mut().insert(Authenticated(principal));
     Ok(scope)
+}
+
+/// Who a principal is, as idempotency records and rate limits key it.
+pub(crate) fn principal_key(principal: &crm_app::Principal) -> String {
+    match principal {
+        crm_app::Principal::User(u) => format!("user:{}", u.id),
+        crm_app::Principal::ApiKey(k) => format!("key:{}", k.id),
+    }
 }
 
 tokio::task_local! {
@@ -129,7 +138,7 @@ tokio::task_local! {
     pub static IDEMPOTENCY_RECORD: uuid::Uuid;
 }
 
-fn problem_response(req: ServiceRequest, err: ApiError) -> ServiceResponse<BoxBody> {
+pub(crate) fn problem_response(req: ServiceRequest, err: ApiError) -> ServiceResponse<BoxBody> {
     let res = actix_web::ResponseError::error_response(&err);
     req.into_response(res)
 }

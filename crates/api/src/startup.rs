@@ -111,17 +111,27 @@ impl Application {
         let max_body = config.max_body_bytes;
         let audit =
             config.access_audit.then(|| web::Data::new(crate::access_audit::Published::from_spec(&spec)));
+        let operations = web::Data::new(crate::conformance::Operations::from_spec(&spec));
+        let cors_origins = config.cors_origins.clone();
+        let limits = config.rate_limit.map(|rate| {
+            let clock = app.clone();
+            web::Data::new(crate::rate_limit::Limits::new(rate, Arc::new(move || clock.now())))
+        });
         let mut server = HttpServer::new(move || {
             let mut app = ActixApp::new();
             if let Some(published) = &audit {
                 app = app.app_data(published.clone());
             }
+            if let Some(limits) = &limits {
+                app = app.app_data(limits.clone());
+            }
             app.app_data(web::Data::new(state.clone()))
+                .app_data(operations.clone())
                 .app_data(json_config(max_body))
                 .app_data(query_config())
                 .app_data(path_config())
                 .app_data(payload_config(max_body))
-                .configure(crate::routes::configure_api)
+                .configure(|cfg| crate::routes::configure_api(cfg, &cors_origins))
                 .configure(crate::routes::health::configure)
                 .service(web::redirect("/docs", "/docs/"))
                 .service(
@@ -131,6 +141,8 @@ impl Application {
                 .default_service(web::to(not_found))
                 .wrap(from_fn(crate::access_audit::audit))
                 .wrap(from_fn(crate::middleware::idempotency))
+                .wrap(from_fn(crate::conformance::conform))
+                .wrap(from_fn(crate::rate_limit::limit))
                 .wrap(from_fn(crate::middleware::plain_request_line))
                 .wrap(ErrorHandlers::new().default_handler(problemize))
                 .wrap(from_fn(crate::middleware::observe))

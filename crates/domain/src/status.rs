@@ -112,6 +112,26 @@ words! {
     InterestState "interest state" {
         Active = "active", AwaitingLossApproval = "awaiting_loss_approval", Won = "won", Lost = "lost",
     }
+
+    /// What an entry on an interest's timeline records.
+    TimelineKind "timeline entry kind" {
+        Created = "created", Updated = "updated", StageChanged = "stage_changed",
+        LossRequested = "loss_requested", LossApproved = "loss_approved", LossReturned = "loss_returned",
+        LeadAccepted = "lead_accepted", LeadLinked = "lead_linked",
+        InteractionPlanned = "interaction_planned", InteractionUpdated = "interaction_updated",
+        InteractionCompleted = "interaction_completed", InteractionCancelled = "interaction_cancelled",
+        TaskCreated = "task_created", TaskUpdated = "task_updated", TaskCompleted = "task_completed",
+        TaskCancelled = "task_cancelled", TaskClosed = "task_closed",
+        QuoteCreated = "quote_created", QuoteDraft = "quote_draft", QuoteSent = "quote_sent",
+        QuoteRejected = "quote_rejected", QuoteApproved = "quote_approved",
+        OrderCreated = "order_created", OrderUpdated = "order_updated", OrderConfirmed = "order_confirmed",
+        OrderCancelled = "order_cancelled",
+        PaymentRegistered = "payment_registered", PaymentCancelled = "payment_cancelled",
+        PaymentOverdue = "payment_overdue",
+        ShipmentMade = "shipment_made", ShipmentUpdated = "shipment_updated", ShipmentCancelled = "shipment_cancelled",
+        InvoiceSent = "invoice_sent", InvoiceSendFailed = "invoice_send_failed",
+        RelatedDocumentAdded = "related_document_added",
+    }
 }
 
 #[cfg(test)]
@@ -148,6 +168,9 @@ mod tests {
         assert_eq!(round_trip::<CallStatus>(), ["answered", "missed"]);
         assert_eq!(round_trip::<IdempotencyState>(), ["in_flight", "applied", "done"]);
         assert_eq!(round_trip::<InterestState>(), ["active", "awaiting_loss_approval", "won", "lost"]);
+        assert_eq!(round_trip::<TimelineKind>().len(), 35);
+        assert_eq!(TimelineKind::StageChanged.as_str(), "stage_changed");
+        assert_eq!(TimelineKind::RelatedDocumentAdded.as_str(), "related_document_added");
         assert_eq!(OrderStatus::Confirmed.to_string(), "confirmed");
     }
 }

@@ -119,6 +119,11 @@ pub(crate) fn parse_if_match(value: Option<&HeaderValue>) -> Result<IfMatch, Api
     if text == "*" {
         return Ok(IfMatch(None));
     }
+    // RFC 9110 `If-Match = "*" / #entity-tag`: an empty list is well formed
+    // and names no version, so nothing can match it.
+    if text.is_empty() {
+        return Ok(IfMatch(Some(-1)));
+    }
     // RFC 9110: a comma-separated list of entity tags, each `"…"` or `W/"…"`.
     let mut version = None;
     for tag in text.split(',').map(str::trim) {

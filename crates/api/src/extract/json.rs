@@ -11,9 +11,21 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use crate::error::{ApiError, Problem};
 
-/// JSON bodies: size-limited, `application/json` only, errors as problems.
+/// JSON bodies: size-limited, `application/json` only (not `text/json` nor
+/// `application/merge-patch+json`, whose semantics differ), errors as problems.
 pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default().limit(limit).error_handler(|err, _req| json_error(err).into())
+    web::JsonConfig::default()
+        .limit(limit)
+        .content_type_required(true)
+        .content_type(is_json)
+        .error_handler(|err, _req| json_error(err).into())
+}
+
+/// `application/json`, with any parameters (`charset=utf-8`).
+pub fn is_json(mime: actix_web::mime::Mime) -> bool {
+    mime.type_() == actix_web::mime::APPLICATION
+        && mime.subtype() == actix_web::mime::JSON
+        && mime.suffix().is_none()
 }
 
 pub(crate) fn json_error(err: JsonPayloadError) -> ApiError {
@@ -301,17 +313,30 @@ pub fn typed_request_line(req: &HttpRequest) -> Result<(), ApiError> {
     }
 }
 
-/// A percent-encoded control character in a raw path (`%00`…`%1F`, `%7F`), as `U+XXXX`.
+/// A control character in a raw path, plain or percent-encoded (`%00`…`%1F`,
+/// `%7F`, and the C1 set `%C2%80`…`%C2%9F`), as `U+XXXX`: the same rule as
+/// typed text (`crm_domain::text::first_forbidden`).
 pub(crate) fn encoded_control(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
-    bytes.windows(3).find_map(|w| {
-        if w[0] != b'%' {
-            return None;
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                decoded.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                decoded.push(b);
+                i += 1;
+            }
         }
-        let hex = std::str::from_utf8(&w[1..]).ok()?;
-        let b = u8::from_str_radix(hex, 16).ok()?;
-        (b < 0x20 || b == 0x7f).then(|| format!("U+{b:04X}"))
-    })
+    }
+    crm_domain::text::first_forbidden(&String::from_utf8_lossy(&decoded))
 }
 
 #[cfg(test)]
@@ -352,6 +377,8 @@ mod tests {
         assert_eq!(encoded_control("/x/%1f").as_deref(), Some("U+001F"));
         assert_eq!(encoded_control("/x/%7F").as_deref(), Some("U+007F"));
         assert_eq!(encoded_control("/x/%D0%A0%20ok"), None);
+        assert_eq!(encoded_control("/x/%C2%8D%C2%8A").as_deref(), Some("U+008D"));
+        assert_eq!(encoded_control("/x/%zz%"), None);
     }
 
     #[test]

@@ -99,6 +99,7 @@ impl ToSchema for EventTypeDto {
 pub struct EventActorDto {
     /// `user`, `api_key` or `system` (timed rules).
     #[schema(example = "user")]
+    #[schema(value_type = crate::routes::words::ActorKindDto)]
     pub kind: String,
     /// The user or API key; null for `system`.
     pub id: Option<Uuid>,

@@ -16,12 +16,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     #[schema(example = "ok")]
+    #[schema(value_type = crate::routes::words::HealthStatusDto)]
     pub status: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
     #[schema(example = "ok")]
+    #[schema(value_type = crate::routes::words::HealthStatusDto)]
     pub status: String,
     #[schema(example = "sqlite")]
     pub database: String,
@@ -29,6 +31,8 @@ pub struct Readiness {
 }
 
 /// The process is up.
+///
+/// Answers without touching the database: a liveness probe. Readiness is `/readyz`.
 #[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations",
     responses((status = 200, description = "Up", body = Health)), security(()))]
 pub async fn healthz() -> HttpResponse {
@@ -60,6 +64,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 /// Prometheus metrics (text exposition format).
+///
+/// Requests by method, route and status with their durations, and the
+/// database pool's open, idle and maximum connections.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
     responses((status = 200, description = "Metrics", body = String, content_type = "text/plain; version=0.0.4")),
     security(()))]

@@ -69,6 +69,7 @@ pub struct WebhookWithSecretDto {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://erp.example.com/crm/events", "types": ["order.*", "payment.registered"], "description": "ERP order sync"}))]
 pub struct CreateWebhookRequest {
     /// `https`, resolving to public addresses only (unless the deployment sets
     /// `CRM_WEBHOOKS_ALLOW_PRIVATE`). Redirects are not followed.
@@ -84,6 +85,7 @@ pub struct CreateWebhookRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"active": false}))]
 pub struct UpdateWebhookRequest {
     pub url: Option<String>,
     pub types: Option<Vec<String>>,
@@ -267,6 +269,7 @@ pub struct DeliveryDto {
     /// The event's id: the `webhook-id` header of every attempt.
     pub event_id: Uuid,
     #[schema(example = "order.confirmed")]
+    #[schema(value_type = crate::routes::feed::EventTypeDto)]
     pub event_type: String,
     /// `pending` (waiting or between attempts), `succeeded`, or `dead` (the
     /// schedule ran out, or the receiver answered 410).
@@ -335,6 +338,7 @@ pub async fn redeliver(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"after": "ZjE6MDow"}))]
 pub struct ReplayRequest {
     /// A feed cursor (`next_cursor` of `GET /events`): everything after it is
     /// sent again. `ZjE6MDow` is the feed's very start.

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use crm_domain::events::EventType;
 use crm_domain::status::PaymentStatus;
+use crm_domain::status::TimelineKind;
 use crm_domain::Money;
 use crm_scenario::DomainEvent;
 use crm_store::queries::{orders as q, sales as sq};
@@ -134,7 +135,7 @@ pub fn register_payment(
             Err(e) => return Err(e.into()),
         }
         let note = if overpaid { " (overpaid)" } else { "" };
-        timeline(conn, order.interest_id, Some(actor), now, "payment_registered", format!("Payment {amount} for order {}{note}", order.number),
+        timeline(conn, order.interest_id, Some(actor), now, TimelineKind::PaymentRegistered, format!("Payment {amount} for order {}{note}", order.number),
             serde_json::json!({"payment_id": row.id.0, "order_id": order.id.0, "amount": amount.to_string(), "overpaid": overpaid}))?;
         outbox::record(conn, now, Some(actor), EventType::PaymentRegistered, "payment", row.id.0, serde_json::json!({"id": row.id.0, "order_id": order.id.0, "amount": amount.to_string()}))?;
         crate::documents::orders::figures_changed(conn, now, actor, order.id.0)?;
@@ -247,7 +248,7 @@ pub fn cancel_payment(
             interest.id,
             Some(actor),
             now,
-            "payment_cancelled",
+            TimelineKind::PaymentCancelled,
             format!("Payment {} for order {} cancelled", Money::from_minor(row.amount_minor), order.number),
             serde_json::json!({"payment_id": id}),
         )?;

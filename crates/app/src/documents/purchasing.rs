@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::events::EventType;
 use crm_domain::status::OrderStatus;
+use crm_domain::status::TimelineKind;
 use crm_domain::Money;
 use crm_store::queries::{documents as dq, orders as q, sales as sq};
 use crm_store::rows::{OrderRow, RelatedDocumentRow};
@@ -128,7 +129,7 @@ pub fn record_related(
             order.interest_id,
             Some(actor),
             now,
-            "related_document_added",
+            TimelineKind::RelatedDocumentAdded,
             format!("{} {} for order {}", kind_label(&row.kind), row.number, order.number),
             serde_json::json!({"order_id": order.id.0, "document_id": row.id.0, "kind": row.kind}),
         )?;

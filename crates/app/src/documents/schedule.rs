@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use crm_domain::events::EventType;
+use crm_domain::status::TimelineKind;
 use crm_domain::status::{AgreementStatus, InstalmentStatus, OrderStatus};
 use crm_domain::Money;
 use crm_scenario::DomainEvent;
@@ -175,7 +176,7 @@ pub fn announce_overdue_payments(app: &App) -> Result<usize, AppError> {
                     .iter()
                     .try_fold(Money::ZERO, |acc, v| acc.checked_add(v.amount.checked_sub(v.paid)?))?;
                 let text = format!("Order {}: {} overdue since {}", row.number, owed, late[0].due_on.map(|d| d.to_string()).unwrap_or_default());
-                timeline(conn, interest.id, None, now, "payment_overdue", text.clone(),
+                timeline(conn, interest.id, None, now, TimelineKind::PaymentOverdue, text.clone(),
                     serde_json::json!({"order_id": row.id.0, "overdue": owed.to_string(), "instalments": late.iter().map(|v| v.position).collect::<Vec<_>>()}))?;
                 crate::sales::notify(conn, interest.responsible_id, Some(interest.id), &text, now)?;
                 outbox::record(conn, now, None, EventType::OrderPaymentOverdue, "order", row.id.0, serde_json::json!({"id": row.id.0, "overdue": owed.to_string()}))?;

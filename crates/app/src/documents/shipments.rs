@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use crm_domain::events::EventType;
 use crm_domain::pricing::Quantity;
+use crm_domain::status::TimelineKind;
 use crm_domain::status::{InstalmentStatus, OrderStatus, ShipmentStatus};
 use crm_domain::Money;
 use crm_scenario::DomainEvent;
@@ -180,7 +181,7 @@ pub fn create_shipment(
             order.interest_id,
             Some(actor),
             now,
-            "shipment_made",
+            TimelineKind::ShipmentMade,
             format!("Shipment {} for order {}", row.number, order.number),
             serde_json::json!({"shipment_id": row.id.0, "order_id": order.id.0}),
         )?;
@@ -294,7 +295,7 @@ pub fn update_shipment(
             order.interest_id,
             Some(actor),
             now,
-            "shipment_updated",
+            TimelineKind::ShipmentUpdated,
             format!("Shipment {} is {}", row.number, row.status),
             serde_json::json!({"shipment_id": id, "status": row.status.as_str(), "route_sheet": row.route_sheet}),
         )?;
@@ -341,7 +342,7 @@ pub fn cancel_shipment(
             order.interest_id,
             Some(actor),
             now,
-            "shipment_cancelled",
+            TimelineKind::ShipmentCancelled,
             format!("Shipment {} cancelled", row.number),
             serde_json::json!({"shipment_id": id}),
         )?;

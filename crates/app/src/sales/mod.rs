@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use crm_domain::events::EventType;
 use crm_domain::status::TaskStatus;
+use crm_domain::status::TimelineKind;
 use crm_domain::Role;
 use crm_scenario::{Assignee, Effect, InterestState, Scenario, StageKind};
 use crm_store::queries::{departments as dq, sales as q, users as uq};
@@ -107,7 +108,7 @@ pub(crate) fn timeline(
     interest: DbUuid,
     actor: Option<&Principal>,
     now: DateTime<Utc>,
-    kind: &str,
+    kind: TimelineKind,
     summary: impl Into<String>,
     payload: serde_json::Value,
 ) -> Result<(), AppError> {
@@ -117,7 +118,7 @@ pub(crate) fn timeline(
         &TimelineEntryRow {
             id: crm_domain::new_id().into(),
             interest_id: interest,
-            kind: kind.to_owned(),
+            kind: kind.as_str().to_owned(),
             actor_kind: actor_kind.to_owned(),
             actor_id,
             occurred_at: now.naive_utc(),
@@ -186,7 +187,7 @@ pub(crate) fn create_task(
             interest,
             actor,
             now,
-            "task_created",
+            TimelineKind::TaskCreated,
             format!("Task \"{title}\" created {by}"),
             serde_json::json!({"task_id": row.id.0, "title": title, "task_kind": task_kind,
                 "assignee_id": assignee.0, "due_at": due_at, "rule_stage": row.rule_stage, "rule": row.rule}),
@@ -243,7 +244,7 @@ pub(crate) fn apply_effects(
                     row.id,
                     actor,
                     now,
-                    "stage_changed",
+                    TimelineKind::StageChanged,
                     format!("Moved from \"{}\" to \"{}\"", name(&from), name(&stage)),
                     payload,
                 )?;
@@ -281,7 +282,7 @@ pub(crate) fn apply_effects(
                     row.id,
                     actor,
                     now,
-                    "loss_requested",
+                    TimelineKind::LossRequested,
                     "Loss requested; awaiting approval",
                     payload,
                 )?;
@@ -307,7 +308,7 @@ pub(crate) fn apply_effects(
                         row.id,
                         actor,
                         now,
-                        "task_closed",
+                        TimelineKind::TaskClosed,
                         format!("Task \"{}\" closed by a scenario rule", task.title),
                         serde_json::json!({"task_id": task.id.0}),
                     )?;

@@ -29,6 +29,7 @@ pub struct PaymentTermDto {
     /// confirmation; the order does not ship until it is paid) or `after_shipment` (counted
     /// from the first shipment; no date until something ships).
     #[schema(example = "on_confirmation")]
+    #[schema(value_type = crate::routes::words::PaymentTriggerDto)]
     pub trigger: String,
     /// Days after the trigger (0–365).
     #[schema(example = 5, minimum = 0, maximum = 365)]
@@ -90,6 +91,7 @@ impl From<AgreementView> for AgreementDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Supply agreement", "signed_on": "2026-12-01", "currency": "RUB", "payment_terms": [{"percent": "50", "trigger": "on_confirmation", "days_offset": 5}, {"percent": "50", "trigger": "after_shipment", "days_offset": 10}]}))]
 pub struct CreateAgreementRequest {
     /// Made (`AGR-YYYY-NNNNNN`) when omitted; unique per client.
     #[validate(length(min = 1, max = 100))]
@@ -171,6 +173,7 @@ pub async fn get_agreement(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Supply agreement 2027", "valid_until": "2027-12-31"}))]
 pub struct UpdateAgreementRequest {
     #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
@@ -178,6 +181,7 @@ pub struct UpdateAgreementRequest {
     #[schema(value_type = Option<NaiveDate>, nullable)]
     pub valid_until: Option<Option<NaiveDate>>,
     /// `active` or `closed` (a closed agreement takes no new orders).
+    #[schema(value_type = Option<crate::routes::words::AgreementStatusDto>)]
     pub status: Option<String>,
     /// Applies to orders drafted from now on.
     pub payment_terms: Option<Vec<PaymentTermDto>>,

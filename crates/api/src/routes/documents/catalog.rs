@@ -61,6 +61,7 @@ impl From<ProductView> for ProductDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Office chair Ergo", "sku": "CHAIR-ERGO-01", "price": "12990.00", "vat_rate": "22", "unit": "pcs"}))]
 pub struct CreateProductRequest {
     #[validate(length(min = 1, max = 64))]
     #[schema(example = "CHAIR-ERGO-01", min_length = 1, max_length = 64)]
@@ -85,6 +86,7 @@ pub struct CreateProductRequest {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"price": "13490.00"}))]
 pub struct UpdateProductRequest {
     #[validate(length(min = 1, max = 64))]
     #[schema(min_length = 1, max_length = 64)]
@@ -206,10 +208,46 @@ pub async fn update_product(
     Ok(versioned(&req, &ProductDto::from(v), version))
 }
 
-/// The seller's details printed on invoices.
-#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
+/// The seller's details printed on invoices, as saved; `name` is empty
+/// until an admin sets the details.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrganizationDto {
+    #[schema(example = "ООО «Мебель-Сервис»", max_length = 300)]
+    pub name: String,
+    /// ИНН, checksum verified.
+    #[schema(example = "7707083893")]
+    pub tax_id: Option<String>,
+    /// КПП: 9 digits.
+    #[schema(example = "770701001")]
+    pub kpp: Option<String>,
+    #[schema(example = "ПАО Сбербанк")]
+    pub bank: Option<String>,
+    /// БИК: 9 digits.
+    #[schema(example = "044525225")]
+    pub bik: Option<String>,
+    /// Settlement account: 20 digits.
+    #[schema(example = "40702810938000012345")]
+    pub account: Option<String>,
+    /// Correspondent account: 20 digits.
+    #[schema(example = "30101810400000000225")]
+    pub correspondent_account: Option<String>,
+    #[schema(example = "г. Москва, ул. Тверская, д. 1")]
+    pub address: Option<String>,
+    /// The version the `ETag` carries.
+    #[schema(example = 3)]
+    pub version: i64,
+}
+
+/// The seller's details to save. A body read from GET may be sent back as
+/// it is: its `version` is ignored here (send the `ETag` in `If-Match`).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "ООО «Мебель-Сервис»", "tax_id": "7707083893", "kpp": "770701001", "bank": "ПАО Сбербанк",
+    "bik": "044525225", "account": "40702810938000012345", "correspondent_account": "30101810400000000225",
+    "address": "г. Москва, ул. Тверская, д. 1"
+}))]
+pub struct OrganizationInput {
     #[validate(length(min = 1, max = 300))]
     #[schema(example = "ООО «Мебель-Сервис»", min_length = 1, max_length = 300)]
     pub name: String,
@@ -230,10 +268,12 @@ pub struct OrganizationDto {
     /// Correspondent account: 20 digits.
     #[schema(example = "30101810400000000225")]
     pub correspondent_account: Option<String>,
+    #[schema(example = "г. Москва, ул. Тверская, д. 1")]
     pub address: Option<String>,
-    /// Read only.
-    #[serde(default, skip_deserializing)]
-    pub version: i64,
+    /// Read only: what GET returned; ignored.
+    #[serde(default)]
+    #[schema(read_only)]
+    pub version: Option<i64>,
 }
 
 impl From<Organization> for OrganizationDto {
@@ -268,14 +308,14 @@ pub async fn get_organization(
 /// Set the organisation's details (admins).
 #[utoipa::path(put, path = "/api/v1/organization", operation_id = "putOrganization", tag = "catalog",
     params(("If-Match" = Option<String>, Header, description = "ETag you read")),
-    request_body = OrganizationDto,
+    request_body = OrganizationInput,
     responses((status = 200, description = "Saved", body = OrganizationDto, headers(("ETag" = String)))))]
 pub async fn put_organization(
     state: web::Data<AppState>,
     req: HttpRequest,
     auth: Auth,
     if_match: IfMatch,
-    body: Json<OrganizationDto>,
+    body: Json<OrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let b = body.into_inner();

@@ -26,7 +26,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// VAT, the total and the total in words, and the date to pay by.
 #[utoipa::path(get, path = "/api/v1/orders/{id}/invoice.pdf", operation_id = "getInvoicePdf", tag = "invoices",
     params(("id" = Uuid, Path, description = "Order id")),
-    responses((status = 200, description = "PDF", content_type = "application/pdf", body = Vec<u8>)))]
+    responses((status = 200, description = "PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 422, description = "The order is cancelled: it has no invoice", body = crate::error::Problem,
+            content_type = "application/problem+json")))]
 pub async fn invoice_pdf(
     state: web::Data<AppState>,
     auth: Auth,
@@ -75,6 +77,7 @@ impl From<SendingView> for InvoiceSendingDto {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "buyer@romashka.ru"}))]
 pub struct SendInvoiceRequest {
     /// Defaults to the interest's contact's e-mail, else the client's.
     #[schema(example = "buyer@example.com")]

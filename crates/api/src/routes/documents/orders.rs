@@ -59,6 +59,7 @@ pub struct InstalmentDto {
     pub paid: String,
     /// `on_confirmation`, `before_shipment`, `after_shipment` (from the agreement) or `fixed_date` (by hand).
     #[schema(example = "on_confirmation")]
+    #[schema(value_type = crate::routes::words::InstalmentTriggerDto)]
     pub trigger: String,
     pub days_offset: i32,
     /// Known once the trigger happened.
@@ -217,6 +218,7 @@ impl From<InstalmentRequest> for ManualInstalment {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"lines": [{"description": "Office chair Ergo", "quantity": "40", "unit_price": "12990.00", "vat_rate": "22", "discount_percent": "5"}]}))]
 pub struct CreateOrderRequest {
     pub lines: Vec<LineRequest>,
     /// The client's agreement: its payment terms make the schedule.
@@ -228,6 +230,7 @@ pub struct CreateOrderRequest {
 /// Changes to a draft order; a confirmed one is frozen.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"lines": [{"description": "Office chair Ergo", "quantity": "45", "unit_price": "12990.00", "vat_rate": "22"}]}))]
 pub struct UpdateOrderRequest {
     /// Replaces every line.
     pub lines: Option<Vec<LineRequest>>,
@@ -371,7 +374,7 @@ pub async fn cancel_order(
 #[into_params(parameter_in = Query)]
 pub struct ListOrdersQuery {
     /// `draft`, `confirmed` or `cancelled`.
-    pub status: Option<String>,
+    pub status: Option<crate::routes::words::OrderStatusDto>,
     /// Only orders changed at or after this time (RFC 3339), for syncing.
     pub updated_since: Option<DateTime<Utc>>,
 }
@@ -388,7 +391,13 @@ pub async fn list_orders(
     let q = query.into_inner();
     let page = page.request()?;
     let page = run(&state, move |app| {
-        crm_app::documents::orders::list_orders(app, &auth.0, q.status, q.updated_since, page)
+        crm_app::documents::orders::list_orders(
+            app,
+            &auth.0,
+            q.status.map(|s| s.as_str().to_owned()),
+            q.updated_since,
+            page,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page::<OrderDto>::of(page)))

@@ -64,6 +64,7 @@ impl From<PaymentView> for PaymentDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"order_id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4e5f", "amount": "240000.00", "external_ref": "PP-000123"}))]
 pub struct RegisterPaymentRequest {
     pub order_id: Uuid,
     #[schema(example = "240000.00")]
@@ -196,6 +197,7 @@ pub async fn list_all_payments(
 /// A day's bank statement: up to 500 payments, each as `POST /payments` takes it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"payments": [{"order_id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4e5f", "amount": "240000.00", "external_ref": "PP-000123"}, {"order_id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4e60", "amount": "99000.00", "external_ref": "PP-000124"}]}))]
 pub struct RegisterPaymentsRequest {
     #[schema(value_type = Vec<RegisterPaymentRequest>, min_items = 1, max_items = 500)]
     pub payments: Vec<serde_json::Value>,

@@ -21,6 +21,7 @@ pub struct RelatedDocumentDto {
     pub order_id: Uuid,
     /// `supplier_order`, `goods_receipt` or `receipt_order`.
     #[schema(example = "supplier_order")]
+    #[schema(value_type = crate::routes::words::RelatedKindDto)]
     pub kind: String,
     #[schema(example = "ЗП-000311")]
     pub number: String,
@@ -54,9 +55,11 @@ impl From<RelatedView> for RelatedDocumentDto {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "supplier_order", "number": "ЗП-000311", "document_date": "2026-12-01", "status": "in_progress", "amount": "180000.00", "external_id": "1c-po-311"}))]
 pub struct RecordRelatedRequest {
     /// `supplier_order`, `goods_receipt` or `receipt_order`.
     #[schema(example = "supplier_order")]
+    #[schema(value_type = crate::routes::words::RelatedKindDto)]
     pub kind: String,
     #[schema(example = "ЗП-000311", min_length = 1, max_length = 100)]
     pub number: String,

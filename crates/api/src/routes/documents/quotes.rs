@@ -148,6 +148,7 @@ impl From<VariantRequest> for VariantInput {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"valid_until": "2027-03-31", "variants": [{"name": "Standard", "lines": [{"description": "Office chair Ergo", "quantity": "40", "unit_price": "12990.00", "vat_rate": "22", "discount_percent": "5"}]}]}))]
 pub struct CreateQuoteRequest {
     /// Defaults to 14 days from today.
     pub valid_until: Option<NaiveDate>,
@@ -217,6 +218,7 @@ pub async fn get_quote(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"valid_until": "2027-01-15", "comment": "Delivery included"}))]
 pub struct UpdateQuoteRequest {
     pub valid_until: Option<NaiveDate>,
     #[serde(default, deserialize_with = "double_option")]
@@ -226,6 +228,7 @@ pub struct UpdateQuoteRequest {
     pub variants: Option<Vec<VariantRequest>>,
     /// `draft`, `sent` or `rejected`; approval has its own operation.
     #[schema(example = "sent")]
+    #[schema(value_type = Option<crate::routes::words::QuoteEditStatusDto>)]
     pub status: Option<String>,
 }
 
@@ -261,6 +264,7 @@ pub async fn update_quote(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"variant_id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4e5f"}))]
 pub struct ApproveQuoteRequest {
     /// The variant the client chose.
     pub variant_id: Uuid,
@@ -306,6 +310,7 @@ pub struct SplitOrderRequest {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"agreement_id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4e5f"}))]
 pub struct OrdersFromQuoteRequest {
     /// How to split the variant's lines between orders; omitted, one order takes every line.
     pub orders: Option<Vec<SplitOrderRequest>>,

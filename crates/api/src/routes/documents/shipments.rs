@@ -31,6 +31,7 @@ pub struct ShipmentDto {
     pub number: String,
     pub order_id: Uuid,
     /// `sales_document` or `warehouse_issue`.
+    #[schema(value_type = crate::routes::words::ShipmentKindDto)]
     pub kind: String,
     pub shipped_on: DateTime<Utc>,
     /// `preparing`, `in_transit`, `delivered`, `returned`.
@@ -93,9 +94,11 @@ pub struct ShipLineRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "sales_document", "shipped_on": "2026-12-05T10:00:00Z", "lines": [{"order_line_id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4e5f", "quantity": "20"}]}))]
 pub struct CreateShipmentRequest {
     /// `sales_document` or `warehouse_issue`.
     #[schema(example = "sales_document")]
+    #[schema(value_type = crate::routes::words::ShipmentKindDto)]
     pub kind: String,
     pub shipped_on: Option<DateTime<Utc>>,
     pub lines: Vec<ShipLineRequest>,
@@ -105,8 +108,10 @@ pub struct CreateShipmentRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "delivered"}))]
 pub struct UpdateShipmentRequest {
     /// `preparing`, `in_transit`, `delivered` or `returned`.
+    #[schema(value_type = Option<crate::routes::words::ShipmentEditStatusDto>)]
     pub status: Option<String>,
     pub route_sheet: Option<String>,
     /// Warehouse transfers, production stage.

@@ -20,10 +20,14 @@ pub struct DocumentNodeDto {
     /// `interest`, `quote`, `order`, `invoice`, `payment`, `shipment`,
     /// `supplier_order`, `goods_receipt` or `receipt_order`.
     #[schema(example = "order")]
+    #[schema(value_type = crate::routes::words::DocumentKindDto)]
     pub kind: String,
     pub id: Uuid,
     #[schema(example = "ORD-2026-000045")]
     pub number: Option<String>,
+    /// The document's status in its own words: an order's, a quote's… as its
+    /// GET gives it, or a purchasing document's as the purchasing system sent it.
+    #[schema(example = "confirmed")]
     pub status: Option<String>,
     pub amount: Option<String>,
     pub date: Option<NaiveDate>,

@@ -25,9 +25,11 @@ pub struct ApiKeyDto {
     #[schema(example = "crm_3f9a1c0b7d2e")]
     pub prefix: String,
     #[schema(example = json!(["payments:write", "orders:read"]))]
+    #[schema(value_type = Vec<crate::routes::words::ScopeDto>)]
     pub scopes: Vec<String>,
     /// `active`, `expired` or `revoked`.
     #[schema(example = "active")]
+    #[schema(value_type = crate::routes::words::ApiKeyStatusDto)]
     pub status: String,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -68,6 +70,7 @@ pub struct CreatedApiKeyDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "1C:Accounting payments", "scopes": ["payments:write", "orders:read"], "expires_at": "2027-12-31T21:00:00Z"}))]
 pub struct CreateApiKeyRequest {
     #[validate(length(min = 1, max = 200))]
     #[schema(example = "1C:Accounting payments", min_length = 1, max_length = 200)]
@@ -78,6 +81,7 @@ pub struct CreateApiKeyRequest {
     /// payments:write, shipments:read, shipments:write.
     #[validate(length(min = 1, max = 32))]
     #[schema(example = json!(["payments:write", "orders:read"]), min_items = 1, max_items = 32)]
+    #[schema(value_type = Vec<crate::routes::words::ScopeDto>)]
     pub scopes: Vec<String>,
     /// When the key stops working; must be in the future. None: never.
     pub expires_at: Option<DateTime<Utc>>,

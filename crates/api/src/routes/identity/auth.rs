@@ -19,6 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "admin@example.com", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
     #[validate(length(min = 1, max = 254))]
     #[schema(example = "admin@example.com", min_length = 1, max_length = 254)]
@@ -34,6 +35,7 @@ pub struct TokenResponse {
     #[schema(example = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…")]
     pub access_token: String,
     #[schema(example = "Bearer")]
+    #[schema(value_type = crate::routes::words::TokenTypeDto)]
     pub token_type: String,
     /// Seconds until the access token expires.
     #[schema(example = 900)]
@@ -92,6 +94,7 @@ pub async fn login(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "crm_rt_k3v9X0nU8qZp2LwA7sYb4cDe"}))]
 pub struct RefreshRequest {
     #[validate(length(min = 1, max = 512))]
     #[schema(example = "k3v9X0nU8q…", min_length = 1, max_length = 512)]
@@ -124,6 +127,7 @@ pub async fn refresh(
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"all_sessions": false}))]
 pub struct LogoutRequest {
     /// Sign out every session of this user, not only the current one.
     #[serde(default)]

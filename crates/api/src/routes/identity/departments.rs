@@ -49,6 +49,7 @@ impl From<DepartmentView> for DepartmentDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Отдел продаж"}))]
 pub struct CreateDepartmentRequest {
     /// Optional client-chosen id.
     pub id: Option<Uuid>,
@@ -63,6 +64,7 @@ pub struct CreateDepartmentRequest {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Отдел оптовых продаж"}))]
 pub struct UpdateDepartmentRequest {
     #[validate(length(min = 1, max = 200))]
     #[schema(example = "Отдел продаж", min_length = 1, max_length = 200)]

@@ -99,6 +99,7 @@ impl From<UserView> for UserDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ivan.petrov@example.ru", "name": "Иван Петров", "password": "correct horse battery staple", "role": "manager", "time_zone": "Europe/Moscow"}))]
 pub struct CreateUserRequest {
     /// Optional client-chosen id (UUID), which makes a retried create harmless.
     pub id: Option<Uuid>,
@@ -126,6 +127,7 @@ pub struct CreateUserRequest {
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Иван Петров", "time_zone": "Asia/Yekaterinburg"}))]
 pub struct UpdateUserRequest {
     /// Admins only.
     #[validate(length(min = 3, max = 254))]

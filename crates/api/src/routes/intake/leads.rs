@@ -31,6 +31,7 @@ pub struct LeadDto {
     pub id: Uuid,
     /// `manual`, `email`, `telegram`, `vk`, `phone`, `form` or `other`.
     #[schema(example = "phone")]
+    #[schema(value_type = crate::routes::words::LeadChannelDto)]
     pub channel: String,
     /// The mailbox, bot, form or line it came through.
     pub source: Option<String>,
@@ -99,9 +100,11 @@ impl From<LeadView> for LeadDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Анна", "phone": "8 (916) 123-45-67", "subject": "Chairs for a new office", "body": "We need 40 office chairs by January."}))]
 pub struct CreateLeadRequest {
     /// Default `manual`.
     #[schema(example = "manual")]
+    #[schema(value_type = Option<crate::routes::words::LeadChannelDto>)]
     pub channel: Option<String>,
     #[validate(length(max = 200))]
     #[schema(max_length = 200)]
@@ -131,8 +134,8 @@ pub struct CreateLeadRequest {
 #[into_params(parameter_in = Query)]
 pub struct ListLeadsQuery {
     /// `new`, `accepted`, `linked`, `rejected`.
-    pub status: Option<String>,
-    pub channel: Option<String>,
+    pub status: Option<crate::routes::words::LeadStatusDto>,
+    pub channel: Option<crate::routes::words::LeadChannelDto>,
     pub updated_since: Option<DateTime<Utc>>,
 }
 
@@ -147,7 +150,11 @@ pub async fn list_leads(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = page.request()?;
-    let filter = LeadListFilter { status: q.status, channel: q.channel, updated_since: q.updated_since };
+    let filter = LeadListFilter {
+        status: q.status.map(|s| s.as_str().to_owned()),
+        channel: q.channel.map(|c| c.as_str().to_owned()),
+        updated_since: q.updated_since,
+    };
     let page = run(&state, move |app| crm_app::intake::leads::list_leads(app, &auth.0, filter, page)).await?;
     Ok(HttpResponse::Ok().json(Page::<LeadDto>::of(page)))
 }
@@ -325,6 +332,7 @@ pub enum ThenDto {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+#[schema(example = json!({"mode": "new_interest", "title": "Chairs for a new office", "potential_amount": "480000.00"}))]
 pub enum AcceptRequest {
     /// Make an interest (on the scenario's first stage, so its entry rules run).
     NewInterest {
@@ -455,9 +463,11 @@ pub async fn accept_lead(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "spam"}))]
 pub struct RejectLeadRequest {
     /// `spam`, `duplicate`, `not_our_business` or `other` (with a comment).
     #[schema(example = "spam")]
+    #[schema(value_type = crate::routes::words::RejectReasonDto)]
     pub reason: String,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]

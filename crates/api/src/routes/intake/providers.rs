@@ -16,16 +16,21 @@ use validator::Validate;
 use crate::error::{ApiError, Problem};
 use crate::extract::{client_address, created, run, validate, AppState, Auth, Json, Page, PageParams};
 
+/// The website form endpoint, outside the API's CORS layer: any site may be
+/// a form's, and the form's own allowed origins decide (`form_preflight`).
+pub fn configure_forms(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/v1/intake/forms/{form_key}")
+            .post(intake_form)
+            .route(web::method(actix_web::http::Method::OPTIONS).to(form_preflight)),
+    );
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/intake/calls").post(intake_call))
         .service(web::resource("/intake/telegram").post(intake_telegram))
         .service(web::resource("/intake/vk").post(intake_vk))
         .service(web::resource("/intake/email").post(intake_email))
-        .service(
-            web::resource("/intake/forms/{form_key}")
-                .post(intake_form)
-                .route(web::method(actix_web::http::Method::OPTIONS).to(form_preflight)),
-        )
         .service(web::resource("/channels").get(list_channels).post(create_channel))
         .service(web::resource("/channels/{id}").delete(deactivate_channel))
         .service(web::resource("/forms").get(list_forms).post(create_form));
@@ -51,6 +56,7 @@ fn json_body(body: &[u8]) -> Result<serde_json::Value, ApiError> {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"call_id": "pbx-2026-12-01-0042", "direction": "inbound", "status": "answered", "from": "+7 916 123-45-67", "to": "+7 495 000-00-00", "started_at": "2026-12-01T09:30:00Z", "duration_seconds": 184}))]
 pub struct CallEventDto {
     /// The PBX's id of the call: the dedupe key.
     #[validate(length(min = 1, max = 200))]
@@ -62,11 +68,13 @@ pub struct CallEventDto {
     #[schema(example = "+7 495 000-00-00")]
     pub to: String,
     /// `inbound` or `outbound`.
+    #[schema(value_type = crate::routes::words::CallDirectionDto)]
     pub direction: String,
     pub started_at: DateTime<Utc>,
     #[serde(default)]
     pub duration_seconds: i64,
     /// `answered` or `missed`.
+    #[schema(value_type = crate::routes::words::CallStatusDto)]
     pub status: String,
     pub recording_url: Option<String>,
 }
@@ -108,7 +116,14 @@ pub async fn intake_call(
 /// other updates are acknowledged with 200 so Telegram does not resend them.
 #[utoipa::path(post, path = "/api/v1/intake/telegram", operation_id = "intakeTelegram", tag = "intake",
     params(("X-Telegram-Bot-Api-Secret-Token" = String, Header, description = "The secret_token given to setWebhook")),
-    request_body(content = Object, description = "A Telegram Update"),
+    request_body(content = Object, description = "A Telegram Update", example = json!({
+        "update_id": 815512345,
+        "message": {
+            "message_id": 42, "date": 1764579600, "text": "Здравствуйте! Нужны 40 офисных кресел.",
+            "chat": {"id": 123456789, "type": "private", "first_name": "Анна"},
+            "from": {"id": 123456789, "is_bot": false, "first_name": "Анна", "username": "anna_smirnova"}
+        }
+    })),
     responses((status = 200, description = "Received", body = DeliveredDto),
         (status = 401, description = "Unknown or missing secret token", body = Problem, content_type = "application/problem+json")),
     security(()))]
@@ -130,7 +145,11 @@ pub async fn intake_telegram(
 /// `confirmation` is answered with the group's confirmation string; other
 /// events with `ok` (plain text), as VK expects. A wrong `secret` is 403.
 #[utoipa::path(post, path = "/api/v1/intake/vk", operation_id = "intakeVk", tag = "intake",
-    request_body(content = Object, description = "A VK Callback API event"),
+    request_body(content = Object, description = "A VK Callback API event", example = json!({
+        "type": "message_new", "group_id": 229876543, "secret": "vk-callback-secret", "event_id": "a1b2c3d4e5",
+        "object": {"message": {"id": 17, "from_id": 512345678, "peer_id": 512345678, "date": 1764579600,
+            "text": "Добрый день, интересуют офисные кресла"}}
+    })),
     responses((status = 200, description = "`ok`, or the confirmation string", body = String, content_type = "text/plain"),
         (status = 403, description = "Unknown group or wrong secret", body = Problem, content_type = "application/problem+json")),
     security(()))]
@@ -151,7 +170,8 @@ pub async fn intake_vk(state: web::Data<AppState>, body: web::Bytes) -> Result<H
 /// to a connected personal mailbox goes to its manager, others to the shared
 /// inbox. A message that is not MIME is kept as given with a parse note.
 #[utoipa::path(post, path = "/api/v1/intake/email", operation_id = "intakeEmail", tag = "intake",
-    request_body(content = String, content_type = "message/rfc822", description = "The raw message"),
+    request_body(content = String, content_type = "message/rfc822", description = "The raw message",
+        example = json!("From: Anna Smirnova <a.smirnova@romashka.ru>\r\nTo: sales@example.com\r\nSubject: Office chairs\r\nMessage-ID: <20261201093000.42@romashka.ru>\r\nDate: Tue, 1 Dec 2026 12:30:00 +0300\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nWe need 40 office chairs by January.\r\n")),
     responses((status = 200, description = "Received", body = DeliveredDto)))]
 pub async fn intake_email(
     state: web::Data<AppState>,
@@ -207,6 +227,21 @@ pub async fn form_preflight(
     Ok(res)
 }
 
+/// A website form's fields, as the form posts them: `text` or `comment`
+/// stand in for `message`; any other field is kept in the lead's raw payload.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"name": "Анна Смирнова", "phone": "+7 916 123-45-67", "email": "anna@example.ru",
+    "subject": "Консультация", "message": "Перезвоните, пожалуйста, после 15:00"}))]
+pub struct FormFields {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub subject: Option<String>,
+    pub message: Option<String>,
+    /// The honeypot: left empty by people.
+    pub website: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FormAccepted {
     /// Always true, also when the honeypot caught a bot (so it learns nothing).
@@ -221,7 +256,10 @@ pub struct FormAccepted {
 /// from a browser; each address may post a few times in ten minutes (429).
 #[utoipa::path(post, path = "/api/v1/intake/forms/{form_key}", operation_id = "intakeForm", tag = "intake",
     params(("form_key" = String, Path, description = "The form's key")),
-    request_body(content = Object, description = "The form's fields"),
+    request_body(content(
+        (FormFields = "application/json"),
+        (FormFields = "application/x-www-form-urlencoded"),
+    ), description = "The form's fields"),
     responses((status = 200, description = "Received", body = FormAccepted),
         (status = 429, description = "Too many posts from this address", body = Problem, content_type = "application/problem+json")),
     security(()))]
@@ -274,6 +312,7 @@ pub async fn intake_form(
 pub struct ChannelDto {
     pub id: Uuid,
     /// `email`, `telegram`, `vk`, `phone` or `form`.
+    #[schema(value_type = crate::routes::words::ChannelKindDto)]
     pub kind: String,
     pub name: String,
     /// Mailbox address, bot name, VK group id, line number (E.164) or form key.
@@ -311,9 +350,11 @@ impl From<ChannelView> for ChannelDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "email", "name": "sales@ mailbox", "address": "sales@example.com"}))]
 pub struct CreateChannelRequest {
     /// `email`, `telegram`, `vk`, `phone` or `form`.
     #[schema(example = "telegram")]
+    #[schema(value_type = crate::routes::words::ChannelKindDto)]
     pub kind: String,
     #[validate(length(min = 1, max = 200))]
     #[schema(example = "Sales bot", min_length = 1, max_length = 200)]
@@ -335,7 +376,7 @@ pub struct CreateChannelRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ChannelQuery {
-    pub kind: Option<String>,
+    pub kind: Option<crate::routes::words::ChannelKindDto>,
     /// Only those changed at or after this instant, in (updated_at, id) order.
     pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -364,7 +405,13 @@ pub async fn list_channels(
     let q = query.into_inner();
     let page = page.request()?;
     let page = run(&state, move |app| {
-        crm_app::intake::channels::list_channels(app, &auth.0, q.kind, q.updated_since, page)
+        crm_app::intake::channels::list_channels(
+            app,
+            &auth.0,
+            q.kind.map(|k| k.as_str().to_owned()),
+            q.updated_since,
+            page,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page::<ChannelDto>::of(page)))
@@ -401,6 +448,7 @@ pub async fn deactivate_channel(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Contact us", "allowed_origins": ["https://example.com"]}))]
 pub struct CreateFormRequest {
     #[validate(length(min = 1, max = 200))]
     #[schema(example = "Contact us", min_length = 1, max_length = 200)]

@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct MatchReasonDto {
     /// `same_phone`, `same_email`, `same_tax_id` or `similar_name`.
     #[schema(example = "same_phone")]
+    #[schema(value_type = crate::routes::words::MatchReasonKindDto)]
     pub reason: String,
     /// The value that matched (normalised).
     #[schema(example = "+79161234567")]
@@ -41,6 +42,7 @@ pub struct MatchReasonDto {
 pub struct CandidateDto {
     /// `client` or `contact`.
     #[schema(example = "client")]
+    #[schema(value_type = crate::routes::words::PartyKindDto)]
     pub kind: String,
     pub id: Uuid,
     /// The name; masked (first letters, the rest starred) when `visible` is false.
@@ -90,6 +92,7 @@ pub struct ClientDto {
     pub name: String,
     /// `company` or `person`.
     #[schema(example = "company")]
+    #[schema(value_type = crate::routes::words::ClientKindDto)]
     pub kind: String,
     /// ИНН, checksum verified.
     #[schema(example = "7707083893")]
@@ -129,6 +132,7 @@ impl From<ClientView> for ClientDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "company", "name": "ООО «Ромашка»", "tax_id": "7707083893", "phones": ["+7 495 123-45-67"], "emails": ["info@romashka.ru"], "address": "г. Москва, ул. Ленина, д. 5"}))]
 pub struct CreateClientRequest {
     pub id: Option<Uuid>,
     #[validate(length(min = 1, max = 300))]
@@ -136,6 +140,7 @@ pub struct CreateClientRequest {
     pub name: String,
     /// `company` or `person`.
     #[schema(example = "company")]
+    #[schema(value_type = crate::routes::words::ClientKindDto)]
     pub kind: String,
     #[schema(example = "7707083893")]
     pub tax_id: Option<String>,
@@ -151,6 +156,7 @@ pub struct CreateClientRequest {
     /// Default: the caller.
     pub responsible_id: Option<Uuid>,
     /// `prospect`, `active` (default) or `inactive`.
+    #[schema(value_type = Option<crate::routes::words::ClientStatusDto>)]
     pub status: Option<String>,
     /// Create even though records with the same phone, e-mail or tax id exist.
     #[serde(default)]
@@ -159,10 +165,12 @@ pub struct CreateClientRequest {
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "active", "phones": ["+7 495 123-45-67", "+7 916 123-45-67"]}))]
 pub struct UpdateClientRequest {
     #[validate(length(min = 1, max = 300))]
     #[schema(min_length = 1, max_length = 300)]
     pub name: Option<String>,
+    #[schema(value_type = Option<crate::routes::words::ClientKindDto>)]
     pub kind: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, nullable)]
@@ -176,6 +184,7 @@ pub struct UpdateClientRequest {
     pub address: Option<Option<String>>,
     /// Heads and admins only.
     pub responsible_id: Option<Uuid>,
+    #[schema(value_type = Option<crate::routes::words::ClientStatusDto>)]
     pub status: Option<String>,
     #[serde(default)]
     pub confirm_new: bool,
@@ -184,8 +193,8 @@ pub struct UpdateClientRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListClientsQuery {
-    pub kind: Option<String>,
-    pub status: Option<String>,
+    pub kind: Option<crate::routes::words::ClientKindDto>,
+    pub status: Option<crate::routes::words::ClientStatusDto>,
     pub updated_since: Option<DateTime<Utc>>,
 }
 
@@ -200,7 +209,11 @@ pub async fn list_clients(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = page.request()?;
-    let filter = ClientListFilter { kind: q.kind, status: q.status, updated_since: q.updated_since };
+    let filter = ClientListFilter {
+        kind: q.kind.map(|k| k.as_str().to_owned()),
+        status: q.status.map(|s| s.as_str().to_owned()),
+        updated_since: q.updated_since,
+    };
     let page =
         run(&state, move |app| crm_app::parties::clients::list_clients(app, &auth.0, filter, page)).await?;
     Ok(HttpResponse::Ok().json(Page::<ClientDto>::of(page)))
@@ -300,6 +313,7 @@ pub struct HistoryEntryDto {
     pub field: String,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
+    #[schema(value_type = crate::routes::words::ActorKindDto)]
     pub actor_kind: String,
     pub actor_id: Option<Uuid>,
     pub changed_at: DateTime<Utc>,
@@ -343,6 +357,7 @@ pub async fn client_history(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Ромашка", "phone": "8 916 123-45-67"}))]
 pub struct DuplicateSearchRequest {
     #[validate(length(min = 1, max = 300))]
     #[schema(example = "Ромашка", min_length = 1, max_length = 300)]

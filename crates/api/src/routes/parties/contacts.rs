@@ -67,6 +67,7 @@ impl From<ContactView> for ContactDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Анна Смирнова", "position": "Procurement manager", "phones": ["+7 916 765-43-21"], "emails": ["a.smirnova@romashka.ru"]}))]
 pub struct CreateContactRequest {
     pub id: Option<Uuid>,
     /// With `POST /contacts`: the client, or none for a contact standing alone.
@@ -90,6 +91,7 @@ pub struct CreateContactRequest {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"position": "Head of procurement", "telegram": "anna_smirnova"}))]
 pub struct UpdateContactRequest {
     /// Attach to a client (or detach with null).
     #[serde(default, deserialize_with = "double_option")]

@@ -140,6 +140,10 @@ pub struct BoardParams {
     /// Default: the default scenario.
     pub scenario_id: Option<Uuid>,
     /// `me`, `department` (everyone you see; default) or a user id.
+    #[param(
+        pattern = "^(me|department|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+        example = "department"
+    )]
     pub responsible: Option<String>,
     /// Only this column, to page through it.
     pub stage: Option<String>,

@@ -86,6 +86,7 @@ pub struct NextInteractionDto {
     pub id: Uuid,
     #[serde(rename = "type")]
     #[schema(example = "call")]
+    #[schema(value_type = crate::routes::sales::work::InteractionTypeDto)]
     pub kind: String,
     pub subject: String,
     pub planned_at: Option<DateTime<Utc>>,
@@ -171,6 +172,7 @@ impl From<InterestView> for InterestDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Supply of 40 office chairs", "potential_amount": "480000.00", "currency": "RUB"}))]
 pub struct CreateInterestRequest {
     pub id: Option<Uuid>,
     #[validate(length(min = 1, max = 200))]
@@ -194,6 +196,7 @@ pub struct CreateInterestRequest {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"potential_amount": "500000.00", "service_type": "Office furniture"}))]
 pub struct UpdateInterestRequest {
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
@@ -220,9 +223,13 @@ pub struct ListInterestsQuery {
     pub scenario_id: Option<Uuid>,
     pub stage: Option<String>,
     /// `me`, `department` (everyone you see) or a user id.
+    #[param(
+        pattern = "^(me|department|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+        example = "me"
+    )]
     pub responsible: Option<String>,
     /// `open` (active or awaiting approval), `active`, `awaiting_loss_approval`, `won`, `lost`.
-    pub state: Option<String>,
+    pub state: Option<crate::routes::words::InterestStateFilterDto>,
     pub client_id: Option<Uuid>,
     pub updated_since: Option<DateTime<Utc>>,
 }
@@ -244,7 +251,7 @@ pub async fn list_interests(
         scenario_id: q.scenario_id,
         stage: q.stage,
         responsible: q.responsible,
-        state: q.state,
+        state: q.state.map(|s| s.as_str().to_owned()),
         client_id: q.client_id,
         updated_since: q.updated_since,
     };
@@ -356,6 +363,7 @@ pub enum NextStepDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"to_stage": "proposal", "comment": "The need is confirmed"}))]
 pub struct TransitionRequest {
     #[validate(length(min = 1, max = 40))]
     #[schema(example = "proposal", min_length = 1, max_length = 40)]
@@ -425,6 +433,7 @@ pub enum LossDecisionKind {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "approve", "comment": "Agreed: the price is below our cost"}))]
 pub struct LossDecisionRequest {
     pub decision: LossDecisionKind,
     /// With `return`: the open stage to go back to (no later than where it was).
@@ -479,8 +488,10 @@ pub struct TimelineEntryDto {
     /// `created`, `stage_changed`, `loss_requested`, `loss_approved`, `loss_returned`,
     /// `interaction_planned`, `interaction_completed`, `task_created`, `task_completed`…
     #[schema(example = "stage_changed")]
+    #[schema(value_type = crate::routes::words::TimelineKindDto)]
     pub kind: String,
     /// `user`, `api_key` or `system`.
+    #[schema(value_type = crate::routes::words::ActorKindDto)]
     pub actor_kind: String,
     pub actor_id: Option<Uuid>,
     pub occurred_at: DateTime<Utc>,

@@ -182,6 +182,7 @@ impl ScenarioDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Service contract", "definition": {"stages": [{"code": "request", "name": "Request", "kind": "open"}, {"code": "proposal", "name": "Proposal", "kind": "open"}, {"code": "won", "name": "Won", "kind": "won"}, {"code": "lost", "name": "Lost", "kind": "lost", "guards": ["loss_reason_set"]}]}}))]
 pub struct CreateScenarioRequest {
     pub id: Option<Uuid>,
     #[validate(length(min = 1, max = 200))]
@@ -192,6 +193,7 @@ pub struct CreateScenarioRequest {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Service contract", "definition": {"stages": [{"code": "request", "name": "Request", "kind": "open"}, {"code": "proposal", "name": "Proposal", "kind": "open"}, {"code": "won", "name": "Won", "kind": "won"}, {"code": "lost", "name": "Lost", "kind": "lost", "guards": ["loss_reason_set"]}]}}))]
 pub struct ReplaceScenarioRequest {
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
@@ -201,6 +203,7 @@ pub struct ReplaceScenarioRequest {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Typical sale (wholesale)"}))]
 pub struct CopyScenarioRequest {
     /// The copy's name.
     #[validate(length(min = 1, max = 200))]
@@ -343,6 +346,7 @@ impl From<LossReasonView> for LossReasonDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Price too high"}))]
 pub struct CreateLossReasonRequest {
     #[validate(length(min = 1, max = 200))]
     #[schema(example = "Price too high", min_length = 1, max_length = 200)]
@@ -351,6 +355,7 @@ pub struct CreateLossReasonRequest {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"active": false}))]
 pub struct UpdateLossReasonRequest {
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]

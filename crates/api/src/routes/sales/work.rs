@@ -60,6 +60,7 @@ pub struct InteractionDto {
     pub interest_id: Uuid,
     #[serde(rename = "type")]
     #[schema(example = "call")]
+    #[schema(value_type = InteractionTypeDto)]
     pub kind: String,
     /// `planned`, `done` or `cancelled`.
     #[schema(example = "planned")]
@@ -95,6 +96,7 @@ impl From<InteractionView> for InteractionDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "call", "subject": "Discuss delivery terms", "planned_at": "2027-03-02T11:00:00Z"}))]
 pub struct CreateInteractionRequest {
     #[serde(rename = "type")]
     pub kind: InteractionTypeDto,
@@ -111,6 +113,7 @@ pub struct CreateInteractionRequest {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"planned_at": "2027-03-03T11:00:00Z", "subject": "Discuss delivery terms"}))]
 pub struct UpdateInteractionRequest {
     #[serde(rename = "type")]
     pub kind: Option<InteractionTypeDto>,
@@ -122,6 +125,7 @@ pub struct UpdateInteractionRequest {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"result": "The client wants a quote by Friday"}))]
 pub struct CompleteInteractionRequest {
     #[validate(length(min = 1, max = 2000))]
     #[schema(example = "The client wants a quote by Friday", min_length = 1, max_length = 2000)]
@@ -130,6 +134,7 @@ pub struct CompleteInteractionRequest {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "The client postponed the meeting"}))]
 pub struct ReasonRequest {
     /// Optional note on why.
     #[schema(max_length = 2000)]
@@ -260,7 +265,8 @@ pub struct TaskDto {
     pub interest_id: Option<Uuid>,
     #[schema(example = "What about the payment?")]
     pub title: String,
-    #[schema(example = "payment_follow_up")]
+    /// A code: the scenario rule's, or `manual`.
+    #[schema(example = "payment_follow_up", pattern = "^[a-z0-9_]{1,40}$")]
     pub task_kind: String,
     pub assignee_id: Uuid,
     pub due_at: DateTime<Utc>,
@@ -311,17 +317,22 @@ pub enum DueDto {
 #[into_params(parameter_in = Query)]
 pub struct ListTasksQuery {
     /// `me` (default) or a user id you may see.
+    #[param(
+        pattern = "^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+        example = "me"
+    )]
     pub assignee: Option<String>,
     /// Judged in the assignee's time zone.
     pub due: Option<DueDto>,
     /// `open` (default), `done`, `cancelled` or `all`.
-    pub status: Option<String>,
+    pub status: Option<crate::routes::words::TaskStatusFilterDto>,
     pub interest_id: Option<Uuid>,
     pub updated_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Send the contract draft", "due_at": "2027-03-02T15:00:00Z", "task_kind": "manual"}))]
 pub struct CreateTaskRequest {
     #[validate(length(min = 1, max = 200))]
     #[schema(example = "Send the contract draft", min_length = 1, max_length = 200)]
@@ -330,13 +341,14 @@ pub struct CreateTaskRequest {
     pub assignee_id: Option<Uuid>,
     pub due_at: DateTime<Utc>,
     pub interest_id: Option<Uuid>,
-    /// Default `manual`.
-    #[schema(example = "manual")]
+    /// A code of 1–40 lower-case letters, digits and `_`; default `manual`.
+    #[schema(example = "manual", pattern = "^[a-z0-9_]{1,40}$")]
     pub task_kind: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"due_at": "2027-03-03T15:00:00Z"}))]
 pub struct UpdateTaskRequest {
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
@@ -347,6 +359,7 @@ pub struct UpdateTaskRequest {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "Sent by e-mail"}))]
 pub struct TaskNoteRequest {
     #[schema(max_length = 2000)]
     pub note: Option<String>,
@@ -370,7 +383,7 @@ pub async fn list_tasks(
             DueDto::Today => DueWindow::Today,
             DueDto::Upcoming => DueWindow::Upcoming,
         }),
-        status: q.status,
+        status: q.status.map(|s| s.as_str().to_owned()),
         interest_id: q.interest_id,
         updated_since: q.updated_since,
     };

@@ -6,6 +6,7 @@ pub mod pdf;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::events::EventType;
+use crm_domain::status::TimelineKind;
 use crm_domain::status::{InstalmentStatus, OrderStatus, SendingStatus};
 use crm_domain::words::amount_in_words;
 use crm_domain::Email;
@@ -574,14 +575,14 @@ fn attempt(app: &App, actor: &Principal, sending: InvoiceSendingRow) -> Result<S
                 let subject = format!("Invoice {} e-mailed to {}", data.order.number, s.recipient);
                 let interaction = crate::sales::work::plan_interaction_row(conn, actor, now, interest, "email", &subject, None)?;
                 crate::sales::work::complete_interaction_row(conn, actor, now, interaction, &format!("sent, Message-ID {message_id}"))?;
-                timeline(conn, interest, Some(actor), now, "invoice_sent", subject,
+                timeline(conn, interest, Some(actor), now, TimelineKind::InvoiceSent, subject,
                     serde_json::json!({"order_id": data.order.id, "sending_id": s.id.0, "to": s.recipient, "message_id": message_id}))?;
                 outbox::record(conn, now, Some(actor), EventType::InvoiceSent, "order", data.order.id, serde_json::json!({"id": data.order.id, "sending_id": s.id.0}))?;
             }
             Err(why) => {
                 s.status = SendingStatus::Failed.into();
                 s.last_error = Some(why.chars().take(1000).collect());
-                timeline(conn, interest, Some(actor), now, "invoice_send_failed",
+                timeline(conn, interest, Some(actor), now, TimelineKind::InvoiceSendFailed,
                     format!("Invoice {} could not be e-mailed to {}: {why}", data.order.number, s.recipient),
                     serde_json::json!({"order_id": data.order.id, "sending_id": s.id.0, "error": why}))?;
             }

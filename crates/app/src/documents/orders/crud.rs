@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::events::EventType;
 use crm_domain::status::OrderStatus;
+use crm_domain::status::TimelineKind;
 use crm_domain::Money;
 use crm_scenario::InterestState;
 use crm_store::queries::{documents as dq, orders as q, sales as sq};
@@ -86,7 +87,7 @@ pub(crate) fn insert_order_in(
         order.interest_id,
         Some(actor),
         now,
-        "order_created",
+        TimelineKind::OrderCreated,
         format!("Order {} drafted for {}", order.number, Money::from_minor(order.total_minor)),
         serde_json::json!({"order_id": id, "number": order.number, "total": Money::from_minor(order.total_minor).to_string(), "quote_id": quote_id.map(|q| q.0)}),
     )?;
@@ -233,7 +234,7 @@ pub fn update_order(
             row.interest_id,
             Some(actor),
             now,
-            "order_updated",
+            TimelineKind::OrderUpdated,
             format!("Order {} changed: {}", row.number, Money::from_minor(row.total_minor)),
             serde_json::json!({"order_id": id, "total": Money::from_minor(row.total_minor).to_string()}),
         )?;

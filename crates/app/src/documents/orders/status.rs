@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 use crm_domain::events::EventType;
+use crm_domain::status::TimelineKind;
 use crm_domain::status::{OrderStatus, ShipmentStatus};
 use crm_domain::Money;
 use crm_store::queries::{documents as dq, orders as q};
@@ -69,7 +70,11 @@ pub(in crate::documents) fn change_status(
             row.interest_id,
             Some(actor),
             now,
-            &format!("order_{to}"),
+            match to {
+                OrderStatus::Confirmed => TimelineKind::OrderConfirmed,
+                OrderStatus::Cancelled => TimelineKind::OrderCancelled,
+                OrderStatus::Draft => TimelineKind::OrderUpdated,
+            },
             format!("Order {} {to}", row.number),
             serde_json::json!({"order_id": id}),
         )?;

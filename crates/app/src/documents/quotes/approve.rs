@@ -2,6 +2,7 @@
 
 use crm_domain::events::EventType;
 use crm_domain::status::QuoteStatus;
+use crm_domain::status::TimelineKind;
 use crm_domain::Money;
 use crm_store::queries::documents as dq;
 use uuid::Uuid;
@@ -55,7 +56,7 @@ pub fn approve_quote(
             row.interest_id,
             Some(actor),
             now,
-            "quote_approved",
+            TimelineKind::QuoteApproved,
             format!("Quote {} approved: variant \"{}\" for {}", row.number, chosen.name, Money::from_minor(chosen.total_minor)),
             serde_json::json!({"quote_id": id, "variant_id": variant, "total": Money::from_minor(chosen.total_minor).to_string()}),
         )?;

@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use crm_domain::events::EventType;
 use crm_domain::status::QuoteStatus;
+use crm_domain::status::TimelineKind;
 use crm_scenario::InterestState;
 use crm_store::queries::documents as dq;
 use crm_store::rows::{QuoteLineRow, QuoteRow, QuoteVariantRow};
@@ -162,7 +163,7 @@ pub fn create_quote(
             interest.id,
             Some(actor),
             now,
-            "quote_created",
+            TimelineKind::QuoteCreated,
             format!("Quote {} drafted", row.number),
             serde_json::json!({"quote_id": id, "number": row.number}),
         )?;
@@ -291,7 +292,13 @@ pub fn update_quote(
                     row.interest_id,
                     Some(actor),
                     now,
-                    &format!("quote_{to}"),
+                    match to {
+                        QuoteStatus::Draft => TimelineKind::QuoteDraft,
+                        QuoteStatus::Sent => TimelineKind::QuoteSent,
+                        QuoteStatus::Rejected => TimelineKind::QuoteRejected,
+                        QuoteStatus::Approved => TimelineKind::QuoteApproved,
+                        QuoteStatus::Expired => TimelineKind::Updated,
+                    },
                     format!("Quote {} {to}", row.number),
                     serde_json::json!({"quote_id": id, "status": to.as_str()}),
                 )?;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use crm_domain::events::EventType;
 use crm_domain::status::LeadStatus;
+use crm_domain::status::TimelineKind;
 use crm_scenario::InterestState;
 use crm_store::queries::clients as cq;
 use crm_store::queries::{leads as q, sales as sq};
@@ -88,7 +89,7 @@ pub(super) fn lead_on_timeline(
     actor: &Principal,
     interest: DbUuid,
     lead: &LeadRow,
-    kind: &str,
+    kind: TimelineKind,
 ) -> Result<(), AppError> {
     // Dated when the lead arrived: the timeline reads by `occurred_at`, so
     // the lead opens it whatever the order of writing.
@@ -99,7 +100,7 @@ pub(super) fn lead_on_timeline(
         &TimelineEntryRow {
             id: id.into(),
             interest_id: interest,
-            kind: kind.to_owned(),
+            kind: kind.as_str().to_owned(),
             actor_kind: actor_kind.to_owned(),
             actor_id,
             occurred_at: lead.received_at,
@@ -191,7 +192,7 @@ pub fn accept_lead(
                     responsible_id: responsible,
                 };
                 let interest = interests::create_interest_in(conn, actor, input, now, fallback)?;
-                lead_on_timeline(conn, actor, interest.id.into(), &row, "lead_accepted")?;
+                lead_on_timeline(conn, actor, interest.id.into(), &row, TimelineKind::LeadAccepted)?;
                 let version = row.version;
                 row.interest_id = Some(interest.id.into());
                 row.client_id = client_id.map(Into::into);
@@ -227,7 +228,7 @@ pub fn accept_lead(
                         "a lead can only be linked to an open interest",
                     )]));
                 }
-                lead_on_timeline(conn, actor, target.id, &row, "lead_linked")?;
+                lead_on_timeline(conn, actor, target.id, &row, TimelineKind::LeadLinked)?;
                 if let LinkThen::Task { title, due_at, assignee_id } = &then {
                     let mut p = Problems::new();
                     let t = title.trim();
@@ -265,7 +266,7 @@ pub fn accept_lead(
                     target.id,
                     Some(actor),
                     now,
-                    "updated",
+                    TimelineKind::Updated,
                     "A new request from the client was linked",
                     serde_json::json!({"lead_id": id}),
                 )?;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use crm_domain::events::EventType;
+use crm_domain::status::TimelineKind;
 use crm_domain::{Money, Role};
 use crm_scenario::InterestState;
 use crm_store::queries::sales as q;
@@ -197,7 +198,7 @@ pub(crate) fn create_interest_in(
         row.id,
         Some(actor),
         now,
-        "created",
+        TimelineKind::Created,
         format!("Interest \"{}\" created", row.title),
         event_payload(&row),
     )?;
@@ -404,7 +405,7 @@ pub fn update_interest(
                 row.id,
                 Some(actor),
                 now,
-                "updated",
+                TimelineKind::Updated,
                 format!("Changed {}", changed.join(", ")),
                 serde_json::json!({"fields": changed, "before": before, "after": event_payload(&row)}),
             )?;

@@ -2,6 +2,7 @@
 //! or returns it.
 
 use crm_domain::events::EventType;
+use crm_domain::status::TimelineKind;
 use crm_domain::Role;
 use crm_store::queries::sales as q;
 use uuid::Uuid;
@@ -62,12 +63,12 @@ pub fn decide_loss(
         let (effects, kind, summary) = match &decision {
             LossDecision::Approve => (
                 crm_scenario::decide_loss_approval(&def, &snap, now, tz),
-                "loss_approved",
+                TimelineKind::LossApproved,
                 "Loss approved".to_owned(),
             ),
             LossDecision::Return { to_stage } => (
                 crm_scenario::decide_loss_return(&def, &snap, to_stage, now, tz),
-                "loss_returned",
+                TimelineKind::LossReturned,
                 format!("Loss not approved; returned to {to_stage}"),
             ),
         };
@@ -81,13 +82,13 @@ pub fn decide_loss(
             now,
             kind,
             summary,
-            serde_json::json!({"comment": comment, "decision": kind}),
+            serde_json::json!({"comment": comment, "decision": kind.as_str()}),
         )?;
         if matches!(decision, LossDecision::Return { .. }) {
             row.loss_reason_id = None;
             row.loss_comment = None;
         }
-        let why = serde_json::json!({"comment": comment, "decision": kind});
+        let why = serde_json::json!({"comment": comment, "decision": kind.as_str()});
         apply_effects(conn, Some(actor), now, &def, &mut row, effects, &why)?;
         let version = row.version;
         row.version += 1;
@@ -99,7 +100,7 @@ pub fn decide_loss(
             conn,
             now,
             Some(actor),
-            if kind == "loss_approved" {
+            if kind == TimelineKind::LossApproved {
                 EventType::InterestLossApproved
             } else {
                 EventType::InterestLossReturned

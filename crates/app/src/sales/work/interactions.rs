@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use crm_domain::events::EventType;
 use crm_domain::status::InteractionStatus;
+use crm_domain::status::TimelineKind;
 use crm_scenario::InterestState;
 use crm_store::queries::sales as q;
 use crm_store::rows::InteractionRow;
@@ -105,7 +106,7 @@ pub(crate) fn plan_interaction_row(
         interest,
         Some(actor),
         now,
-        "interaction_planned",
+        TimelineKind::InteractionPlanned,
         format!("Planned {kind}: {}", row.subject),
         serde_json::json!({"interaction_id": row.id.0, "type": kind, "subject": row.subject, "planned_at": planned_at}),
     )?;
@@ -133,7 +134,7 @@ pub(crate) fn complete_interaction_row(
         row.interest_id,
         Some(actor),
         now,
-        "interaction_completed",
+        TimelineKind::InteractionCompleted,
         format!("{} done: {}", row.kind, result.trim()),
         serde_json::json!({"interaction_id": row.id.0, "type": row.kind, "subject": row.subject, "result": row.result}),
     )?;
@@ -263,7 +264,7 @@ pub fn update_interaction(
         if q::update_interaction(conn, &row, version)? != 1 {
             return Err(AppError::PreconditionFailed { expected: version, current: version + 1 });
         }
-        timeline(conn, row.interest_id, Some(actor), now, "interaction_updated", format!("Rescheduled {}: {}", row.kind, row.subject),
+        timeline(conn, row.interest_id, Some(actor), now, TimelineKind::InteractionUpdated, format!("Rescheduled {}: {}", row.kind, row.subject),
             serde_json::json!({"interaction_id": row.id.0, "planned_at": row.planned_at.map(|t| t.and_utc())}))?;
         Ok(interaction_view(row))
     })
@@ -320,7 +321,7 @@ pub fn cancel_interaction(
             row.interest_id,
             Some(actor),
             now,
-            "interaction_cancelled",
+            TimelineKind::InteractionCancelled,
             format!("Cancelled {}: {}", row.kind, row.subject),
             serde_json::json!({"interaction_id": row.id.0, "reason": row.result}),
         )?;

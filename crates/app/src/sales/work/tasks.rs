@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use crm_domain::events::EventType;
 use crm_domain::status::TaskStatus;
+use crm_domain::status::TimelineKind;
 use crm_store::queries::sales as q;
 use crm_store::queries::sales::TaskFilter;
 use crm_store::rows::TaskRow;
@@ -281,7 +282,7 @@ pub fn update_task(
             return Err(AppError::PreconditionFailed { expected: version, current: version + 1 });
         }
         if let Some(i) = row.interest_id {
-            timeline(conn, i, Some(actor), now, "task_updated", format!("Task \"{}\" changed ({})", row.title, changed.join(", ")),
+            timeline(conn, i, Some(actor), now, TimelineKind::TaskUpdated, format!("Task \"{}\" changed ({})", row.title, changed.join(", ")),
                 serde_json::json!({"task_id": row.id.0, "fields": changed, "due_at": row.due_at.and_utc(), "assignee_id": row.assignee_id.0}))?;
         }
         outbox::record(conn, now, Some(actor), EventType::TaskUpdated, "task", row.id.0, serde_json::json!({"id": row.id.0, "fields": changed}))?;
@@ -319,9 +320,9 @@ pub fn finish_task(
         }
         if let Some(i) = row.interest_id {
             let (kind, verb) = if done {
-                ("task_completed", TaskStatus::Done)
+                (TimelineKind::TaskCompleted, TaskStatus::Done)
             } else {
-                ("task_cancelled", TaskStatus::Cancelled)
+                (TimelineKind::TaskCancelled, TaskStatus::Cancelled)
             };
             timeline(
                 conn,

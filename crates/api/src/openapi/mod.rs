@@ -38,7 +38,11 @@ bodies, query parameters and paths alike); amounts and quantities are exact deci
 at most 1000000000000.00 and 1000000000 (422 `amount_too_large` past them); dates and times \
 lie in the years 1900–2200 (400 `date_out_of_range`).",
         version = "1.0.0",
-        license(name = "MIT")
+        contact(name = "Sales CRM maintainers"),
+        license(name = "MIT", identifier = "MIT")
+    ),
+    servers(
+        (url = "http://127.0.0.1:8080", description = "A server run locally with the README's command"),
     ),
     paths(
         auth::login, auth::refresh, auth::logout, auth::me,
@@ -80,7 +84,10 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         webhooks::replay, webhooks::test_webhook,
         health::healthz, health::readyz, health::metrics,
     ),
-    components(schemas(Problem, ProblemField, ProblemUnmet)),
+    components(schemas(
+        Problem, ProblemField, ProblemUnmet,
+        crate::routes::words::InterestStateFilterDto, crate::routes::words::TaskStatusFilterDto,
+    )),
     modifiers(&Complete),
     tags(
         (name = "auth", description = "Sign-in, tokens, sign-out"),
@@ -282,7 +289,7 @@ impl Modify for Complete {
     }
 }
 
-fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+pub(super) fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     RefOr::T(
         ResponseBuilder::new()
             .description(description)
@@ -350,6 +357,11 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
     if path.contains('{') {
         errors.push(("404", "No such resource, or not visible to the caller"));
     }
+    let takes_if_match =
+        op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.name.eq_ignore_ascii_case("If-Match")));
+    if takes_if_match && method == "POST" {
+        errors.push(("412", "If-Match names a version that is no longer current"));
+    }
     if method == "POST" {
         errors.push(("409", "Conflicts with the current state, or the first request with this Idempotency-Key is still running"));
         errors.push(("422", "Breaks a business rule (every unmet rule is listed), or the Idempotency-Key was used with another body"));
@@ -387,7 +399,8 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
                     utoipa::openapi::ObjectBuilder::new()
                         .schema_type(utoipa::openapi::schema::Type::String)
                         .min_length(Some(1))
-                        .max_length(Some(255)),
+                        .max_length(Some(255))
+                        .pattern(Some("^[!-~]+$")),
                 ))
                 .build(),
         );
@@ -412,34 +425,19 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
 /// The document as served and committed: keys in a stable order, and link
 /// objects spelled as OpenAPI spells them (utoipa 5 writes `operation_id`).
 pub fn spec_value() -> Result<serde_json::Value, serde_json::Error> {
+    use shapes::*;
     let mut value = serde_json::to_value(ApiDoc::openapi())?;
     fix_links(&mut value);
+    ref_page_items(&mut value);
+    value_patterns(&mut value);
+    event_type_filters(&mut value);
+    text_patterns(&mut value, false);
+    if_match_shapes(&mut value);
+    binary_bodies(&mut value);
+    error_answers(&mut value);
+    problem_catalogue(&mut value);
+    optional_body_examples(&mut value);
     Ok(value)
-}
-
-fn fix_links(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            if let Some(serde_json::Value::Object(links)) = map.get_mut("links") {
-                for link in links.values_mut() {
-                    if let serde_json::Value::Object(link) = link {
-                        if let Some(id) = link.remove("operation_id") {
-                            link.insert("operationId".to_owned(), id);
-                        }
-                        if let Some(r) = link.remove("operation_ref") {
-                            link.insert("operationRef".to_owned(), r);
-                        }
-                        if let Some(b) = link.remove("request_body") {
-                            link.insert("requestBody".to_owned(), b);
-                        }
-                    }
-                }
-            }
-            map.values_mut().for_each(fix_links);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(fix_links),
-        _ => {}
-    }
 }
 
 /// Pretty JSON with a trailing newline, exactly as committed in `openapi/openapi.json`.
@@ -449,3 +447,7 @@ pub fn spec_json() -> Result<String, serde_json::Error> {
         s
     })
 }
+
+mod shapes;
+#[cfg(test)]
+mod tests;

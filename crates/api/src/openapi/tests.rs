@@ -1,0 +1,187 @@
+//! Walks the generated spec for what a client generator trusts it to say.
+use serde_json::Value;
+
+fn spec() -> Value {
+    super::spec_value().unwrap()
+}
+
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => spec.pointer(r.trim_start_matches('#')).unwrap_or(schema),
+        None => schema,
+    }
+}
+
+fn has_type(schema: &Value, t: &str) -> bool {
+    match schema.get("type") {
+        Some(Value::String(s)) => s == t,
+        Some(Value::Array(ts)) => ts.iter().any(|x| x == t),
+        _ => false,
+    }
+}
+
+/// A string with a shape of its own: an enum, a constant, a pattern or a format.
+fn is_shaped(spec: &Value, schema: &Value) -> bool {
+    let s = resolve(spec, schema);
+    if ["enum", "const", "format"].iter().any(|k| s.get(k).is_some()) {
+        return true;
+    }
+    // A free-text pattern says nothing of the values.
+    if s.get("pattern").and_then(Value::as_str).is_some_and(|p| p != super::shapes::TEXT_PATTERN) {
+        return true;
+    }
+    for k in ["oneOf", "anyOf"] {
+        if let Some(Value::Array(vs)) = s.get(k) {
+            return vs.iter().all(|v| has_type(resolve(spec, v), "null") || is_shaped(spec, v));
+        }
+    }
+    if has_type(s, "array") {
+        return s.get("items").is_some_and(|i| is_shaped(spec, i));
+    }
+    !has_type(s, "string")
+}
+
+/// Names that only ever hold one of a few words.
+const CLOSED_NAMES: &[&str] = &[
+    "kind",
+    "status",
+    "state",
+    "channel",
+    "trigger",
+    "direction",
+    "role",
+    "scope",
+    "scopes",
+    "action",
+    "event",
+    "decision",
+    "health",
+    "actor_kind",
+    "task_kind",
+    "use",
+    "type",
+    "types",
+    "assignee",
+    "responsible",
+];
+
+/// Fields named like a closed set that are free text on purpose, each with why.
+const FREE_ON_PURPOSE: &[(&str, &str, &str)] = &[
+    ("ReasonRequest", "reason", "a note in the user's words"),
+    ("ProblemField", "field", "names a field of the request; its description gives examples, not a set"),
+    ("RecordRelatedRequest", "status", "the purchasing system's own status text, stored as sent"),
+    ("RelatedDocumentDto", "status", "the purchasing system's own status text, as recorded"),
+    (
+        "DocumentNodeDto",
+        "status",
+        "each kind of document has its own statuses; purchasing ones are free text",
+    ),
+];
+
+/// A description that lists the values (`a`, `b` or `c`) names a closed set.
+fn lists_values(description: &str) -> bool {
+    let ticks = description.matches('`').count() / 2;
+    ticks >= 2
+        && (description.contains("` or `") || description.contains("`, `"))
+        && !description.contains("with `")
+}
+
+#[test]
+fn every_fixed_value_string_is_an_enum() {
+    let spec = spec();
+    let mut found = Vec::new();
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        let Some(props) = schema.get("properties").and_then(Value::as_object) else { continue };
+        for (field, prop) in props {
+            let description = prop.get("description").and_then(Value::as_str).unwrap_or_default();
+            let closed = CLOSED_NAMES.contains(&field.as_str()) || lists_values(description);
+            let exempt = FREE_ON_PURPOSE.iter().any(|(n, f, _)| n == name && f == field);
+            if closed && !exempt && !is_shaped(&spec, prop) {
+                found.push(format!("{name}.{field}"));
+            }
+        }
+    }
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for param in op.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                let description = param.get("description").and_then(Value::as_str).unwrap_or_default();
+                let closed = CLOSED_NAMES.contains(&name) || lists_values(description);
+                if closed && !is_shaped(&spec, &param["schema"]) {
+                    found.push(format!("{method} {path} ?{name}"));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "fixed-value strings without an enum (or a pattern): {found:#?}");
+}
+
+#[test]
+fn every_operation_lists_its_error_answers() {
+    let spec = spec();
+    let mut found = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap();
+            let responses = op["responses"].as_object().unwrap();
+            let params = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+            let mut needs = vec!["400", "500"];
+            // `[{}]` is a public operation; any named scheme needs credentials.
+            let secured = op
+                .get("security")
+                .and_then(Value::as_array)
+                .is_some_and(|reqs| reqs.iter().any(|r| r.as_object().is_some_and(|o| !o.is_empty())));
+            if secured {
+                needs.extend(["401", "403"]);
+            }
+            if op.get("requestBody").is_some() {
+                needs.extend(["413", "415"]);
+            }
+            if path.contains('{') {
+                needs.push("404");
+            }
+            if params.iter().any(|p| p["name"] == "If-Match") {
+                needs.push("412");
+            }
+            for status in needs {
+                match responses.get(status) {
+                    None => found.push(format!("{id} ({method} {path}) does not list {status}")),
+                    Some(r) if r.pointer("/content/application~1problem+json").is_none() => {
+                        found.push(format!("{id}: its {status} is not problem+json"))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+/// Request bodies that still lack a whole example. The list may only
+/// shrink: a new body without an example fails, and so does a body that
+/// gained one but is still listed here.
+const BODIES_WITHOUT_EXAMPLE: &[&str] = &[];
+
+#[test]
+fn every_request_body_has_an_example() {
+    let spec = spec();
+    let mut missing = Vec::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let Some(body) = op.get("requestBody") else { continue };
+            for (media, content) in body["content"].as_object().unwrap() {
+                let schema = resolve(&spec, &content["schema"]);
+                let has = ["example", "examples"]
+                    .iter()
+                    .any(|k| content.get(k).is_some() || schema.get(k).is_some());
+                if !has {
+                    missing.push(format!("{} {media}", op["operationId"].as_str().unwrap()));
+                }
+            }
+        }
+    }
+    missing.sort();
+    let mut listed: Vec<String> = BODIES_WITHOUT_EXAMPLE.iter().map(|s| (*s).to_owned()).collect();
+    listed.sort();
+    assert_eq!(missing, listed, "request bodies without an example (left) against the list (right)");
+}

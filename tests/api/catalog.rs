@@ -114,4 +114,14 @@ async fn the_organisations_details_are_checked_and_versioned() {
     assert_eq!(again.body["version"], 2);
     put(admin.clone(), details, Some("\"1\"")).await.problem(412);
     assert_eq!(app.get("/api/v1/organization", &manager).await.body["bik"], "044525225");
+
+    // What GET returns, `version` included, may be sent back as it is.
+    let read = app.get("/api/v1/organization", &admin).await;
+    assert_eq!(read.body["version"], 2);
+    let tag = read.header("etag").unwrap().to_owned();
+    let mut req = app.request(Method::PUT, "/api/v1/organization", Some(&admin)).json(&read.body);
+    req = req.header("if-match", tag);
+    let round_trip = Reply::read(req.send().await.unwrap()).await;
+    assert_eq!(round_trip.status, 200, "{}", round_trip.text);
+    assert_eq!(round_trip.body["version"], 3);
 }

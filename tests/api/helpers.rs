@@ -17,6 +17,21 @@ pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-42";
 pub const PASSWORD: &str = "user-password-1";
 
+/// The test server is on loopback: its connections skip TLS unless the URL
+/// asks for it. With TLS, libpq's OpenSSL runs its exit-time cleanup while
+/// the test binary's leftover server threads may still hold connections,
+/// and the process can abort at exit after every test passed ("double free
+/// or corruption"; diesel-rs/diesel#3441, #2162).
+pub fn without_tls(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
+    }
+}
+
 /// A database that exists for one test.
 pub enum TestDb {
     Sqlite { _dir: tempfile::TempDir, url: String },
@@ -38,13 +53,15 @@ impl TestDb {
     }
 
     pub fn postgres(admin_url: &str) -> Self {
+        let admin_url = without_tls(admin_url);
         let name = format!("crm_test_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = diesel::PgConnection::establish(admin_url)
+        let mut conn = diesel::PgConnection::establish(&admin_url)
             .unwrap_or_else(|e| panic!("CRM_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).unwrap();
-        let base = admin_url.split('?').next().unwrap();
+        let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
         let (server, _) = base.rsplit_once('/').unwrap();
-        TestDb::Postgres { admin_url: admin_url.to_owned(), url: format!("{server}/{name}"), name }
+        let url = format!("{server}/{name}?{query}");
+        TestDb::Postgres { admin_url: admin_url.clone(), url, name }
     }
 
     pub fn url(&self) -> &str {

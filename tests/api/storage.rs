@@ -236,7 +236,7 @@ async fn a_postgres_refusal_is_reported_in_the_servers_own_words() {
     // (our manager's direct connect) that reports a wrong password.
     let base = admin_url.split('?').next().unwrap();
     let (server, _) = base.rsplit_once('/').unwrap();
-    let url = format!("{server}/crm_no_such_database_{}", uuid::Uuid::now_v7().simple());
+    let url = without_tls(&format!("{server}/crm_no_such_database_{}", uuid::Uuid::now_v7().simple()));
     let err = crm_app::open_database(&url, 1, std::time::Duration::from_secs(2)).err().unwrap();
     assert!(err.to_string().contains("does not exist"), "{err}");
 }

@@ -2,6 +2,7 @@
 states in words that JSON Schema has no keyword for, and the media types
 schemathesis cannot read or write by itself. Nothing here hides a failure."""
 
+import base64
 import datetime
 
 import schemathesis
@@ -19,6 +20,23 @@ schemathesis.openapi.format(
         max_value=datetime.datetime(2200, 12, 30),
         timezones=st.just(datetime.timezone.utc),
     ).map(lambda t: t.isoformat()),
+)
+
+
+# Cursors are tokens the server issues (`next_cursor`); the spec names them
+# by format (crm-page-cursor, crm-feed-cursor) because a pattern cannot say
+# which base64url strings decode to a position. A made-up one is refused 400
+# `invalid` by design; these strategies make positions of the server's own
+# spelling (crates/api/src/extract/context.rs, routes/feed.rs), so every
+# generated cursor is one the server could have issued.
+def _b64(text):
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+schemathesis.openapi.format("crm-page-cursor", st.uuids().map(lambda u: _b64(f"v1:{u}")))
+schemathesis.openapi.format(
+    "crm-feed-cursor",
+    st.tuples(st.integers(0, 2**40), st.integers(0, 2**20)).map(lambda p: _b64(f"f1:{p[0]}:{p[1]}")),
 )
 
 

@@ -22,7 +22,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// enum of `Problem.type` and as `x-problem-types`, and as the README's table;
 /// a test finds every `Problem::new` in the source and checks it is here.
 pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
-    ("validation", 400, "Fields are invalid; `errors[]` names each one with a stable `code`. Fix the request."),
+    ("validation", 400, "The request does not fit the operation's schema (a type, a missing or unknown field or parameter, a control character, a malformed cursor); `errors[]` names each field with a stable `code`."),
     ("malformed", 400, "The request cannot be read at all (bad JSON, bad path or header syntax)."),
     ("unauthenticated", 401, "No credentials, or invalid, expired or revoked ones. Sign in or refresh the token."),
     ("forbidden", 403, "Your role or your API key's scopes do not allow this operation."),
@@ -37,6 +37,7 @@ pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
     ("stale_version", 412, "`If-Match` names a version that is no longer current; read again and retry."),
     ("too_large", 413, "The body is larger than `CRM_MAX_BODY_BYTES`."),
     ("unsupported_media_type", 415, "The body's Content-Type is not one the operation takes."),
+    ("invalid_fields", 422, "The request fits the schema, but values break a rule it cannot state (a checksum, a date against today, a sum, one field against another); `errors[]` names each field with a stable `code`."),
     ("rules_unmet", 422, "Business rules are not met; `unmet[]` lists every rule with a stable `check`."),
     ("idempotency_key_reused", 422, "This Idempotency-Key was used with another request body; use a new key."),
     ("rate_limited", 429, "Too many requests or sign-in attempts; wait `Retry-After` seconds."),
@@ -151,12 +152,14 @@ impl ApiError {
     }
 
     /// 400 naming the fields at fault.
+    /// A request that does not fit the operation's schema (400). Rules
+    /// the schema cannot state are the use cases' `AppError::Validation` (422).
     pub fn fields(fields: Vec<FieldError>) -> Self {
-        ApiError::App(AppError::Validation(fields))
+        Self::problem(field_problem(false, &fields))
     }
 
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
-        ApiError::App(AppError::field(field, code, message))
+        Self::fields(vec![FieldError::new(field, code, message)])
     }
 
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
@@ -170,24 +173,8 @@ impl ApiError {
         };
         let mut headers = Vec::new();
         let problem = match e {
-            AppError::Validation(fields) => {
-                let n = fields.len();
-                let mut p = Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "validation",
-                    "The request has invalid fields",
-                    if n == 1 { "1 field is invalid".to_owned() } else { format!("{n} fields are invalid") },
-                );
-                p.errors = fields
-                    .iter()
-                    .map(|f| ProblemField {
-                        field: f.field.clone(),
-                        code: f.code.clone(),
-                        message: f.message.clone(),
-                    })
-                    .collect();
-                p
-            }
+            AppError::Validation(fields) => field_problem(true, fields),
+            AppError::Malformed(fields) => field_problem(false, fields),
             AppError::Unauthenticated(why) => {
                 headers.push((header::WWW_AUTHENTICATE, "Bearer realm=\"crm\"".to_owned()));
                 Problem::new(
@@ -380,6 +367,23 @@ pub fn problemize<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerR
     }
     let res = ServiceResponse::new(req, new).map_into_boxed_body().map_into_right_body();
     Ok(ErrorHandlerResponse::Response(res))
+}
+
+/// A problem listing invalid fields: 400 when the request does not fit the
+/// schema, 422 when it does but its values break a rule.
+fn field_problem(fits_schema: bool, fields: &[FieldError]) -> Problem {
+    let n = fields.len();
+    let detail = if n == 1 { "1 field is invalid".to_owned() } else { format!("{n} fields are invalid") };
+    let mut p = if fits_schema {
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fields", "Some fields break a rule", detail)
+    } else {
+        Problem::new(StatusCode::BAD_REQUEST, "validation", "The request has invalid fields", detail)
+    };
+    p.errors = fields
+        .iter()
+        .map(|f| ProblemField { field: f.field.clone(), code: f.code.clone(), message: f.message.clone() })
+        .collect();
+    p
 }
 
 /// Type of `ErrorHandlers` responses, for the app's type signature.

@@ -13,8 +13,14 @@ pub struct Phone(String);
 impl Phone {
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let bad = || ValueError::new("invalid_phone", format!("{raw:?} is not a phone number"));
+        // The shape the spec publishes: digits and the marks people write
+        // between them. libphonenumber alone would also read letters
+        // (vanity numbers) and `ext.`, which no field here means.
         let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.len() > 40 {
+        if trimmed.is_empty()
+            || trimmed.len() > 40
+            || !trimmed.bytes().all(|b| b.is_ascii_digit() || b"+() .-".contains(&b))
+        {
             return Err(bad());
         }
         // Read as a Russian number unless it says otherwise: libphonenumber's

@@ -114,7 +114,8 @@ impl Currency {
     pub const RUB: &'static str = "RUB";
 
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        let code = raw.trim().to_ascii_uppercase();
+        // Exactly three letters: the spec's pattern, so " RUB" is refused, not trimmed.
+        let code = raw.to_ascii_uppercase();
         if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(Self(code))
         } else {
@@ -266,9 +267,9 @@ mod currency_tests {
 
     #[test]
     fn currencies_are_three_latin_letters_in_upper_case() {
-        assert_eq!(Currency::parse(" rub ").unwrap().as_str(), "RUB");
+        assert_eq!(Currency::parse("rub").unwrap().as_str(), "RUB");
         assert_eq!(Currency::parse("USD").unwrap().into_string(), "USD");
-        for bad in ["", "RU", "RUBL", "R1B", "руб", "rubles"] {
+        for bad in ["", "RU", "RUBL", "R1B", "руб", "rubles", " RUB", "RUB "] {
             assert_eq!(Currency::parse(bad).unwrap_err().code, "invalid_currency", "{bad:?}");
         }
     }

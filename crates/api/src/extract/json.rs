@@ -89,17 +89,20 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// A path whose id is not a UUID names no resource: 404, as for an id that
+/// does not exist (a link followed from a `null` id lands here too).
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err, req| {
         let detail = match &err {
             PathError::Deserialize(e) => e.to_string(),
             other => other.to_string(),
         };
-        ApiError::field(
-            "id",
-            "invalid_id",
-            format!("{} is not a valid id: {detail}", req.path().rsplit('/').next().unwrap_or("")),
-        )
+        ApiError::problem(Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Not found",
+            format!("{} is not an id, so it names nothing here ({detail})", req.path()),
+        ))
         .into()
     })
 }
@@ -145,6 +148,12 @@ pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> R
         return Ok(T::default());
     }
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| serde_problem(&e))?;
+    // The spec offers `null` for "no body" (`oneOf: [null, …]`), so it means the defaults too.
+    if value.is_null() {
+        return Ok(T::default());
+    }
+    let value = whole_numbers(value);
+    an_object(&value)?;
     typed_text(&value)?;
     serde_json::from_value(value).map_err(|e| serde_problem(&e))
 }
@@ -184,10 +193,41 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let body = web::Json::<serde_json::Value>::from_request(req, payload);
         Box::pin(async move {
-            let value = body.await?.into_inner();
+            let value = whole_numbers(body.await?.into_inner());
+            an_object(&value)?;
             typed_text(&value)?;
             serde_json::from_value(value).map(Json).map_err(|e| serde_problem(&e).into())
         })
+    }
+}
+
+/// `184.0` is the integer 184 to JSON Schema (and to JavaScript, which
+/// cannot tell them apart), so an integer field takes it; serde alone would
+/// refuse it. A fraction stays a number and an integer field refuses it.
+fn whole_numbers(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            // Below 2^53 every whole f64 is exact, so nothing is rounded.
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                #[allow(clippy::cast_possible_truncation)]
+                Value::Number((f as i64).into())
+            }
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(whole_numbers).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, whole_numbers(v))).collect()),
+        other => other,
+    }
+}
+
+/// Every body is a JSON object: serde would read a struct from an array of
+/// its fields in order (`[null, null]`), which no client means.
+fn an_object(value: &serde_json::Value) -> Result<(), ApiError> {
+    if value.is_object() {
+        Ok(())
+    } else {
+        Err(ApiError::field("body", "invalid_value", "the body must be a JSON object"))
     }
 }
 
@@ -225,6 +265,13 @@ pub(crate) fn walk_text(value: &serde_json::Value, path: &mut String, found: &mu
         }
         Value::Object(map) => {
             for (k, item) in map {
+                // A union's tag names its branch in words; serde would also
+                // take the branch's index (`"kind": 0`), which the spec does not offer.
+                if matches!(k.as_str(), "kind" | "action" | "mode") && item.is_number() {
+                    let field = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    found.push(crm_app::FieldError::new(field, "invalid_value", "a tag is one of the listed words"));
+                    continue;
+                }
                 let len = path.len();
                 if !path.is_empty() {
                     path.push('.');

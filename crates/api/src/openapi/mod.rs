@@ -87,6 +87,7 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
     components(schemas(
         Problem, ProblemField, ProblemUnmet,
         crate::routes::words::InterestStateFilterDto, crate::routes::words::TaskStatusFilterDto,
+        crate::routes::sales::work::TaskDueDto,
     )),
     modifiers(&Complete),
     tags(
@@ -371,6 +372,13 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
         errors.push(("412", "If-Match names a version that is no longer current"));
         errors.push(("422", "Breaks a business rule; every unmet rule is listed"));
     }
+    // Reads whose filters meet rules of the data or of the caller.
+    if matches!(id.as_str(), "getBoard" | "listInterests" | "listTasks") {
+        errors.push((
+            "422",
+            "A filter breaks a rule: a stage the scenario does not have, a cursor without its column, or `me` asked by an API key",
+        ));
+    }
     errors.push(("500", "A fault on our side; logged with the request id"));
     if access.is_some() || id == "login" || id == "refreshToken" {
         errors.push((
@@ -430,6 +438,10 @@ pub fn spec_value() -> Result<serde_json::Value, serde_json::Error> {
     fix_links(&mut value);
     ref_page_items(&mut value);
     value_patterns(&mut value);
+    inputs::cursors(&mut value);
+    inputs::request_values(&mut value);
+    inputs::intake_bodies(&mut value);
+    inputs::closed_union_branches(&mut value);
     event_type_filters(&mut value);
     text_patterns(&mut value, false);
     if_match_shapes(&mut value);
@@ -448,6 +460,7 @@ pub fn spec_json() -> Result<String, serde_json::Error> {
     })
 }
 
+mod inputs;
 mod shapes;
 #[cfg(test)]
 mod tests;

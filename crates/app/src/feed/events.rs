@@ -103,7 +103,7 @@ pub fn parse_types(raw: &[String]) -> Result<Vec<TypePattern>, AppError> {
     if bad.is_empty() {
         Ok(out)
     } else {
-        Err(AppError::field(
+        Err(AppError::malformed(
             "types",
             "unknown_event_type",
             format!(

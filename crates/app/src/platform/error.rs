@@ -38,9 +38,14 @@ impl Unmet {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// Input fields are invalid (400).
+    /// Input that fits the published schema but breaks a rule it cannot
+    /// state: a checksum, a date against today, one field against another (422).
     #[error("invalid input")]
     Validation(Vec<FieldError>),
+    /// Input outside the shape the spec publishes for it, found by a use
+    /// case rather than the extractor: a query value outside its pattern (400).
+    #[error("malformed input")]
+    Malformed(Vec<FieldError>),
     /// No credentials, or bad ones (401).
     #[error("{0}")]
     Unauthenticated(String),
@@ -83,6 +88,11 @@ pub enum AppError {
 impl AppError {
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, code, message)])
+    }
+
+    /// A value outside its published shape (400), see [`AppError::Malformed`].
+    pub fn malformed(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Malformed(vec![FieldError::new(field, code, message)])
     }
 
     pub fn rule(check: &str, message: impl Into<String>) -> Self {

@@ -156,6 +156,7 @@ pub struct UpdateUserRequest {
     #[schema(min_length = 1, max_length = 128, format = Password)]
     pub current_password: Option<String>,
     /// Your usual service type (null clears it).
+    #[validate(length(max = 100))]
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, nullable, max_length = 100)]
     pub default_service_type: Option<Option<String>>,

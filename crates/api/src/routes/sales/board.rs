@@ -167,12 +167,14 @@ pub async fn board(
     query: web::Query<BoardParams>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    if q.cursor.is_some() && q.stage.is_none() {
-        return Err(ApiError::field(
+    // Two parameters together: a rule, not the shape of either (422).
+    if q.cursor.as_deref().is_some_and(|c| !c.is_empty()) && q.stage.is_none() {
+        return Err(crm_app::AppError::field(
             "cursor",
             "needs_stage",
             "page through one column: give its stage with the cursor",
-        ));
+        )
+        .into());
     }
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let bq = BoardQuery { scenario_id: q.scenario_id, responsible: q.responsible, stage: q.stage };

@@ -307,7 +307,7 @@ impl From<TaskView> for TaskDto {
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum DueDto {
+pub enum TaskDueDto {
     Overdue,
     Today,
     Upcoming,
@@ -323,7 +323,7 @@ pub struct ListTasksQuery {
     )]
     pub assignee: Option<String>,
     /// Judged in the assignee's time zone.
-    pub due: Option<DueDto>,
+    pub due: Option<TaskDueDto>,
     /// `open` (default), `done`, `cancelled` or `all`.
     pub status: Option<crate::routes::words::TaskStatusFilterDto>,
     pub interest_id: Option<Uuid>,
@@ -379,9 +379,9 @@ pub async fn list_tasks(
     let filter = TaskListFilter {
         assignee: q.assignee,
         due: q.due.map(|d| match d {
-            DueDto::Overdue => DueWindow::Overdue,
-            DueDto::Today => DueWindow::Today,
-            DueDto::Upcoming => DueWindow::Upcoming,
+            TaskDueDto::Overdue => DueWindow::Overdue,
+            TaskDueDto::Today => DueWindow::Today,
+            TaskDueDto::Upcoming => DueWindow::Upcoming,
         }),
         status: q.status.map(|s| s.as_str().to_owned()),
         interest_id: q.interest_id,

@@ -287,7 +287,7 @@ pub fn list_orders(
     actor.require(&permissions::READ_ORDERS)?;
     let day = today(app);
     if status.as_deref().is_some_and(|s| OrderStatus::parse(s).is_none()) {
-        return Err(AppError::field("status", "invalid", "draft, confirmed or cancelled"));
+        return Err(AppError::malformed("status", "invalid", "draft, confirmed or cancelled"));
     }
     app.read(|conn| {
         let responsible = order_visibility(conn, actor)?.filter();

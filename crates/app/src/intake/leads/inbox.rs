@@ -294,7 +294,7 @@ pub fn list_leads(
     actor.require(&permissions::READ_LEADS)?;
     if let Some(s) = &filter.status {
         if LeadStatus::parse(s).is_none() {
-            return Err(AppError::field("status", "invalid", "use new, accepted, linked or rejected"));
+            return Err(AppError::malformed("status", "invalid", "use new, accepted, linked or rejected"));
         }
     }
     app.read(|conn| {

@@ -248,7 +248,7 @@ pub(super) fn responsible_filter(
             AppError::field("responsible", "invalid", "an API key is no one; name a user id")
         })?,
         Some(other) => Uuid::parse_str(other)
-            .map_err(|_| AppError::field("responsible", "invalid", "use me, department or a user id"))?,
+            .map_err(|_| AppError::malformed("responsible", "invalid", "use me, department or a user id"))?,
     };
     // Someone the actor cannot see yields an empty list, not an error: no leak.
     Ok(Some(if vis.allows(wanted) { vec![wanted.into()] } else { Vec::new() }))

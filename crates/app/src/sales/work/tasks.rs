@@ -117,7 +117,7 @@ pub fn list_tasks(
         Some("all") => None,
         Some(s) => match TaskStatus::parse(s) {
             Some(t) => Some(t.as_str().to_owned()),
-            None => return Err(AppError::field("status", "invalid", "use open, done, cancelled or all")),
+            None => return Err(AppError::malformed("status", "invalid", "use open, done, cancelled or all")),
         },
     };
     app.read(|conn| {
@@ -129,7 +129,7 @@ pub fn list_tasks(
             (None, Principal::ApiKey(_)) => None,
             (Some(raw), _) => {
                 let id = Uuid::parse_str(raw)
-                    .map_err(|_| AppError::field("assignee", "invalid", "use me or a user id"))?;
+                    .map_err(|_| AppError::malformed("assignee", "invalid", "use me or a user id"))?;
                 let allowed = match actor {
                     Principal::User(u) => u.id == id || visibility(conn, actor)?.allows(id),
                     Principal::ApiKey(_) => true,

@@ -1,0 +1,181 @@
+//! Passes over the generated spec for what a request may hold that utoipa's
+//! derives cannot say: cursors, e-mail addresses, phones, currency codes and
+//! the messengers' own bodies. Each shape is the one the server parses, so
+//! a value outside it is refused (400 or 422) and one inside it is read.
+
+use serde_json::{json, Value};
+
+/// A page cursor (`next_cursor` of a list): base64url without padding, as
+/// `extract::context::encode_cursor` writes it. Only the server makes them;
+/// the format names them so a generator can tell them from free text.
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]*$";
+
+/// A phone as people write it: digits, `+`, spaces, brackets, dots and
+/// dashes, at most 40 characters (`crm_domain::contact_data::Phone::parse`).
+/// Whether the digits make a number of some numbering plan is a rule (422).
+pub const PHONE_PATTERN: &str = "^[0-9+() .-]{1,40}$";
+
+/// Three Latin letters, taken in any case (`crm_domain::values::Currency`).
+pub const CURRENCY_PATTERN: &str = "^[A-Za-z]{3}$";
+
+/// Query cursors of the lists and the feed, and the replay body's `after`.
+pub(super) fn cursors(value: &mut Value) {
+    let cursor = |format: &str| json!({ "type": "string", "pattern": CURSOR_PATTERN, "format": format });
+    if let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for (path, item) in paths.iter_mut() {
+            let feed = path == "/api/v1/events";
+            for op in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+                let Some(params) = op.get_mut("parameters").and_then(|p| p.as_array_mut()) else { continue };
+                for p in params.iter_mut().filter(|p| p["in"] == "query") {
+                    match p["name"].as_str() {
+                        Some("cursor") => p["schema"] = cursor("crm-page-cursor"),
+                        Some("after") if feed => p["schema"] = cursor("crm-feed-cursor"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    if let Some(after) = value.pointer_mut("/components/schemas/ReplayRequest/properties/after") {
+        let description = after.get("description").cloned();
+        *after = cursor("crm-feed-cursor");
+        if let Some(d) = description {
+            after["description"] = d;
+        }
+    }
+}
+
+/// Names of the schemas a request body can hold, directly or nested.
+fn request_schemas(value: &Value) -> std::collections::BTreeSet<String> {
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r.rsplit('/').next().unwrap_or(r).to_owned());
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut todo = Vec::new();
+    if let Some(paths) = value.get("paths").and_then(|p| p.as_object()) {
+        for op in paths.values().filter_map(|i| i.as_object()).flat_map(|o| o.values()) {
+            if let Some(body) = op.get("requestBody") {
+                refs(body, &mut todo);
+            }
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = todo.pop() {
+        if seen.insert(name.clone()) {
+            if let Some(schema) = value.pointer(&format!("/components/schemas/{name}")) {
+                refs(schema, &mut todo);
+            }
+        }
+    }
+    seen
+}
+
+/// E-mail addresses, phones and currency codes in what a client sends.
+pub(super) fn request_values(value: &mut Value) {
+    let names = request_schemas(value);
+    let Some(schemas) = value.pointer_mut("/components/schemas").and_then(|s| s.as_object_mut()) else {
+        return;
+    };
+    for (name, schema) in schemas.iter_mut().filter(|(n, _)| names.contains(*n)) {
+        let Some(props) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) else { continue };
+        for (prop, shape) in props.iter_mut() {
+            let target = match shape.get_mut("items") {
+                Some(items) if matches!(prop.as_str(), "emails" | "phones") => items,
+                _ => shape,
+            };
+            let Some(map) = target.as_object_mut() else { continue };
+            match (name.as_str(), prop.as_str()) {
+                (_, "email" | "emails") | ("SendInvoiceRequest", "to") => {
+                    map.remove("pattern");
+                    map.insert("format".to_owned(), "email".into());
+                    map.insert("maxLength".to_owned(), crm_domain::values::Email::MAX_LEN.into());
+                }
+                (_, "phone" | "phones") | ("CallEventDto", "from" | "to") => {
+                    map.insert("pattern".to_owned(), PHONE_PATTERN.into());
+                }
+                (_, "currency") => {
+                    map.insert("pattern".to_owned(), CURRENCY_PATTERN.into());
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The messengers' bodies: what the intake reads of them, the rest as the
+/// provider sends it. The raw e-mail is never empty.
+pub(super) fn intake_bodies(value: &mut Value) {
+    let telegram = json!({
+        "type": "object",
+        "description": "A Telegram Update (https://core.telegram.org/bots/api#update); fields other than these are kept as sent.",
+        "required": ["update_id"],
+        "properties": {
+            "update_id": { "type": "integer", "format": "int64" },
+            "message": { "type": "object", "additionalProperties": true }
+        },
+        "additionalProperties": true
+    });
+    let vk = json!({
+        "type": "object",
+        "description": "A VK Callback API event (https://dev.vk.com/api/callback/getting-started); fields other than these are kept as sent.",
+        "required": ["type", "group_id"],
+        "properties": {
+            "type": { "type": "string", "example": "message_new" },
+            "group_id": { "type": "integer", "format": "int64" },
+            "secret": { "type": "string" },
+            "event_id": { "type": "string" },
+            "object": { "type": "object", "additionalProperties": true }
+        },
+        "additionalProperties": true
+    });
+    for (path, schema) in [("/api/v1/intake/telegram", telegram), ("/api/v1/intake/vk", vk)] {
+        let pointer = format!("/paths/{}/post/requestBody/content/application~1json/schema", path.replace('/', "~1"));
+        if let Some(s) = value.pointer_mut(&pointer) {
+            *s = schema;
+        }
+    }
+    if let Some(s) =
+        value.pointer_mut("/paths/~1api~1v1~1intake~1email/post/requestBody/content/message~1rfc822/schema")
+    {
+        // The raw message as it came: the intake cleans control characters
+        // and says what it dropped, so the body has no character pattern.
+        *s = json!({ "type": "string", "minLength": 1, "contentMediaType": "message/rfc822" });
+    }
+}
+
+/// The tagged unions (`NextStepDto`, `AssigneeDto`, `ActionDto`, …) are serde
+/// enums with `deny_unknown_fields`: each branch takes its own fields only,
+/// so the spec closes each branch. utoipa leaves them open.
+pub(super) fn closed_union_branches(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(branches)) = map.get_mut("oneOf") {
+                let objects: Vec<&mut Value> =
+                    branches.iter_mut().filter(|b| b.get("type") != Some(&Value::from("null"))).collect();
+                let tagged = !objects.is_empty()
+                    && objects.iter().all(|b| {
+                        b.get("type") == Some(&Value::from("object"))
+                            && b.get("properties").and_then(|p| p.as_object()).is_some_and(|props| {
+                                props.values().any(|p| p.get("enum").and_then(|e| e.as_array()).is_some_and(|e| e.len() == 1))
+                            })
+                    });
+                if tagged {
+                    for b in objects {
+                        b["additionalProperties"] = false.into();
+                    }
+                }
+            }
+            map.values_mut().for_each(closed_union_branches);
+        }
+        Value::Array(items) => items.iter_mut().for_each(closed_union_branches),
+        _ => {}
+    }
+}

@@ -7,6 +7,8 @@
 #      `tsc --strict`; smoke.ts runs a sale with openapi-fetch against a live
 #      server on SQLite and on PostgreSQL, validating every response against
 #      the spec.
+#   3. schemathesis (contract/schemathesis.toml: every check, every phase,
+#      a fixed seed, bounded examples) against the same live servers.
 # Usage: contract/run.sh <postgres-url-of-a-maintenance-database>
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,6 +24,13 @@ npx --no-install redocly lint ../openapi/openapi.json --config redocly.yaml
 echo "-- spectral lint (spectral:oas, warnings fail)"
 npx --no-install spectral lint ../openapi/openapi.json -r .spectral.yaml --fail-severity=warn
 
+echo "-- python venv (pinned schemathesis)"
+if [ ! -x .venv/bin/schemathesis ]; then
+  rm -rf .venv
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+
 echo "-- openapi-typescript, then tsc --strict"
 rm -rf out && mkdir -p out
 npx --no-install openapi-typescript ../openapi/openapi.json -o out/schema.d.ts
@@ -36,10 +45,18 @@ stop() {
 trap stop EXIT
 
 smoke() {
-  local name="$1" db="$2" port="$3"
+  local name="$1" db="$2" port="$3" token
   echo "-- the generated client against a live server on $name"
-  ./serve.sh "$db" "$port" "$work/$name" > /dev/null
+  token="$(./serve.sh "$db" "$port" "$work/$name")"
   if ! node out/js/smoke.js "http://127.0.0.1:$port" contract-admin-password; then
+    tail -n 20 "$work/$name/server.log" >&2
+    return 1
+  fi
+  echo "-- schemathesis against the server on $name"
+  # A fresh cache per run: failures recorded by an earlier run are not replayed.
+  rm -rf .schemathesis
+  if ! .venv/bin/schemathesis run ../openapi/openapi.json --url "http://127.0.0.1:$port" \
+      -H "Authorization: Bearer $token" --no-color; then
     tail -n 20 "$work/$name/server.log" >&2
     return 1
   fi

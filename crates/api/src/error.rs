@@ -22,7 +22,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// enum of `Problem.type` and as `x-problem-types`, and as the README's table;
 /// a test finds every `Problem::new` in the source and checks it is here.
 pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
-    ("validation", 400, "The request does not fit the operation's schema (a type, a missing or unknown field or parameter, a control character, a malformed cursor); `errors[]` names each field with a stable `code`."),
+    ("validation", 400, "The request cannot be read into the operation's shape (JSON types, a missing or unknown field or parameter, a control character, a date out of range, a malformed id, cursor or filter value); `errors[]` names each field with a stable `code`."),
     ("malformed", 400, "The request cannot be read at all (bad JSON, bad path or header syntax)."),
     ("unauthenticated", 401, "No credentials, or invalid, expired or revoked ones. Sign in or refresh the token."),
     ("forbidden", 403, "Your role or your API key's scopes do not allow this operation."),
@@ -37,7 +37,7 @@ pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
     ("stale_version", 412, "`If-Match` names a version that is no longer current; read again and retry."),
     ("too_large", 413, "The body is larger than `CRM_MAX_BODY_BYTES`."),
     ("unsupported_media_type", 415, "The body's Content-Type is not one the operation takes."),
-    ("invalid_fields", 422, "The request fits the schema, but values break a rule it cannot state (a checksum, a date against today, a sum, one field against another); `errors[]` names each field with a stable `code`."),
+    ("invalid_fields", 422, "The request was read, but values break the operation's rules (a format, length or range, a checksum, a date against today, a sum, one field against another); `errors[]` names each field with a stable `code`."),
     ("rules_unmet", 422, "Business rules are not met; `unmet[]` lists every rule with a stable `check`."),
     ("idempotency_key_reused", 422, "This Idempotency-Key was used with another request body; use a new key."),
     ("rate_limited", 429, "Too many requests or sign-in attempts; wait `Retry-After` seconds."),
@@ -153,7 +153,7 @@ impl ApiError {
 
     /// 400 naming the fields at fault.
     /// A request that does not fit the operation's schema (400). Rules
-    /// the schema cannot state are the use cases' `AppError::Validation` (422).
+    /// the schema cannot state come from the use cases as `AppError::Validation` (422).
     pub fn fields(fields: Vec<FieldError>) -> Self {
         Self::problem(field_problem(false, &fields))
     }

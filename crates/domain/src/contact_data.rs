@@ -26,9 +26,14 @@ impl Phone {
         // Read as a Russian number unless it says otherwise: libphonenumber's
         // Russian metadata takes the trunk prefix 8 for +7 (`8 916 …`), and a
         // leading `+` names the country (the tests pin both).
-        let number = phonenumber::parse(Some(phonenumber::country::Id::RU), trimmed).map_err(|_| bad())?;
+        // Of the right shape, but no number of a numbering plan: a rule the
+        // spec's pattern cannot state.
+        let unknown = || {
+            ValueError::new("not_a_phone_number", format!("{raw:?} is not a number of any numbering plan"))
+        };
+        let number = phonenumber::parse(Some(phonenumber::country::Id::RU), trimmed).map_err(|_| unknown())?;
         if !phonenumber::is_valid(&number) {
-            return Err(bad());
+            return Err(unknown());
         }
         Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
     }

@@ -91,7 +91,7 @@ pub fn create_channel(app: &App, actor: &Principal, input: NewChannel) -> Result
             .map(|ph| ph.as_str().to_owned()),
         "vk" => {
             if !address.as_deref().is_some_and(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_digit())) {
-                p.push("address", "invalid", "the VK group id (digits)");
+                p.push("address", "invalid_group_id", "the VK group id (digits)");
             }
             address
         }
@@ -128,7 +128,7 @@ pub fn create_channel(app: &App, actor: &Principal, input: NewChannel) -> Result
     }
     for (i, o) in input.allowed_origins.iter().enumerate() {
         if !valid_origin(o) {
-            p.push(&format!("allowed_origins[{i}]"), "invalid", "an origin such as https://example.com");
+            p.push(&format!("allowed_origins[{i}]"), "invalid_origin", "an origin such as https://example.com");
         }
     }
     p.into_result()?;

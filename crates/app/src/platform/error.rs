@@ -38,8 +38,8 @@ impl Unmet {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// Input that fits the published schema but breaks a rule it cannot
-    /// state: a checksum, a date against today, one field against another (422).
+    /// Input that was read but breaks the use case's rules: a format, a
+    /// length, a checksum, a date against today, one field against another (422).
     #[error("invalid input")]
     Validation(Vec<FieldError>),
     /// Input outside the shape the spec publishes for it, found by a use

@@ -179,3 +179,51 @@ pub(super) fn closed_union_branches(value: &mut Value) {
         _ => {}
     }
 }
+
+/// A union branch that is another request plus the tag (`{"use": "new",
+/// …client fields…}`) is written by utoipa as `allOf` of the closed request
+/// and the tag, which no value can meet (the request forbids `use`). The
+/// branch becomes one object: the request's fields and the tag.
+pub(super) fn merged_union_branches(value: &mut Value) {
+    let schemas = value.pointer("/components/schemas").cloned().unwrap_or_default();
+    merge_in(&schemas, value);
+}
+
+fn merge_in(schemas: &Value, value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(branches)) = map.get_mut("oneOf") {
+                for b in branches.iter_mut() {
+                    if let Some(merged) = merged(schemas, b) {
+                        *b = merged;
+                    }
+                }
+            }
+            map.values_mut().for_each(|v| merge_in(schemas, v));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| merge_in(schemas, v)),
+        _ => {}
+    }
+}
+
+fn merged(schemas: &Value, branch: &Value) -> Option<Value> {
+    let parts = branch.get("allOf")?.as_array()?;
+    let [base, tag] = parts.as_slice() else { return None };
+    let name = base.get("$ref")?.as_str()?.rsplit('/').next()?;
+    let mut out = schemas.get(name)?.clone();
+    let tag_props = tag.get("properties")?.as_object()?;
+    let props = out.get_mut("properties")?.as_object_mut()?;
+    for (k, v) in tag_props {
+        props.insert(k.clone(), v.clone());
+    }
+    let mut required: Vec<Value> = out.get("required").and_then(|r| r.as_array()).cloned().unwrap_or_default();
+    required.extend(tag.get("required").and_then(|r| r.as_array()).cloned().unwrap_or_default());
+    out["required"] = Value::Array(required);
+    if let Some(d) = branch.get("description") {
+        out["description"] = d.clone();
+    }
+    if let Some(obj) = out.as_object_mut() {
+        obj.remove("example");
+    }
+    Some(out)
+}

@@ -441,6 +441,7 @@ pub fn spec_value() -> Result<serde_json::Value, serde_json::Error> {
     inputs::cursors(&mut value);
     inputs::request_values(&mut value);
     inputs::intake_bodies(&mut value);
+    inputs::merged_union_branches(&mut value);
     inputs::closed_union_branches(&mut value);
     event_type_filters(&mut value);
     text_patterns(&mut value, false);

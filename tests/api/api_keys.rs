@@ -121,7 +121,7 @@ async fn only_admins_manage_keys_and_bad_requests_name_the_field() {
             &json!({"name": "x", "scopes": ["users:read", "orders:delete"]}),
         )
         .await;
-    bad.problem(400);
+    bad.problem(422);
     assert_eq!(bad.error_fields(), vec!["scopes[1]"]);
     let empty = app.post("/api/v1/api-keys", Some(&admin), &json!({"name": "x", "scopes": []})).await;
     assert_eq!(empty.problem(400)["errors"][0]["field"], "scopes");
@@ -132,7 +132,7 @@ async fn only_admins_manage_keys_and_bad_requests_name_the_field() {
             &json!({"name": "x", "scopes": ["users:read"], "expires_at": "2001-01-01T00:00:00Z"}),
         )
         .await;
-    assert_eq!(past.problem(400)["errors"][0]["field"], "expires_at");
+    assert_eq!(past.problem(422)["errors"][0]["field"], "expires_at");
     assert_eq!(app.get("/api/v1/api-keys", &admin).await.body["items"], json!([]), "nothing was written");
 }
 

@@ -288,7 +288,7 @@ async fn people_change_their_own_password_with_the_current_one() {
     let elsewhere = app.token("ivan@test.crm", PASSWORD).await;
 
     let missing = app.patch(&path, &token, &json!({"password": "brand-new-password"})).await;
-    assert_eq!(missing.problem(400)["errors"][0]["field"], "current_password");
+    assert_eq!(missing.problem(422)["errors"][0]["field"], "current_password");
     let wrong = app
         .patch(
             &path,
@@ -296,7 +296,7 @@ async fn people_change_their_own_password_with_the_current_one() {
             &json!({"password": "brand-new-password", "current_password": "nope-nope-nope"}),
         )
         .await;
-    wrong.problem(400);
+    wrong.problem(422);
     let ok = app
         .patch(&path, &token, &json!({"password": "brand-new-password", "current_password": PASSWORD}))
         .await;

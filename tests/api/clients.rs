@@ -107,7 +107,7 @@ async fn bad_details_are_refused_field_by_field() {
             "phones": ["+7 916 1234567", "not a phone"], "emails": ["nope"]}),
         )
         .await;
-    r.problem(400);
+    r.problem(422);
     let mut fields = r.error_fields();
     fields.sort();
     assert_eq!(fields, vec!["emails[0]", "name", "phones[1]", "tax_id"]);
@@ -118,9 +118,9 @@ async fn bad_details_are_refused_field_by_field() {
             &json!({"name": "Petrov", "kind": "company", "tax_id": "500100732259"}),
         )
         .await;
-    assert_eq!(mismatch.problem(400)["errors"][0]["code"], "kind_mismatch");
+    assert_eq!(mismatch.problem(422)["errors"][0]["code"], "kind_mismatch");
     let kind = app.post("/api/v1/clients", Some(&p.ivan), &json!({"name": "X", "kind": "alien"})).await;
-    assert_eq!(kind.problem(400)["errors"][0]["field"], "kind");
+    assert_eq!(kind.problem(422)["errors"][0]["field"], "kind");
     let person = client(
         &app,
         &p.ivan,
@@ -179,9 +179,9 @@ async fn duplicate_search_finds_each_reason_and_ranks_the_best_first() {
     assert_eq!(name["reason"], "similar_name");
     assert!(name["score"].as_f64().unwrap() >= 0.85);
 
-    app.post("/api/v1/duplicates/search", Some(&p.ivan), &json!({})).await.problem(400);
+    app.post("/api/v1/duplicates/search", Some(&p.ivan), &json!({})).await.problem(422);
     let bad = app.post("/api/v1/duplicates/search", Some(&p.ivan), &json!({"phone": "12"})).await;
-    assert_eq!(bad.problem(400)["errors"][0]["field"], "phone");
+    assert_eq!(bad.problem(422)["errors"][0]["field"], "phone");
 }
 
 #[tokio::test]

@@ -527,7 +527,7 @@ async fn a_quote_goes_draft_sent_approved_and_refuses_what_does_not_fit() {
             {"name": "", "lines": [{"description": "Стул", "quantity": "-1", "unit_price": "x"}]}]}),
         )
         .await;
-    bad.problem(400);
+    bad.problem(422);
     let fields = bad.error_fields();
     for f in [
         "valid_until",
@@ -537,7 +537,7 @@ async fn a_quote_goes_draft_sent_approved_and_refuses_what_does_not_fit() {
     ] {
         assert!(fields.contains(&f.to_owned()), "{f} not in {fields:?}");
     }
-    app.post(&quotes, Some(&s.ivan), &json!({"variants": []})).await.problem(400);
+    app.post(&quotes, Some(&s.ivan), &json!({"variants": []})).await.problem(422);
     assert_eq!(app.get(&quotes, &s.ivan).await.body["items"], json!([]));
     let unknown = app
         .post(
@@ -574,7 +574,7 @@ async fn a_quote_goes_draft_sent_approved_and_refuses_what_does_not_fit() {
         .patch(&path, &s.ivan, &json!({"variants": [{"name": "A", "lines": [free_line("1", "1")]}]}))
         .await;
     assert_eq!(frozen.unmet_checks(), vec!["quote_draft"]);
-    app.patch(&path, &s.ivan, &json!({"status": "approved"})).await.problem(400);
+    app.patch(&path, &s.ivan, &json!({"status": "approved"})).await.problem(422);
     let foreign = app.post(&format!("{path}/approve"), Some(&s.ivan), &json!({"variant_id": s.iid})).await;
     assert_eq!(foreign.error_fields(), vec!["variant_id"]);
 
@@ -625,7 +625,7 @@ async fn agreements_make_schedules_that_add_up_and_instalments_show_paid_due_and
             "payment_terms": [term("30", "on_confirmation", 0), term("60", "someday", 400)]}),
         )
         .await;
-    bad.problem(400);
+    bad.problem(422);
     assert_eq!(
         bad.error_fields(),
         vec!["payment_terms[1].trigger", "payment_terms[1].days_offset", "payment_terms"]
@@ -849,7 +849,7 @@ async fn a_failed_invoice_email_is_recorded_and_a_retry_sends_it_over_smtp() {
     let draft = app.post(&send, Some(&s.ivan), &json!({})).await;
     assert_eq!(draft.unmet_checks(), vec!["order_confirmed"], "invoices go out for confirmed orders");
     ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(&s.ivan), &json!({})).await, 200).await;
-    app.post(&send, Some(&s.ivan), &json!({"to": "not an address"})).await.problem(400);
+    app.post(&send, Some(&s.ivan), &json!({"to": "not an address"})).await.problem(422);
 
     let failed = app.post(&send, Some(&s.olga), &json!({})).await;
     assert_eq!(failed.problem(502)["type"], "urn:crm:problem:delivery_failed");

@@ -1205,7 +1205,7 @@ async fn input_the_spec_calls_invalid_is_refused_naming_the_field() {
     let s = sale(&app).await;
     let orders = format!("/api/v1/interests/{}/orders", s.iid);
     let spaced = app.post(&orders, Some(&s.ivan), &json!({"lines": [{"description": "x", "quantity": " 1", "unit_price": "10 ", "vat_rate": "22"}]})).await;
-    spaced.problem(400);
+    spaced.problem(422);
     assert_eq!(spaced.error_fields(), vec!["lines[0].quantity", "lines[0].unit_price"]);
     let rate = app
         .post(

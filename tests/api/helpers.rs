@@ -190,6 +190,7 @@ impl Reply {
     }
 
     /// Asserts a problem+json answer with this status, and returns its body.
+    #[track_caller]
     pub fn problem(&self, status: u16) -> &Value {
         assert_eq!(self.status.as_u16(), status, "expected {status}, got {}: {}", self.status, self.text);
         assert!(

@@ -224,7 +224,7 @@ async fn calls_from_unknown_numbers_and_missed_calls_make_leads_routed_by_the_li
     assert_eq!(answered_known.body["lead_id"], Value::Null);
     let outbound = push(call("c-4", "+74950000001", "+79160000005", "outbound", "answered")).await;
     assert_eq!(outbound.body["lead_id"], Value::Null);
-    push(call("c-5", "x", "y", "sideways", "answered")).await.problem(400);
+    push(call("c-5", "x", "y", "sideways", "answered")).await.problem(422);
     assert_eq!(count(&app, &s.admin, "phone").await, 2);
     // A manager's token is not an integration key.
     app.post(
@@ -326,7 +326,7 @@ async fn website_forms_take_json_and_urlencoded_posts_from_their_own_site() {
         serde_json::to_vec(&json!({"name": "X"})).unwrap(),
     )
     .await;
-    assert_eq!(empty.problem(400)["errors"][0]["field"], "phone");
+    assert_eq!(empty.problem(422)["errors"][0]["field"], "phone");
     post_raw(
         &app,
         "/api/v1/intake/forms/no-such-form",

@@ -229,17 +229,17 @@ async fn leads_are_rejected_with_a_reason_and_deduplicated_on_the_senders_id() {
     assert_eq!(again.body["id"], first.body["id"]);
     let path = format!("/api/v1/leads/{}", first.body["id"].as_str().unwrap());
     let other = app.post(&format!("{path}/reject"), Some(&t.ivan), &json!({"reason": "other"})).await;
-    assert_eq!(other.problem(400)["errors"][0]["field"], "comment");
-    app.post(&format!("{path}/reject"), Some(&t.ivan), &json!({"reason": "boring"})).await.problem(400);
+    assert_eq!(other.problem(422)["errors"][0]["field"], "comment");
+    app.post(&format!("{path}/reject"), Some(&t.ivan), &json!({"reason": "boring"})).await.problem(422);
     let rejected = app.post(&format!("{path}/reject"), Some(&t.ivan), &json!({"reason": "spam"})).await;
     assert_eq!(rejected.body["status"], "rejected");
     let listed = app.get("/api/v1/leads?status=rejected", &t.ivan).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
-    app.post("/api/v1/leads", Some(&t.ivan), &json!({"channel": "pigeon", "name": "X"})).await.problem(400);
+    app.post("/api/v1/leads", Some(&t.ivan), &json!({"channel": "pigeon", "name": "X"})).await.problem(422);
     let empty = app.post("/api/v1/leads", Some(&t.ivan), &json!({"channel": "manual"})).await;
-    empty.problem(400);
+    empty.problem(422);
     let bad_phone = app.post("/api/v1/leads", Some(&t.ivan), &json!({"name": "X", "phone": "12"})).await;
-    assert_eq!(bad_phone.problem(400)["errors"][0]["field"], "phone");
+    assert_eq!(bad_phone.problem(422)["errors"][0]["field"], "phone");
 }
 
 #[tokio::test]

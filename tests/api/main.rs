@@ -10,6 +10,7 @@ mod areas;
 mod auth;
 mod catalog;
 mod clients;
+mod contract;
 mod conventions;
 mod documents;
 mod examples;

@@ -225,7 +225,7 @@ async fn paying_and_shipping_every_order_moves_the_interest_to_shipment_then_won
     assert_eq!(synced["items"].as_array().unwrap().len(), 2);
     assert_eq!(synced["items"][0]["shipped_percent"], 100);
     assert_eq!(app.get("/api/v1/payments", &olga).await.body["items"].as_array().unwrap().len(), 3);
-    app.get("/api/v1/payments", &ivan).await.problem(400);
+    app.get("/api/v1/payments", &ivan).await.problem(422);
     assert_eq!(
         app.get(&format!("/api/v1/payments?order_id={o2id}"), &ivan).await.body["items"]
             .as_array()
@@ -498,7 +498,7 @@ async fn a_bank_statement_of_500_lines_imports_line_by_line_with_duplicates_and_
     let mut too_many = lines.clone();
     too_many.push(json!({"order_id": oid, "amount": "1", "external_ref": "ST-501"}));
     let refused = app.post("/api/v1/payments/batch", Some(&olga), &json!({"payments": too_many})).await;
-    refused.problem(400);
+    refused.problem(422);
     assert_eq!(refused.error_fields(), vec!["payments"]);
     assert_eq!(app.get(&format!("/api/v1/orders/{oid}"), &olga).await.body["paid"], "1.00");
     // Managers do not import statements.
@@ -518,7 +518,7 @@ async fn a_bank_statement_of_500_lines_imports_line_by_line_with_duplicates_and_
     assert_eq!(results[496]["status"], "duplicate");
     assert_eq!(results[496]["payment"]["id"], before["id"]);
     assert_eq!(results[497]["status"], "refused");
-    assert_eq!(results[497]["problem"]["status"], 400);
+    assert_eq!(results[497]["problem"]["status"], 422);
     assert_eq!(results[497]["problem"]["errors"][0]["field"], "amount");
     assert_eq!(results[498]["problem"]["status"], 404);
     assert_eq!(results[499]["problem"]["status"], 400);

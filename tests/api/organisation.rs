@@ -16,7 +16,7 @@ async fn a_user_with_many_bad_fields_learns_of_every_one() {
             &json!({"email": "not-an-email", "name": "   ", "role": "manager", "time_zone": "Mars/Olympus", "password": "long-enough-1"}),
         )
         .await;
-    r.problem(400);
+    r.problem(422);
     let mut fields = r.error_fields();
     fields.sort();
     assert_eq!(fields, vec!["email", "name", "time_zone"]);

@@ -228,7 +228,7 @@ async fn the_board_shows_health_in_the_responsibles_time_zone() {
         second.body["columns"][0]["cards"][0]["interest_id"],
         first.body["columns"][0]["cards"][0]["interest_id"]
     );
-    app.get("/api/v1/board?stage=nowhere", &head).await.problem(400);
+    app.get("/api/v1/board?stage=nowhere", &head).await.problem(422);
     let _ = o.admin;
 }
 
@@ -338,7 +338,7 @@ async fn the_head_may_return_a_loss_to_an_earlier_stage_and_the_manager_hears_of
     let later = app.post(&path, Some(&o.head), &json!({"decision": "return", "to_stage": "payment"})).await;
     later.problem(422);
     assert_eq!(later.unmet_checks(), vec!["earlier_stage"]);
-    app.post(&path, Some(&o.head), &json!({"decision": "return"})).await.problem(400);
+    app.post(&path, Some(&o.head), &json!({"decision": "return"})).await.problem(422);
 
     let back = app
         .post(
@@ -516,7 +516,7 @@ async fn a_bad_scenario_is_refused_with_every_problem() {
             "assignee": {"kind": "user", "user_id": uuid::Uuid::now_v7()}, "due": {"days": 9999}}]}
     ]});
     let r = app.post("/api/v1/scenarios", Some(&o.head), &json!({"name": "Broken", "definition": bad})).await;
-    r.problem(400);
+    r.problem(422);
     let fields = r.error_fields();
     for expected in [
         "definition.stages[0].triggers[0].move_to",
@@ -605,7 +605,7 @@ async fn tasks_are_listed_by_due_window_in_the_assignees_day() {
             &json!({"title": "Past", "due_at": morning() - Duration::hours(1)}),
         )
         .await;
-    assert_eq!(past.problem(400)["errors"][0]["field"], "due_at");
+    assert_eq!(past.problem(422)["errors"][0]["field"], "due_at");
     app.advance(Duration::hours(4));
     let token = app.token("ivan@test.crm", PASSWORD).await;
     let titles = |r: Reply| {
@@ -640,7 +640,7 @@ async fn an_integration_key_moves_interests_and_the_rules_run_all_the_same() {
         .await;
     let key = key.body["secret"].as_str().unwrap().to_owned();
     let no_owner = app.post("/api/v1/interests", Some(&key), &json!({"title": "From ERP"})).await;
-    assert_eq!(no_owner.problem(400)["errors"][0]["field"], "responsible_id");
+    assert_eq!(no_owner.problem(422)["errors"][0]["field"], "responsible_id");
     let i = new_interest(&app, &key, json!({"title": "From ERP", "responsible_id": o.manager_id})).await;
     let id = i["id"].as_str().unwrap();
     assert_eq!(tasks_of(&app, &o.manager, id).await[0]["title"], "Call the client");
@@ -707,7 +707,7 @@ async fn planned_interactions_are_rescheduled_completed_or_cancelled_once() {
 
     let both = app.post(&format!("/api/v1/interests/{id}/interactions"), Some(&o.manager),
         &json!({"type": "call", "subject": "x", "planned_at": morning() + Duration::days(1), "result": "y"})).await;
-    assert_eq!(both.problem(400)["errors"][0]["field"], "result");
+    assert_eq!(both.problem(422)["errors"][0]["field"], "result");
     let neither = app
         .post(
             &format!("/api/v1/interests/{id}/interactions"),

@@ -460,7 +460,7 @@ async fn a_webhook_to_a_private_or_plain_http_address_is_refused_without_the_ove
         "not a url",
     ] {
         let r = app.post("/api/v1/webhooks", Some(&admin), &json!({"url": url})).await;
-        r.problem(400);
+        r.problem(422);
         assert_eq!(r.error_fields(), vec!["url"], "{url}: {}", r.text);
     }
     assert_eq!(ok(app.get("/api/v1/webhooks", &admin).await, 200).await["items"], json!([]));
@@ -481,7 +481,7 @@ async fn a_webhook_to_a_private_or_plain_http_address_is_refused_without_the_ove
         let never = app
             .post("/api/v1/webhooks", Some(&admin), &json!({"url": "https://93.184.216.34/", "types": types}))
             .await;
-        never.problem(400);
+        never.problem(422);
         assert!(never.text.contains("never_delivered"), "{}", never.text);
     }
     let many: Vec<String> = (0..51).map(|_| "order.*".to_owned()).collect();

@@ -31,7 +31,8 @@ impl Phone {
         let unknown = || {
             ValueError::new("not_a_phone_number", format!("{raw:?} is not a number of any numbering plan"))
         };
-        let number = phonenumber::parse(Some(phonenumber::country::Id::RU), trimmed).map_err(|_| unknown())?;
+        let number =
+            phonenumber::parse(Some(phonenumber::country::Id::RU), trimmed).map_err(|_| unknown())?;
         if !phonenumber::is_valid(&number) {
             return Err(unknown());
         }

@@ -112,8 +112,14 @@ pub fn payload_config(limit: usize) -> web::PayloadConfig {
     web::PayloadConfig::new(limit)
 }
 
-/// Converts `validator` failures into field errors.
+/// Converts `validator` failures into field errors: the lengths and ranges
+/// the spec states, so a failure is a request outside its shape (400).
 pub fn validate<T: validator::Validate>(value: &T) -> Result<(), ApiError> {
+    validation_errors(value).map_err(ApiError::fields)
+}
+
+/// The `validator` failures of a value, as field errors sorted by field.
+pub fn validation_errors<T: validator::Validate>(value: &T) -> Result<(), Vec<crm_app::FieldError>> {
     value.validate().map_err(|errors| {
         let mut fields = Vec::new();
         for (field, errs) in errors.field_errors() {
@@ -123,7 +129,7 @@ pub fn validate<T: validator::Validate>(value: &T) -> Result<(), ApiError> {
             }
         }
         fields.sort_by(|a, b| a.field.cmp(&b.field));
-        ApiError::fields(fields)
+        fields
     })
 }
 
@@ -209,7 +215,8 @@ fn whole_numbers(value: serde_json::Value) -> serde_json::Value {
     match value {
         Value::Number(n) => match n.as_f64() {
             // Below 2^53 every whole f64 is exact, so nothing is rounded.
-            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 =>
+            {
                 #[allow(clippy::cast_possible_truncation)]
                 Value::Number((f as i64).into())
             }
@@ -269,7 +276,11 @@ pub(crate) fn walk_text(value: &serde_json::Value, path: &mut String, found: &mu
                 // take the branch's index (`"kind": 0`), which the spec does not offer.
                 if matches!(k.as_str(), "kind" | "action" | "mode") && item.is_number() {
                     let field = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                    found.push(crm_app::FieldError::new(field, "invalid_value", "a tag is one of the listed words"));
+                    found.push(crm_app::FieldError::new(
+                        field,
+                        "invalid_value",
+                        "a tag is one of the listed words",
+                    ));
                     continue;
                 }
                 let len = path.len();

@@ -137,7 +137,8 @@ pub(super) fn intake_bodies(value: &mut Value) {
         "additionalProperties": true
     });
     for (path, schema) in [("/api/v1/intake/telegram", telegram), ("/api/v1/intake/vk", vk)] {
-        let pointer = format!("/paths/{}/post/requestBody/content/application~1json/schema", path.replace('/', "~1"));
+        let pointer =
+            format!("/paths/{}/post/requestBody/content/application~1json/schema", path.replace('/', "~1"));
         if let Some(s) = value.pointer_mut(&pointer) {
             *s = schema;
         }
@@ -164,7 +165,9 @@ pub(super) fn closed_union_branches(value: &mut Value) {
                     && objects.iter().all(|b| {
                         b.get("type") == Some(&Value::from("object"))
                             && b.get("properties").and_then(|p| p.as_object()).is_some_and(|props| {
-                                props.values().any(|p| p.get("enum").and_then(|e| e.as_array()).is_some_and(|e| e.len() == 1))
+                                props.values().any(|p| {
+                                    p.get("enum").and_then(|e| e.as_array()).is_some_and(|e| e.len() == 1)
+                                })
                             })
                     });
                 if tagged {
@@ -216,7 +219,8 @@ fn merged(schemas: &Value, branch: &Value) -> Option<Value> {
     for (k, v) in tag_props {
         props.insert(k.clone(), v.clone());
     }
-    let mut required: Vec<Value> = out.get("required").and_then(|r| r.as_array()).cloned().unwrap_or_default();
+    let mut required: Vec<Value> =
+        out.get("required").and_then(|r| r.as_array()).cloned().unwrap_or_default();
     required.extend(tag.get("required").and_then(|r| r.as_array()).cloned().unwrap_or_default());
     out["required"] = Value::Array(required);
     if let Some(d) = branch.get("description") {

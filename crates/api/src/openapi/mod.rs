@@ -373,10 +373,10 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
         errors.push(("422", "Breaks a business rule; every unmet rule is listed"));
     }
     // Reads whose filters meet rules of the data or of the caller.
-    if matches!(id.as_str(), "getBoard" | "listInterests" | "listTasks") {
+    if matches!(id.as_str(), "getBoard" | "listInterests" | "listTasks" | "listPayments") {
         errors.push((
             "422",
-            "A filter breaks a rule: a stage the scenario does not have, a cursor without its column, or `me` asked by an API key",
+            "A filter breaks a rule: a stage the scenario does not have, a cursor without its column, `me` asked by an API key, or no order named by someone who may not see every payment",
         ));
     }
     errors.push(("500", "A fault on our side; logged with the request id"));

@@ -221,7 +221,15 @@ fn every_reference_resolves() {
 #[test]
 fn union_branches_are_closed() {
     let spec = spec();
-    for name in ["NextStepDto", "AssigneeDto", "ActionDto", "ThenDto", "AcceptRequest", "ClientChoice", "ContactChoice"] {
+    for name in [
+        "NextStepDto",
+        "AssigneeDto",
+        "ActionDto",
+        "ThenDto",
+        "AcceptRequest",
+        "ClientChoice",
+        "ContactChoice",
+    ] {
         let branches = spec["components"]["schemas"][name]["oneOf"].as_array().unwrap();
         for b in branches {
             assert_eq!(b["additionalProperties"], false, "{name}: {b}");

@@ -184,7 +184,7 @@ fn checked(
             None
         }
         Ok(_) => Some(t.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()),
-        Err(AppError::Validation(errors)) => {
+        Err(AppError::Validation(errors) | AppError::Malformed(errors)) => {
             for e in errors {
                 p.push("types", &e.code, e.message);
             }

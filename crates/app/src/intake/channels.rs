@@ -128,7 +128,11 @@ pub fn create_channel(app: &App, actor: &Principal, input: NewChannel) -> Result
     }
     for (i, o) in input.allowed_origins.iter().enumerate() {
         if !valid_origin(o) {
-            p.push(&format!("allowed_origins[{i}]"), "invalid_origin", "an origin such as https://example.com");
+            p.push(
+                &format!("allowed_origins[{i}]"),
+                "invalid_origin",
+                "an origin such as https://example.com",
+            );
         }
     }
     p.into_result()?;

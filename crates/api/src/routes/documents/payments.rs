@@ -233,11 +233,9 @@ pub struct BatchResultDto {
 
 fn statement_line(raw: serde_json::Value) -> Result<PaymentInput, crm_app::AppError> {
     let b: RegisterPaymentRequest = serde_json::from_value(raw)
-        .map_err(|e| crm_app::AppError::field("payment", "invalid", format!("not a payment: {e}")))?;
-    validate(&b).map_err(|e| match e {
-        ApiError::App(e) => e,
-        other => crm_app::AppError::internal(format!("{other:?}")),
-    })?;
+        .map_err(|e| crm_app::AppError::malformed("payment", "invalid", format!("not a payment: {e}")))?;
+    // Outside the line's shape, as the whole request's `validate` would say (400).
+    crate::extract::validation_errors(&b).map_err(crm_app::AppError::Malformed)?;
     Ok(PaymentInput {
         order_id: b.order_id,
         amount: b.amount,

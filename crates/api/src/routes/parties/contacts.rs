@@ -164,7 +164,11 @@ pub async fn create_client_contact(
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     if body.client_id.is_some_and(|c| c != *id) {
-        return Err(ApiError::from(crm_app::AppError::field("client_id", "mismatch", "the path names the client")));
+        return Err(ApiError::from(crm_app::AppError::field(
+            "client_id",
+            "mismatch",
+            "the path names the client",
+        )));
     }
     let input = contact_input(body.into_inner(), Some(id.into_inner()));
     let v = run(&state, move |app| crm_app::parties::contacts::create_contact(app, &auth.0, input)).await?;

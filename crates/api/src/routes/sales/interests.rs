@@ -466,11 +466,19 @@ pub async fn decide_loss(
     let decision = match (b.decision, b.to_stage) {
         (LossDecisionKind::Approve, None) => LossDecision::Approve,
         (LossDecisionKind::Approve, Some(_)) => {
-            return Err(ApiError::from(crm_app::AppError::field("to_stage", "not_allowed", "only a return names a stage")))
+            return Err(ApiError::from(crm_app::AppError::field(
+                "to_stage",
+                "not_allowed",
+                "only a return names a stage",
+            )))
         }
         (LossDecisionKind::Return, Some(to_stage)) => LossDecision::Return { to_stage },
         (LossDecisionKind::Return, None) => {
-            return Err(ApiError::from(crm_app::AppError::field("to_stage", "required", "name the stage to return to")))
+            return Err(ApiError::from(crm_app::AppError::field(
+                "to_stage",
+                "required",
+                "name the stage to return to",
+            )))
         }
     };
     let id = id.into_inner();

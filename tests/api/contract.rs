@@ -1,0 +1,107 @@
+//! What the spec promises a generated client about bodies and answers, as
+//! schemathesis found the server breaking it: a body is an object, `null`
+//! is "no body" where the body is optional, a whole number is an integer,
+//! a union's tag is a word, shapes are 400 and rules are 422.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn raw(app: &TestApp, method: Method, path: &str, token: &str, body: &str) -> Reply {
+    Reply::read(
+        app.request(method, path, Some(token))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+fn scenario(name: &str, on_entry: Value) -> Value {
+    json!({"name": name, "definition": {"stages": [
+        {"code": "request", "kind": "open", "name": "Request", "on_entry": on_entry},
+        {"code": "won", "kind": "won", "name": "Won"},
+        {"code": "lost", "guards": ["loss_reason_set"], "kind": "lost", "name": "Lost"}]}})
+}
+
+fn task(days: Value) -> Value {
+    json!([{"action": "create_task", "title": "Call the client", "task_kind": "call",
+        "due": {"days": days, "hours": 0}, "assignee": {"kind": "responsible"}}])
+}
+
+#[tokio::test]
+async fn a_body_is_an_object_and_null_is_no_body_where_one_is_optional() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let dept = app.post("/api/v1/departments", Some(&admin), &json!({"name": "Sales"})).await.body;
+    let path = format!("/api/v1/departments/{}", dept["id"].as_str().unwrap());
+
+    // serde would read a struct from the array of its fields.
+    let array = raw(&app, Method::PATCH, &path, &admin, "[null, null]").await;
+    assert_eq!(array.problem(400)["errors"][0]["field"], "body");
+    let after = app.get(&path, &admin).await.body;
+    assert_eq!((after["name"].as_str(), &after["version"]), (Some("Sales"), &dept["version"]));
+
+    let made = app
+        .post(
+            "/api/v1/tasks",
+            Some(&admin),
+            &json!({"title": "Call", "due_at": app.clock_now() + chrono::Duration::days(2)}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let complete = format!("/api/v1/tasks/{}/complete", made.body["id"].as_str().unwrap());
+    let done = raw(&app, Method::POST, &complete, &admin, "null").await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.body["status"], "done");
+}
+
+#[tokio::test]
+async fn a_whole_number_is_an_integer_and_a_tag_is_a_word() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    // JSON Schema (and JavaScript) cannot tell 3.0 from 3.
+    let whole = app.post("/api/v1/scenarios", Some(&admin), &scenario("Whole", task(json!(3.0)))).await;
+    assert_eq!(whole.status, 201, "{}", whole.text);
+    assert_eq!(whole.body["definition"]["stages"][0]["on_entry"][0]["due"]["days"], 3);
+    let fraction = app.post("/api/v1/scenarios", Some(&admin), &scenario("Fraction", task(json!(2.5)))).await;
+    fraction.problem(400);
+
+    // A branch's index is not its name, though serde would take it.
+    let index = json!([{"action": "notify", "text": "New interest", "assignee": {"kind": 0}}]);
+    let by_index = app.post("/api/v1/scenarios", Some(&admin), &scenario("Index", index)).await;
+    let problem = by_index.problem(400);
+    assert!(problem["errors"].to_string().contains("assignee.kind"), "{problem}");
+}
+
+#[tokio::test]
+async fn a_request_outside_its_shape_is_400_and_one_breaking_a_rule_is_422() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let shape = app.post("/api/v1/clients", Some(&admin), &json!({"name": 5, "kind": "company"})).await;
+    assert_eq!(shape.problem(400)["type"], "urn:crm:problem:validation");
+
+    let checksum = app
+        .post(
+            "/api/v1/clients",
+            Some(&admin),
+            &json!({"name": "Ромашка", "kind": "company", "tax_id": "7707083894"}),
+        )
+        .await;
+    let problem = checksum.problem(422);
+    assert_eq!(problem["type"], "urn:crm:problem:invalid_fields");
+    assert_eq!(problem["errors"][0]["code"], "tax_id_checksum");
+    assert_eq!(app.get("/api/v1/clients", &admin).await.body["items"], json!([]));
+
+    // Two parameters that only together break a rule.
+    let board = app.get("/api/v1/board", &admin).await;
+    assert_eq!(board.status, 200, "{}", board.text);
+    let cursor = "djE6MDE5M2IxYzItN2Q3ZS03YzFhLTlmNGUtMGExYjJjM2Q0ZTVm";
+    let alone = app.get(&format!("/api/v1/board?cursor={cursor}"), &admin).await;
+    assert_eq!(alone.problem(422)["errors"][0]["code"], "needs_stage");
+    let empty = app.get("/api/v1/board?cursor=", &admin).await;
+    assert_eq!(empty.status, 200, "an empty cursor is the first page: {}", empty.text);
+}

@@ -190,6 +190,18 @@ mod edge_tests {
     }
 
     #[test]
+    fn a_phone_of_the_wrong_shape_differs_from_one_no_plan_has() {
+        // Letters and `ext.` are outside the published pattern, though
+        // libphonenumber would read them.
+        assert_eq!(Phone::parse("8 916 FLOWERS").unwrap_err().code, "invalid_phone");
+        assert_eq!(Phone::parse("+7 916 123-45-67 ext. 5").unwrap_err().code, "invalid_phone");
+        assert_eq!(Phone::parse("8\u{0}9161234567").unwrap_err().code, "invalid_phone");
+        assert_eq!(Phone::parse("+7 (916) 123.45.67").unwrap().as_str(), "+79161234567");
+        assert_eq!(Phone::parse("0-8").unwrap_err().code, "not_a_phone_number");
+        assert_eq!(Phone::parse("+").unwrap_err().code, "not_a_phone_number");
+    }
+
+    #[test]
     fn a_trunk_eight_is_plus_seven_but_a_written_plus_names_the_country() {
         // Written with a plus, an 8 is a country code, never the Russian trunk prefix.
         assert!(Phone::parse("+89161234567").is_err());

@@ -5,6 +5,7 @@
 //! the blocking pool, and shape the result.
 
 pub mod access_audit;
+pub mod codes;
 pub mod config;
 pub mod conformance;
 pub mod error;

@@ -88,6 +88,19 @@ pub(super) fn problem_catalogue(value: &mut serde_json::Value) {
     if let Some(root) = value.as_object_mut() {
         root.insert("x-problem-types".to_owned(), catalogue.into());
     }
+    // The codes stay open strings (a new code must not break a generated
+    // client); their catalogue rides along as an extension.
+    for (pointer, codes) in [
+        ("/components/schemas/ProblemField/properties/code", crate::codes::FIELD_CODES),
+        ("/components/schemas/ProblemUnmet/properties/check", crate::codes::RULE_CHECKS),
+    ] {
+        if let Some(schema) = value.pointer_mut(pointer) {
+            let listed: serde_json::Map<String, serde_json::Value> =
+                codes.iter().map(|(code, meaning)| ((*code).to_owned(), (*meaning).into())).collect();
+            schema["x-codes"] = listed.into();
+            schema["description"] = "A stable, machine-readable reason, one of `x-codes`.".into();
+        }
+    }
 }
 
 /// Every 4xx and 5xx is problem+json (some handlers declare it as plain

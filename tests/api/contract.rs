@@ -105,3 +105,63 @@ async fn a_request_outside_its_shape_is_400_and_one_breaking_a_rule_is_422() {
     let empty = app.get("/api/v1/board?cursor=", &admin).await;
     assert_eq!(empty.status, 200, "an empty cursor is the first page: {}", empty.text);
 }
+
+#[tokio::test]
+async fn every_tagged_read_answers_304_to_the_tag_it_gave() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    for path in ["/api/v1/organization", "/api/v1/me"] {
+        let first = app.get(path, &admin).await;
+        let tag = first.header("etag").unwrap_or_else(|| panic!("{path}: no ETag")).to_owned();
+        let again = Reply::read(
+            app.request(Method::GET, path, Some(&admin)).header("if-none-match", &tag).send().await.unwrap(),
+        )
+        .await;
+        assert_eq!(again.status, 304, "{path}: {}", again.text);
+        assert_eq!(again.header("etag"), Some(tag.as_str()));
+        let other = Reply::read(
+            app.request(Method::GET, path, Some(&admin))
+                .header("if-none-match", "\"999\"")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(other.status, 200, "{path}: {}", other.text);
+    }
+}
+
+#[tokio::test]
+async fn without_credentials_an_idempotency_key_gets_401_not_a_replay() {
+    let app = spawn_app().await;
+    let post = |body: Value| {
+        let app = &app;
+        async move {
+            Reply::read(
+                app.request(Method::POST, "/api/v1/departments", None)
+                    .header("idempotency-key", "same-key")
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    // A website form takes anonymous posts, so its answer is kept under the key…
+    let form = Reply::read(
+        app.request(Method::POST, "/api/v1/intake/forms/no-such-form", None)
+            .header("idempotency-key", "same-key")
+            .json(&json!({"name": "Anna", "phone": "+79161234567"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    form.problem(404);
+    // …but an operation that needs a credential answers 401 to every caller
+    // without one, never "this key was used for another request".
+    post(json!({"name": "Sales"})).await.problem(401);
+    post(json!({"name": "Other"})).await.problem(401);
+    post(json!({"name": "Sales"})).await.problem(401);
+}

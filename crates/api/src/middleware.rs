@@ -102,7 +102,8 @@ pub struct Authenticated(pub crm_app::Principal);
 /// Whose key this is. The credential is verified first (signature, digest,
 /// revocation) and the scope is the principal's id: knowing a key's public
 /// prefix, or holding an expired token, gives no access to its replies.
-/// `Err(())`: the credential does not authenticate; the handler answers 401.
+/// `Err(())`: no credential where one is needed, or one that does not
+/// authenticate; the handler answers 401.
 async fn idempotency_scope(req: &ServiceRequest, state: &web::Data<AppState>) -> Result<String, ()> {
     // Already authenticated by the rate limiter: the same principal, not a second lookup.
     if let Some(Authenticated(principal)) = req.extensions().get::<Authenticated>() {
@@ -110,10 +111,13 @@ async fn idempotency_scope(req: &ServiceRequest, state: &web::Data<AppState>) ->
     }
     let cred = match crate::extract::credential(req.request()) {
         Ok(Some(cred)) => cred,
-        // Unauthenticated callers (website forms, messenger webhooks) are told apart by address.
-        Ok(None) => {
+        // Callers without a credential (website forms, messenger webhooks)
+        // are told apart by address, where the operation takes them at all.
+        Ok(None) if takes_anonymous(req.path()) => {
             return Ok(format!("anonymous:{}", crate::extract::client_address(req.request(), &state.proxies)))
         }
+        // Anywhere else the handler answers 401; nothing is stored or replayed.
+        Ok(None) => return Err(()),
         Err(_) => return Err(()),
     };
     let principal =
@@ -123,6 +127,13 @@ async fn idempotency_scope(req: &ServiceRequest, state: &web::Data<AppState>) ->
     let scope = principal_key(&principal);
     req.extensions_mut().insert(Authenticated(principal));
     Ok(scope)
+}
+
+/// The POSTs that take no credential of ours: the messengers' webhooks
+/// (checked by their own secrets) and website forms.
+fn takes_anonymous(path: &str) -> bool {
+    matches!(path, "/api/v1/intake/telegram" | "/api/v1/intake/vk")
+        || path.starts_with("/api/v1/intake/forms/")
 }
 
 /// Who a principal is, as idempotency records and rate limits key it.

@@ -49,6 +49,7 @@ impl Email {
             || local.starts_with('.')
             || local.ends_with('.')
             || local.contains("..")
+            || !domain.split('.').all(is_domain_label)
         {
             return Err(invalid());
         }
@@ -58,6 +59,17 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A DNS label as mail can be sent to it: letters (any script, for IDN),
+/// digits and inner hyphens. `example.com*` would be kept and then refused
+/// by the mailer when an invoice goes out.
+fn is_domain_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.chars().count() <= 63
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+        && label.chars().all(|c| c.is_alphanumeric() || c == '-')
 }
 
 impl fmt::Display for Email {
@@ -179,9 +191,19 @@ mod tests {
             "ivan@@x.ru",
             "ivan@.ru",
             "ivan@x..ru",
+            "f++i@2ymx.info*",
+            "ivan@-x.ru",
+            "ivan@x-.ru",
+            "ivan@x_y.ru",
         ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} should be refused");
         }
+        let long_label = format!("ivan@{}.ru", "a".repeat(64));
+        assert!(Email::parse(&long_label).is_err());
+        for fine in ["f++i@2ymx.info", "ivan@xn--80ak6aa92e.com", "иван@почта.рф", "a-b@x-y.ru"] {
+            assert!(Email::parse(fine).is_ok(), "{fine:?} should be taken");
+        }
+        assert!(Email::parse(&format!("ivan@{}.ru", "a".repeat(63))).is_ok());
     }
 
     #[test]
@@ -205,7 +227,10 @@ mod edge_tests {
     use super::*;
 
     fn address(local: usize, total: usize) -> String {
-        let domain = format!("{}.ru", "d".repeat(total - local - 1 - 3));
+        // Labels of 59 letters: a DNS label holds at most 63.
+        let labels: String =
+            (0..total - local - 1 - 3).map(|i| if i % 60 == 59 { '.' } else { 'd' }).collect();
+        let domain = format!("{labels}.ru");
         format!("{}@{domain}", "l".repeat(local))
     }
 

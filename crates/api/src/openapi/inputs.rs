@@ -98,7 +98,9 @@ pub(super) fn request_values(value: &mut Value) {
                     map.insert("format".to_owned(), "email".into());
                     map.insert("maxLength".to_owned(), crm_domain::values::Email::MAX_LEN.into());
                 }
-                (_, "phone" | "phones") | ("CallEventDto", "from" | "to") => {
+                // A PBX's `from` and `to` are taken as sent (`anonymous`, a SIP
+                // URI): the lead keeps them when they are no phone.
+                (_, "phone" | "phones") => {
                     map.insert("pattern".to_owned(), PHONE_PATTERN.into());
                 }
                 (_, "currency") => {
@@ -230,4 +232,40 @@ fn merged(schemas: &Value, branch: &Value) -> Option<Value> {
         obj.remove("example");
     }
     Some(out)
+}
+
+/// A read that sends an `ETag` honours `If-None-Match` (`extract::versioned`):
+/// the parameter is declared and its 304 documented. A tag that matches
+/// nothing (or is not a tag at all) is simply no match, so it has no pattern.
+pub(super) fn conditional_reads(value: &mut Value) {
+    let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
+    for op in paths.values_mut().filter_map(|i| i.get_mut("get")) {
+        let tagged = op.pointer("/responses/200/headers/ETag").is_some();
+        if !tagged {
+            continue;
+        }
+        let params = op.as_object_mut().map(|o| o.entry("parameters").or_insert_with(|| json!([])));
+        if let Some(Value::Array(params)) = params {
+            if !params
+                .iter()
+                .any(|p| p["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case("If-None-Match")))
+            {
+                params.push(json!({
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": false,
+                    "description": "The `ETag` you hold (or a list of them, or `*`): 304 with no body when it is still current.",
+                    "schema": { "type": "string", "example": "\"3\"" }
+                }));
+            }
+        }
+        if let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) {
+            responses.entry("304").or_insert_with(|| {
+                json!({
+                    "description": "Not modified: the `ETag` sent in `If-None-Match` is current",
+                    "headers": { "ETag": { "schema": { "type": "string" } } }
+                })
+            });
+        }
+    }
 }

@@ -445,6 +445,8 @@ pub fn spec_value() -> Result<serde_json::Value, serde_json::Error> {
     inputs::closed_union_branches(&mut value);
     event_type_filters(&mut value);
     text_patterns(&mut value, false);
+    // After the text patterns: any `If-None-Match` is read, a stray one is no match.
+    inputs::conditional_reads(&mut value);
     if_match_shapes(&mut value);
     binary_bodies(&mut value);
     error_answers(&mut value);

@@ -236,3 +236,21 @@ fn union_branches_are_closed() {
         }
     }
 }
+
+/// A read that answers with an `ETag` takes `If-None-Match` and says it may answer 304.
+#[test]
+fn tagged_reads_declare_if_none_match_and_304() {
+    let spec = spec();
+    let mut reads = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let Some(op) = item.get("get") else { continue };
+        if op.pointer("/responses/200/headers/ETag").is_none() {
+            continue;
+        }
+        reads += 1;
+        let params = op["parameters"].as_array().unwrap();
+        assert!(params.iter().any(|p| p["name"] == "If-None-Match" && p["in"] == "header"), "{path}");
+        assert!(op["responses"].get("304").is_some(), "{path}");
+    }
+    assert!(reads >= 16, "only {reads} tagged reads");
+}

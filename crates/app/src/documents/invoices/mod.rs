@@ -403,7 +403,15 @@ pub fn send_invoice(
 ) -> Result<SendingView, AppError> {
     actor.require(&permissions::SEND_INVOICES)?;
     let to = match to {
-        Some(t) => Some(Email::parse(&t).map_err(|e| AppError::field("to", e.code, e.message))?.to_string()),
+        Some(t) => {
+            let email = Email::parse(&t).map_err(|e| AppError::field("to", e.code, e.message))?.to_string();
+            // What the mailer takes, checked before an attempt is recorded:
+            // an address it refuses is the caller's to fix (422), not a 502.
+            email.parse::<lettre::Address>().map_err(|e| {
+                AppError::field("to", "invalid_email", format!("{t:?} is not an address mail can go to: {e}"))
+            })?;
+            Some(email)
+        }
         None => None,
     };
     let now = app.now();

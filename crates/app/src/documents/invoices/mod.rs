@@ -2,14 +2,16 @@
 //! invoice: each request is recorded before it is tried, so a failed send is
 //! never lost and can be retried.
 
+mod addresses;
 pub mod pdf;
+
+pub use addresses::{check_mailbox, check_smtp_url};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::events::EventType;
 use crm_domain::status::TimelineKind;
 use crm_domain::status::{InstalmentStatus, OrderStatus, SendingStatus};
 use crm_domain::words::amount_in_words;
-use crm_domain::Email;
 use crm_store::queries::{catalog as cq, clients as clq, documents as dq, orders as q, sales as sq};
 use crm_store::rows::{InvoiceSendingRow, OrderRow};
 use crm_store::DbConnection;
@@ -27,16 +29,6 @@ use crate::platform::error::AppError;
 use crate::platform::outbox;
 use crate::sales::timeline;
 use crate::App;
-
-/// Refuses an SMTP URL lettre cannot use (checked at start-up).
-pub fn check_smtp_url(url: &str) -> Result<(), String> {
-    SmtpTransport::from_url(url).map(|_| ()).map_err(|e| format!("not a usable smtp:// or smtps:// URL: {e}"))
-}
-
-/// Refuses a From: mailbox that does not parse (`Name <addr@host>` or `addr@host`).
-pub fn check_mailbox(raw: &str) -> Result<(), String> {
-    raw.parse::<Mailbox>().map(|_| ()).map_err(|e| format!("{raw:?} is not a mailbox: {e}"))
-}
 
 fn date(d: NaiveDate) -> String {
     d.format("%d.%m.%Y").to_string()
@@ -403,15 +395,7 @@ pub fn send_invoice(
 ) -> Result<SendingView, AppError> {
     actor.require(&permissions::SEND_INVOICES)?;
     let to = match to {
-        Some(t) => {
-            let email = Email::parse(&t).map_err(|e| AppError::field("to", e.code, e.message))?.to_string();
-            // What the mailer takes, checked before an attempt is recorded:
-            // an address it refuses is the caller's to fix (422), not a 502.
-            email.parse::<lettre::Address>().map_err(|e| {
-                AppError::field("to", "invalid_email", format!("{t:?} is not an address mail can go to: {e}"))
-            })?;
-            Some(email)
-        }
+        Some(t) => Some(addresses::recipient(&t)?),
         None => None,
     };
     let now = app.now();

@@ -1,0 +1,28 @@
+//! The addresses mail goes from and to, as the mailer (lettre) reads them.
+
+use crm_domain::Email;
+use lettre::message::Mailbox;
+use lettre::SmtpTransport;
+
+use crate::platform::error::AppError;
+
+/// Refuses an SMTP URL lettre cannot use (checked at start-up).
+pub fn check_smtp_url(url: &str) -> Result<(), String> {
+    SmtpTransport::from_url(url).map(|_| ()).map_err(|e| format!("not a usable smtp:// or smtps:// URL: {e}"))
+}
+
+/// Refuses a From: mailbox that does not parse (`Name <addr@host>` or `addr@host`).
+pub fn check_mailbox(raw: &str) -> Result<(), String> {
+    raw.parse::<Mailbox>().map(|_| ()).map_err(|e| format!("{raw:?} is not a mailbox: {e}"))
+}
+
+/// A recipient the caller named: an e-mail address the mailer also takes,
+/// checked before an attempt is recorded, so an address it would refuse is
+/// the caller's to fix (422), not a failed delivery (502).
+pub(super) fn recipient(raw: &str) -> Result<String, AppError> {
+    let email = Email::parse(raw).map_err(|e| AppError::field("to", e.code, e.message))?.to_string();
+    email.parse::<lettre::Address>().map_err(|e| {
+        AppError::field("to", "invalid_email", format!("{raw:?} is not an address mail can go to: {e}"))
+    })?;
+    Ok(email)
+}

@@ -451,6 +451,7 @@ pub fn spec_value() -> Result<serde_json::Value, serde_json::Error> {
     binary_bodies(&mut value);
     error_answers(&mut value);
     problem_catalogue(&mut value);
+    webhooks_section(&mut value);
     optional_body_examples(&mut value);
     Ok(value)
 }

@@ -360,3 +360,43 @@ fn names_an_id(schemas: &serde_json::Value, schema: &serde_json::Value, depth: u
             v => names_an_id(schemas, v, depth + 1),
         })
 }
+
+/// What a webhook receiver gets (OpenAPI 3.1 `webhooks`): each event of the
+/// change feed, signed per Standard Webhooks (`crate::webhooks::send`).
+pub(super) fn webhooks_section(value: &mut serde_json::Value) {
+    let header = |name: &str, description: &str, example: &str| {
+        serde_json::json!({
+            "name": name, "in": "header", "required": true, "description": description,
+            "schema": { "type": "string" }, "example": example
+        })
+    };
+    let event = serde_json::json!({
+        "post": {
+            "operationId": "receiveEvent",
+            "summary": "An event, delivered to a webhook's URL",
+            "description": "The body is the event as `GET /api/v1/events` gives it. Verify `webhook-signature` \
+                (Standard Webhooks: HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` with the secret \
+                shown when the webhook was made or rotated) and dedupe on `webhook-id`. Any 2xx acknowledges; \
+                anything else, or no answer within the timeout, is retried with backoff for about a day; \
+                410 switches the webhook off at once.",
+            "tags": ["webhooks"],
+            "parameters": [
+                header("webhook-id", "The event's id: the same on every retry.", "01938f4e-8c2a-7b3d-9e1f-2a3b4c5d6e7f"),
+                header("webhook-timestamp", "Unix seconds when this attempt was signed.", "1764583200"),
+                header("webhook-signature", "`v1,<base64 HMAC-SHA256>`.", "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="),
+            ],
+            "requestBody": {
+                "required": true,
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EventDto" } } }
+            },
+            "responses": {
+                "2XX": { "description": "Received; not sent again" },
+                "410": { "description": "Gone: the webhook is switched off and its admins are told" }
+            },
+            "security": []
+        }
+    });
+    if let Some(root) = value.as_object_mut() {
+        root.insert("webhooks".to_owned(), serde_json::json!({ "event": event }));
+    }
+}

@@ -254,3 +254,18 @@ fn tagged_reads_declare_if_none_match_and_304() {
     }
     assert!(reads >= 16, "only {reads} tagged reads");
 }
+
+/// A receiver's side is in the spec too: the signed event post.
+#[test]
+fn the_webhook_post_is_described() {
+    let spec = spec();
+    let post = &spec["webhooks"]["event"]["post"];
+    assert_eq!(
+        post["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/EventDto"
+    );
+    let headers: Vec<&str> =
+        post["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"]);
+    assert!(post["responses"].get("410").is_some());
+}

@@ -57,14 +57,14 @@ struct Inbox {
     seen: Vec<(String, String, String, String, u16)>,
 }
 
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     inbox: Arc<Mutex<Inbox>>,
     _server: actix_web::dev::ServerHandle,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let inbox = Arc::new(Mutex::new(Inbox::default()));
         let shared = web::Data::new(inbox.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -118,7 +118,7 @@ async fn take(req: HttpRequest, body: String, inbox: web::Data<Arc<Mutex<Inbox>>
 }
 
 /// Runs the dispatcher until nothing more is due now.
-async fn dispatch(app: &TestApp) -> usize {
+pub(crate) async fn dispatch(app: &TestApp) -> usize {
     let mut sent = 0;
     loop {
         settle(app).await;

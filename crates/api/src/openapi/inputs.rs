@@ -46,7 +46,18 @@ pub(super) fn cursors(value: &mut Value) {
 }
 
 /// Names of the schemas a request body can hold, directly or nested.
-fn request_schemas(value: &Value) -> std::collections::BTreeSet<String> {
+pub(super) fn request_schemas(value: &Value) -> std::collections::BTreeSet<String> {
+    let mut roots = Vec::new();
+    if let Some(paths) = value.get("paths").and_then(|p| p.as_object()) {
+        for op in paths.values().filter_map(|i| i.as_object()).flat_map(|o| o.values()) {
+            roots.extend(op.get("requestBody"));
+        }
+    }
+    reached_from(value, &roots)
+}
+
+/// Names of the component schemas `roots` refer to, directly or nested.
+pub(super) fn reached_from(value: &Value, roots: &[&Value]) -> std::collections::BTreeSet<String> {
     fn refs(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(map) => {
@@ -60,13 +71,7 @@ fn request_schemas(value: &Value) -> std::collections::BTreeSet<String> {
         }
     }
     let mut todo = Vec::new();
-    if let Some(paths) = value.get("paths").and_then(|p| p.as_object()) {
-        for op in paths.values().filter_map(|i| i.as_object()).flat_map(|o| o.values()) {
-            if let Some(body) = op.get("requestBody") {
-                refs(body, &mut todo);
-            }
-        }
-    }
+    roots.iter().for_each(|r| refs(r, &mut todo));
     let mut seen = std::collections::BTreeSet::new();
     while let Some(name) = todo.pop() {
         if seen.insert(name.clone()) {

@@ -453,6 +453,9 @@ pub fn spec_value() -> Result<serde_json::Value, serde_json::Error> {
     problem_catalogue(&mut value);
     webhooks_section(&mut value);
     optional_body_examples(&mut value);
+    outputs::always_sent(&mut value);
+    outputs::tagged_unions(&mut value);
+    outputs::response_examples(&mut value);
     Ok(value)
 }
 
@@ -465,6 +468,7 @@ pub fn spec_json() -> Result<String, serde_json::Error> {
 }
 
 mod inputs;
+mod outputs;
 mod shapes;
 #[cfg(test)]
 mod tests;

@@ -230,11 +230,106 @@ fn union_branches_are_closed() {
         "ClientChoice",
         "ContactChoice",
     ] {
-        let branches = spec["components"]["schemas"][name]["oneOf"].as_array().unwrap();
-        for b in branches {
-            assert_eq!(b["additionalProperties"], false, "{name}: {b}");
+        let union = &spec["components"]["schemas"][name];
+        for b in union["oneOf"].as_array().unwrap() {
+            assert_eq!(resolve(&spec, b)["additionalProperties"], false, "{name}: {b}");
         }
     }
+}
+
+/// A union whose branches each fix one property to a word of their own has
+/// a `discriminator` on it mapping every word to its branch, so a generated
+/// client switches on the tag instead of trying each shape.
+#[test]
+fn tagged_unions_have_a_discriminator() {
+    let spec = spec();
+    let mut tagged = 0;
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        let Some(branches) = schema.get("oneOf").and_then(Value::as_array) else { continue };
+        let branches: Vec<&Value> = branches.iter().map(|b| resolve(&spec, b)).collect();
+        let Some(first) = branches.first().and_then(|b| b.get("properties")).and_then(Value::as_object)
+        else {
+            continue;
+        };
+        let tag = first.keys().find(|k| {
+            branches.iter().all(|b| {
+                b.pointer(&format!("/properties/{k}/enum"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|e| e.len() == 1)
+            })
+        });
+        let Some(tag) = tag else { continue };
+        tagged += 1;
+        let d = &schema["discriminator"];
+        assert_eq!(d["propertyName"], tag.as_str(), "{name} has no discriminator on `{tag}`");
+        for (b, r) in branches.iter().zip(schema["oneOf"].as_array().unwrap()) {
+            let word = b.pointer(&format!("/properties/{tag}/enum/0")).and_then(Value::as_str).unwrap();
+            assert_eq!(d["mapping"][word], r["$ref"], "{name}: `{word}` maps to its branch");
+        }
+    }
+    assert!(tagged >= 7, "only {tagged} tagged unions");
+}
+
+/// Every field of a schema the server only sends is required (nullable
+/// where it may be null): serde writes every field, `None` as `null`,
+/// except the few `outputs::SOMETIMES_SENT` names.
+#[test]
+fn fields_always_sent_are_required() {
+    let spec = spec();
+    let requests = super::inputs::request_schemas(&spec);
+    let mut optional = Vec::new();
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for op in item.as_object().unwrap().values() {
+            let roots = [&op["responses"]];
+            for name in super::inputs::reached_from(&spec, &roots).difference(&requests) {
+                let schema = &spec["components"]["schemas"][name];
+                let required = schema["required"].as_array().cloned().unwrap_or_default();
+                for prop in schema["properties"].as_object().into_iter().flat_map(|p| p.keys()) {
+                    checked += 1;
+                    let sometimes =
+                        super::outputs::SOMETIMES_SENT.iter().any(|(s, p, _)| s == name && p == prop);
+                    if !sometimes && !required.iter().any(|r| r == prop.as_str()) {
+                        optional.push(format!("{path}: {name}.{prop}"));
+                    }
+                }
+            }
+        }
+    }
+    optional.sort();
+    optional.dedup();
+    assert!(checked > 500, "only {checked} fields looked at");
+    assert!(optional.is_empty(), "always sent, typed optional: {optional:#?}");
+}
+
+/// Every JSON answer's schema shows a whole example: every field it
+/// declares is in it (`tests/api/examples.rs` holds them to what the server
+/// sends).
+#[test]
+fn every_answer_has_a_whole_example() {
+    let spec = spec();
+    let mut missing = Vec::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let Some(responses) = op.get("responses").and_then(Value::as_object) else { continue };
+            for (status, answer) in responses.iter().filter(|(s, _)| s.starts_with('2')) {
+                let Some(schema) = answer.pointer("/content/application~1json/schema") else { continue };
+                let schema = resolve(&spec, schema);
+                let id = op["operationId"].as_str().unwrap();
+                let Some(example) = schema.get("example") else {
+                    missing.push(format!("{id} {status}: no example"));
+                    continue;
+                };
+                for prop in schema["properties"].as_object().into_iter().flat_map(|p| p.keys()) {
+                    let sometimes = super::outputs::SOMETIMES_SENT.iter().any(|(_, p, _)| p == prop);
+                    if example.get(prop).is_none() && !sometimes {
+                        missing.push(format!("{id} {status}: {prop} not in the example"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
 }
 
 /// A read that answers with an `ETag` takes `If-None-Match` and says it may answer 304.

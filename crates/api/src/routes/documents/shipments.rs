@@ -94,7 +94,7 @@ pub struct ShipLineRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"kind": "sales_document", "shipped_on": "2026-12-05T10:00:00Z", "lines": [{"order_line_id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4e5f", "quantity": "20"}]}))]
+#[schema(example = json!({"kind": "sales_document", "shipped_on": "2026-12-01T10:00:00Z", "lines": [{"order_line_id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4e5f", "quantity": "20"}]}))]
 pub struct CreateShipmentRequest {
     /// `sales_document` or `warehouse_issue`.
     #[schema(example = "sales_document")]

@@ -178,7 +178,8 @@ pub async fn create_client_contact(
 
 /// Create a contact (of a client, or standing alone until a client is made).
 #[utoipa::path(post, path = "/api/v1/contacts", operation_id = "createContact", tag = "clients",
-    request_body = CreateContactRequest,
+    request_body(content = CreateContactRequest, example = json!({"name": "Пётр Соколов", "position": "Interior designer",
+        "phones": ["+7 903 555-12-34"], "emails": ["p.sokolov@example.ru"]})),
     responses((status = 201, description = "Created", body = ContactDto, headers(("Location" = String), ("ETag" = String)))))]
 pub async fn create_contact(
     state: web::Data<AppState>,

@@ -351,8 +351,7 @@ pub enum NextStepDto {
     /// Plan the next contact with the client.
     Interaction {
         #[serde(rename = "type")]
-        #[schema(example = "call")]
-        kind: String,
+        kind: crate::routes::sales::work::InteractionTypeDto,
         planned_at: DateTime<Utc>,
         #[schema(example = "Discuss the quote")]
         subject: String,
@@ -404,7 +403,7 @@ pub async fn move_interest(
     let next = match b.next {
         None | Some(NextStepDto::None) => NextStep::None,
         Some(NextStepDto::Interaction { kind, planned_at, subject }) => {
-            NextStep::Interaction { kind, planned_at, subject }
+            NextStep::Interaction { kind: kind.as_str().to_owned(), planned_at, subject }
         }
         Some(NextStepDto::Task { assignee_id, title, due_at }) => {
             NextStep::Task { assignee_id, title, due_at }

@@ -79,7 +79,7 @@ pub enum ActionDto {
     CreateTask {
         #[schema(example = "Call the client")]
         title: String,
-        #[schema(example = "call")]
+        #[schema(example = "call", pattern = "^[a-z][a-z0-9_]{0,39}$")]
         task_kind: String,
         assignee: AssigneeDto,
         #[serde(default)]
@@ -90,6 +90,7 @@ pub enum ActionDto {
         text: String,
     },
     CloseTasks {
+        #[schema(example = "payment_follow_up", pattern = "^[a-z][a-z0-9_]{0,39}$")]
         task_kind: String,
     },
     SetPotentialToRevenue,

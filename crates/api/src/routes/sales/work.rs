@@ -43,7 +43,7 @@ pub enum InteractionTypeDto {
 }
 
 impl InteractionTypeDto {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Call => "call",
             Self::Email => "email",

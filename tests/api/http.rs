@@ -1,7 +1,7 @@
 //! HTTP as browsers and integrators expect it: CORS for configured origins,
 //! per-caller rate limits with their headers, 405 with `Allow`, 415 for
 //! bodies that are not `application/json`, 400 for unknown query parameters
-//! and for unknown values of closed filters.
+//! and for unknown values of closed filters, 414 and 431 as problems.
 
 use reqwest::Method;
 use serde_json::json;
@@ -115,6 +115,35 @@ async fn each_caller_has_its_own_budget_and_past_it_gets_429_with_retry_after() 
         assert_eq!(r.status(), 200);
         assert!(r.headers().get("ratelimit-limit").is_none());
     }
+}
+
+#[tokio::test]
+async fn an_overlong_uri_is_414_and_oversized_headers_431_as_problems_that_change_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let before = app.get("/api/v1/departments", &admin).await.body["items"].as_array().unwrap().len();
+
+    // Just inside the limit the request is read (and its unknown parameter named).
+    let path = "/api/v1/departments?x=";
+    let fits = app.get(&format!("{path}{}", "a".repeat(8 * 1024 - path.len() - 1)), &admin).await;
+    assert_eq!(fits.problem(400)["errors"][0]["code"], "unknown_parameter");
+    let long = format!("/api/v1/departments?name={}", "a".repeat(8 * 1024));
+    let r = Reply::read(
+        app.request(Method::POST, &long, Some(&admin)).json(&json!({"name": "Sales"})).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(r.problem(414)["type"], "urn:crm:problem:uri_too_long");
+    assert!(r.body["detail"].as_str().unwrap().contains("8192"), "{}", r.text);
+
+    let mut req =
+        app.request(Method::POST, "/api/v1/departments", Some(&admin)).json(&json!({"name": "Sales"}));
+    for i in 0..5 {
+        req = req.header(format!("x-note-{i}"), "n".repeat(7 * 1024));
+    }
+    let r = Reply::read(req.send().await.unwrap()).await;
+    assert_eq!(r.problem(431)["type"], "urn:crm:problem:headers_too_large");
+    let after = app.get("/api/v1/departments", &admin).await.body["items"].as_array().unwrap().len();
+    assert_eq!(after, before, "neither request created anything");
 }
 
 #[tokio::test]

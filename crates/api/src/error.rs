@@ -36,11 +36,13 @@ pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
     ("cursor_expired", 410, "The feed cursor is older than the events kept; resync from the lists with `updated_since`."),
     ("stale_version", 412, "`If-Match` names a version that is no longer current; read again and retry."),
     ("too_large", 413, "The body is larger than `CRM_MAX_BODY_BYTES`."),
+    ("uri_too_long", 414, "The path and query are longer than 8 KiB."),
     ("unsupported_media_type", 415, "The body's Content-Type is not one the operation takes."),
     ("invalid_fields", 422, "The request was read, but values break the operation's rules (a format, length or range, a checksum, a date against today, a sum, one field against another); `errors[]` names each field with a stable `code`."),
     ("rules_unmet", 422, "Business rules are not met; `unmet[]` lists every rule with a stable `check`."),
     ("idempotency_key_reused", 422, "This Idempotency-Key was used with another request body; use a new key."),
     ("rate_limited", 429, "Too many requests or sign-in attempts; wait `Retry-After` seconds."),
+    ("headers_too_large", 431, "The request's header fields are larger than 32 KiB together."),
     ("internal", 500, "A fault on our side, logged with the request id (`x-request-id`)."),
     ("access_audit", 500, "The access a use case required differs from the one the spec publishes (only with `CRM_ACCESS_AUDIT=on`)."),
     ("delivery_failed", 502, "The mail server refused the message; the attempt is recorded (`Location`) and can be retried."),
@@ -447,6 +449,52 @@ mod tests {
         // And nothing is catalogued that the server never builds.
         for (slug, _, _) in PROBLEM_TYPES {
             assert!(found.iter().any(|(_, _, s)| s == slug), "{slug} is catalogued but never built");
+        }
+    }
+
+    /// (slug, title) of every `Problem::new` whose title is a literal.
+    fn titles() -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let literal = |text: &str| -> Option<(String, usize)> {
+            let body = text.strip_prefix('"')?;
+            let end = body.find('"')?;
+            Some((body[..end].to_owned(), end + 2))
+        };
+        let mut found = Vec::new();
+        for (_, text) in files {
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for (at, _) in text.match_indices("Problem::new(") {
+                let rest = &text[at + "Problem::new(".len()..];
+                let Some(comma) = rest.find(',') else { continue };
+                let rest = rest[comma + 1..].trim_start();
+                let Some((slug, used)) = literal(rest) else { continue };
+                let rest = rest[used..].trim_start().strip_prefix(',').unwrap_or_default().trim_start();
+                if let Some((title, _)) = literal(rest) {
+                    found.push((slug, title));
+                }
+            }
+        }
+        found
+    }
+
+    /// The spec's problem examples are of catalogued types, one for each,
+    /// with a title the server really gives that type.
+    #[test]
+    fn the_problem_examples_carry_titles_the_server_gives() {
+        let titles = titles();
+        assert!(titles.len() >= 20, "the scan found only {} titles", titles.len());
+        let examples = crate::openapi::PROBLEM_EXAMPLES;
+        for (slug, _, _) in PROBLEM_TYPES {
+            assert!(examples.iter().any(|(s, ..)| s == slug), "{slug} has no example");
+        }
+        for (slug, title, _, extra) in examples {
+            assert!(PROBLEM_TYPES.iter().any(|(s, _, _)| s == slug), "{slug} is not catalogued");
+            assert!(
+                titles.iter().any(|(s, t)| s == slug && t == title),
+                "{slug}: the server never titles it {title:?}"
+            );
+            assert!(serde_json::from_str::<serde_json::Value>(extra).unwrap().is_object(), "{slug}");
         }
     }
 

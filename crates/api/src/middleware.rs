@@ -70,6 +70,41 @@ pub async fn observe(
     Ok(res)
 }
 
+/// The longest request target (path and query) served: longer is 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names, values, `: ` and line ends) served: more is 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses a request line or header section past the limits above with a
+/// problem answer. (More than 96 header fields are refused by actix's parser
+/// before any of this runs, with an empty 431.)
+pub async fn bounded_request_head(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let uri = req.path().len() + req.query_string().len() + 1;
+    if uri > MAX_URI_BYTES {
+        let e = ApiError::problem(Problem::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            "The URI is too long",
+            format!("the path and query are {uri} bytes; at most {MAX_URI_BYTES} are read (send long filters in a body where the operation takes one)"),
+        ));
+        return Ok(problem_response(req, e));
+    }
+    let headers: usize = req.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    if headers > MAX_HEADER_BYTES {
+        let e = ApiError::problem(Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "The request's header fields are too large",
+            format!("the header fields are {headers} bytes; at most {MAX_HEADER_BYTES} are read"),
+        ));
+        return Ok(problem_response(req, e));
+    }
+    next.call(req).await
+}
+
 /// Refuses control characters in the path and the query string (400 naming
 /// the parameter), so no handler and no SQL statement ever sees one.
 pub async fn plain_request_line(

@@ -144,6 +144,7 @@ impl Application {
                 .wrap(from_fn(crate::conformance::conform))
                 .wrap(from_fn(crate::rate_limit::limit))
                 .wrap(from_fn(crate::middleware::plain_request_line))
+                .wrap(from_fn(crate::middleware::bounded_request_head))
                 .wrap(ErrorHandlers::new().default_handler(problemize))
                 .wrap(from_fn(crate::middleware::observe))
         })

@@ -56,13 +56,14 @@ pub(super) fn request_schemas(value: &Value) -> std::collections::BTreeSet<Strin
     reached_from(value, &roots)
 }
 
-/// Names of the component schemas `roots` refer to, directly or nested.
+/// Names of the component schemas `roots` refer to, directly or nested
+/// (through shared answers and examples too).
 pub(super) fn reached_from(value: &Value, roots: &[&Value]) -> std::collections::BTreeSet<String> {
     fn refs(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(map) => {
                 if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
-                    out.push(r.rsplit('/').next().unwrap_or(r).to_owned());
+                    out.push(r.trim_start_matches('#').to_owned());
                 }
                 map.values().for_each(|v| refs(v, out));
             }
@@ -73,14 +74,18 @@ pub(super) fn reached_from(value: &Value, roots: &[&Value]) -> std::collections:
     let mut todo = Vec::new();
     roots.iter().for_each(|r| refs(r, &mut todo));
     let mut seen = std::collections::BTreeSet::new();
-    while let Some(name) = todo.pop() {
-        if seen.insert(name.clone()) {
-            if let Some(schema) = value.pointer(&format!("/components/schemas/{name}")) {
-                refs(schema, &mut todo);
+    let mut schemas = std::collections::BTreeSet::new();
+    while let Some(pointer) = todo.pop() {
+        if seen.insert(pointer.clone()) {
+            if let Some(name) = pointer.strip_prefix("/components/schemas/") {
+                schemas.insert(name.to_owned());
+            }
+            if let Some(target) = value.pointer(&pointer) {
+                refs(target, &mut todo);
             }
         }
     }
-    seen
+    schemas
 }
 
 /// E-mail addresses, phones and currency codes in what a client sends.

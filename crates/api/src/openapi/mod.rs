@@ -379,6 +379,14 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
             "A filter breaks a rule: a stage the scenario does not have, a cursor without its column, `me` asked by an API key, or no order named by someone who may not see every payment",
         ));
     }
+    if path.starts_with("/api/") {
+        errors.push((
+            "429",
+            "Over the caller's request budget (`CRM_RATE_LIMIT`); retry after `Retry-After` seconds",
+        ));
+    }
+    errors.push(("414", "The path and query are longer than 8 KiB"));
+    errors.push(("431", "The request's header fields are larger than 32 KiB together"));
     errors.push(("500", "A fault on our side; logged with the request id"));
     if access.is_some() || id == "login" || id == "refreshToken" {
         errors.push((
@@ -456,6 +464,9 @@ pub fn spec_value() -> Result<serde_json::Value, serde_json::Error> {
     outputs::always_sent(&mut value);
     outputs::tagged_unions(&mut value);
     outputs::response_examples(&mut value);
+    outputs::rate_limit_headers(&mut value);
+    outputs::problem_examples(&mut value);
+    outputs::shared_answers(&mut value);
     Ok(value)
 }
 
@@ -469,6 +480,7 @@ pub fn spec_json() -> Result<String, serde_json::Error> {
 
 mod inputs;
 mod outputs;
+pub use outputs::PROBLEM_EXAMPLES;
 mod shapes;
 #[cfg(test)]
 mod tests;

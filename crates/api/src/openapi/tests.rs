@@ -125,7 +125,11 @@ fn every_operation_lists_its_error_answers() {
             let id = op["operationId"].as_str().unwrap();
             let responses = op["responses"].as_object().unwrap();
             let params = op.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
-            let mut needs = vec!["400", "500"];
+            let mut needs = vec!["400", "414", "431", "500"];
+            let api = path.starts_with("/api/");
+            if api {
+                needs.push("429");
+            }
             // `[{}]` is a public operation; any named scheme needs credentials.
             let secured = op
                 .get("security")
@@ -143,8 +147,24 @@ fn every_operation_lists_its_error_answers() {
             if params.iter().any(|p| p["name"] == "If-Match") {
                 needs.push("412");
             }
+            for (status, answer) in responses {
+                let answer = resolve(&spec, answer);
+                let headers = answer.get("headers").and_then(Value::as_object);
+                let has = |h: &str| headers.is_some_and(|hs| hs.contains_key(h));
+                // 414 and 431 are answered before the request is counted.
+                let counted = status != "414" && status != "431";
+                if api
+                    && counted
+                    && !["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"].iter().all(|h| has(h))
+                {
+                    found.push(format!("{id}: its {status} does not declare the RateLimit headers"));
+                }
+                if (status == "429" || status == "503") && !has("Retry-After") {
+                    found.push(format!("{id}: its {status} does not declare Retry-After"));
+                }
+            }
             for status in needs {
-                match responses.get(status) {
+                match responses.get(status).map(|r| resolve(&spec, r)) {
                     None => found.push(format!("{id} ({method} {path}) does not list {status}")),
                     Some(r) if r.pointer("/content/application~1problem+json").is_none() => {
                         found.push(format!("{id}: its {status} is not problem+json"))
@@ -363,4 +383,37 @@ fn the_webhook_post_is_described() {
         post["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
     assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"]);
     assert!(post["responses"].get("410").is_some());
+}
+
+/// Every problem answer shows a whole problem of each type its status can
+/// carry, and only types the catalogue gives that status.
+#[test]
+fn every_problem_answer_has_examples_of_its_status() {
+    let spec = spec();
+    let catalogue = &spec["x-problem-types"];
+    let mut wrong = Vec::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            let id = op["operationId"].as_str().unwrap();
+            for (status, answer) in op["responses"].as_object().unwrap() {
+                let answer = resolve(&spec, answer);
+                let Some(media) = answer.pointer("/content/application~1problem+json") else { continue };
+                let Some(examples) = media.get("examples").and_then(Value::as_object) else {
+                    wrong.push(format!("{id} {status}: no examples"));
+                    continue;
+                };
+                for (name, example) in examples {
+                    let example = resolve(&spec, example);
+                    let kind = example["value"]["type"].as_str().unwrap_or_default();
+                    let code: u64 = status.parse().unwrap();
+                    if catalogue[kind]["status"].as_u64() != Some(code)
+                        || example["value"]["status"].as_u64() != Some(code)
+                    {
+                        wrong.push(format!("{id} {status}: example {name} is a {kind}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }

@@ -248,12 +248,6 @@ pub(super) fn problem_examples(value: &mut Value) {
     };
     // Each example once, under `components/examples`; the answers refer to them.
     let mut components = Map::new();
-    for (slug, status, _) in crate::error::PROBLEM_TYPES {
-        if let Some(e) = example(slug, *status) {
-            components.insert(format!("problem_{slug}"), e);
-        }
-    }
-    value["components"]["examples"] = Value::Object(components);
     let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
     for item in paths.values_mut().filter_map(|i| i.as_object_mut()) {
         for op in item.values_mut() {
@@ -272,11 +266,12 @@ pub(super) fn problem_examples(value: &mut Value) {
                     .iter()
                     // A path of the spec always has a route; the audit runs only in tests.
                     .filter(|(slug, s, _)| *s == code && !matches!(*slug, "access_audit" | "no_route"))
-                    .map(|(slug, ..)| {
-                        (
+                    .filter_map(|(slug, status, _)| {
+                        components.insert(format!("problem_{slug}"), example(slug, *status)?);
+                        Some((
                             (*slug).to_owned(),
                             json!({ "$ref": format!("#/components/examples/problem_{slug}") }),
-                        )
+                        ))
                     })
                     .collect();
                 if !shown.is_empty() {
@@ -285,6 +280,7 @@ pub(super) fn problem_examples(value: &mut Value) {
             }
         }
     }
+    value["components"]["examples"] = Value::Object(components);
 }
 
 /// Error answers that many operations share word for word (401, 429, 500…)
@@ -296,7 +292,8 @@ pub(super) fn shared_answers(value: &mut Value) {
         for op in paths.values().filter_map(|i| i.as_object()).flat_map(|o| o.values()) {
             for (status, answer) in op.get("responses").and_then(|r| r.as_object()).into_iter().flatten() {
                 if status.starts_with('4') || status.starts_with('5') {
-                    let entry = seen.entry(answer.to_string()).or_insert_with(|| (status.clone(), answer.clone(), 0));
+                    let entry =
+                        seen.entry(answer.to_string()).or_insert_with(|| (status.clone(), answer.clone(), 0));
                     entry.2 += 1;
                 }
             }
@@ -317,7 +314,8 @@ pub(super) fn shared_answers(value: &mut Value) {
             .and_then(|c| actix_web::http::StatusCode::from_u16(c).ok())
             .and_then(|c| c.canonical_reason())
             .unwrap_or("Problem");
-        let reason: String = reason.split(|c: char| !c.is_ascii_alphanumeric()).map(|w| pascal(&w.to_lowercase())).collect();
+        let reason: String =
+            reason.split(|c: char| !c.is_ascii_alphanumeric()).map(|w| pascal(&w.to_lowercase())).collect();
         let words: String = answer
             .get("description")
             .and_then(|d| d.as_str())
@@ -338,7 +336,9 @@ pub(super) fn shared_answers(value: &mut Value) {
     }
     let Some(paths) = value.get_mut("paths").and_then(|p| p.as_object_mut()) else { return };
     for op in paths.values_mut().filter_map(|i| i.as_object_mut()).flat_map(|o| o.values_mut()) {
-        for answer in op.get_mut("responses").and_then(|r| r.as_object_mut()).into_iter().flat_map(|r| r.values_mut()) {
+        for answer in
+            op.get_mut("responses").and_then(|r| r.as_object_mut()).into_iter().flat_map(|r| r.values_mut())
+        {
             if let Some(name) = names.get(&answer.to_string()) {
                 *answer = json!({ "$ref": format!("#/components/responses/{name}") });
             }

@@ -10,7 +10,10 @@ import addFormats from "ajv-formats";
 import type { paths, components } from "./out/schema.js";
 
 type Schema = Record<string, unknown>;
-type Spec = { paths: Record<string, Record<string, { responses: Record<string, Schema> }>> };
+type Spec = {
+  paths: Record<string, Record<string, { responses: Record<string, Schema> }>>;
+  components: { responses: Record<string, Schema> };
+};
 
 const [baseUrl, password] = process.argv.slice(2);
 if (!baseUrl || !password) {
@@ -37,7 +40,10 @@ const validate: Middleware = {
     const method = request.method.toLowerCase();
     const declared = spec.paths[schemaPath]?.[method]?.responses;
     const where = `${request.method} ${schemaPath} → ${response.status}`;
-    const answer = declared?.[String(response.status)] ?? declared?.["default"];
+    const stated = declared?.[String(response.status)] ?? declared?.["default"];
+    // Answers many operations share are `$ref`s to `components/responses`.
+    const shared = typeof stated?.["$ref"] === "string" ? (stated["$ref"] as string).replace("#/", "") : undefined;
+    const answer = shared ? spec.components.responses[shared.split("/").pop()!] : stated;
     if (!answer) {
       failures.push(`${where}: status not documented`);
       return undefined;
@@ -56,7 +62,10 @@ const validate: Middleware = {
       return undefined;
     }
     const status = encodeURIComponent(String(response.status));
-    const pointer = `spec#/paths/${schemaPath.replaceAll("~", "~0").replaceAll("/", "~1")}/${method}/responses/${status}/content/${media.replace("/", "~1")}/schema`;
+    const at = shared
+      ? `/${shared}`
+      : `/paths/${schemaPath.replaceAll("~", "~0").replaceAll("/", "~1")}/${method}/responses/${status}`;
+    const pointer = `spec#${at}/content/${media.replace("/", "~1")}/schema`;
     const check = ajv.getSchema(pointer);
     if (!check) {
       failures.push(`${where}: no schema at ${pointer}`);

@@ -104,6 +104,21 @@ async fn a_request_outside_its_shape_is_400_and_one_breaking_a_rule_is_422() {
     assert_eq!(alone.problem(422)["errors"][0]["code"], "needs_stage");
     let empty = app.get("/api/v1/board?cursor=", &admin).await;
     assert_eq!(empty.status, 200, "an empty cursor is the first page: {}", empty.text);
+
+    // The next step's interaction type is one of the enum's words: another is the shape's fault.
+    let interest = app.post("/api/v1/interests", Some(&admin), &json!({"title": "Chairs"})).await;
+    assert_eq!(interest.status, 201, "{}", interest.text);
+    let path = format!("/api/v1/interests/{}/transitions", interest.body["id"].as_str().unwrap());
+    let next = |kind: &str| {
+        json!({"to_stage": "proposal", "next": {"kind": "interaction", "type": kind,
+            "planned_at": "2027-03-02T11:00:00Z", "subject": "Discuss the quote"}})
+    };
+    let fax = app.post(&path, Some(&admin), &next("fax")).await;
+    assert_eq!(fax.problem(400)["type"], "urn:crm:problem:validation");
+    let read = app.get(&path.replace("/transitions", ""), &admin).await;
+    assert_eq!(read.body["stage"], "request", "a refused move moves nothing");
+    let call = app.post(&path, Some(&admin), &next("call")).await;
+    assert_eq!(call.status, 200, "{}", call.text);
 }
 
 #[tokio::test]

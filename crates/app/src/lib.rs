@@ -177,6 +177,12 @@ impl App {
     /// retry after a crash between the commit and the stored reply finds the
     /// change made and does not make it again.
     pub fn write<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>) -> Result<T, AppError> {
+        // The turn comes before the connection: a writer waiting in line
+        // holds no connection that readers could use.
+        let _turn = self.pool.write_turn(self.settings.pool_timeout).ok_or_else(|| {
+            tracing::warn!("no turn to write within the pool timeout");
+            AppError::Unavailable
+        })?;
         let mut conn = self.conn()?;
         let record = self.idempotency;
         crm_store::write_transaction(&mut conn, |conn| {
@@ -187,6 +193,13 @@ impl App {
             }
             Ok(out)
         })
+    }
+
+    /// Runs `f` on a pooled connection outside any transaction: for a read
+    /// that is one statement, which sees one snapshot by itself, so the
+    /// round trips of `BEGIN` and `COMMIT` would buy nothing.
+    pub fn query<T>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>) -> Result<T, AppError> {
+        f(&mut *self.conn()?)
     }
 
     /// Runs `f` in one read transaction on a pooled connection.

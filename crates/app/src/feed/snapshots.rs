@@ -72,34 +72,41 @@ const BOOKKEEPING: &[&str] = &["version", "updated_at"];
 /// before it commits). Without a renderer (use-case tests) the ad-hoc
 /// payload stands in for `data`.
 pub(crate) fn render_pending(conn: &mut DbConnection, app: &App) -> Result<(), AppError> {
-    let pending = crm_store::queries::outbox::pending(conn)?;
+    let pending = crm_store::queries::outbox::pending_with_previous(conn)?;
     let mut loaded: HashMap<(String, Uuid), (serde_json::Value, Option<Audience>)> = HashMap::new();
-    for (event, entity_type, entity_id) in pending {
-        let key = (entity_type.clone(), entity_id.0);
+    // An entity's event rendered earlier in this loop is the next one's previous.
+    let mut rendered_here: HashMap<(String, Uuid), (serde_json::Value, Option<String>)> = HashMap::new();
+    for event in pending {
+        let key = (event.entity_type.clone(), event.entity_id.0);
         if !loaded.contains_key(&key) {
-            let found = load(conn, app, &entity_type, entity_id.0)?;
+            let found = load(conn, app, &event.entity_type, event.entity_id.0)?;
             let rendered = match (found, app.renderer()) {
                 (Some((snapshot, audience)), Some(render)) => (render.render(snapshot), audience),
-                (Some((_, audience)), None) => (payload_of(conn, event)?, audience),
+                (Some((_, audience)), None) => (payload_of(conn, event.id)?, audience),
                 (None, _) => (serde_json::Value::Null, None),
             };
             loaded.insert(key.clone(), rendered);
         }
         let Some((data, audience)) = loaded.get(&key) else { continue };
-        let previous = crm_store::queries::outbox::last_rendered(conn, &entity_type, entity_id)?;
-        let (prev_data, prev_audience) = match previous {
-            Some((d, a)) => (d.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok()), Some(a)),
-            None => (None, None),
+        let (prev_data, prev_audience) = match rendered_here.get(&key) {
+            Some((d, a)) => (Some(d.clone()), Some(a.clone())),
+            None => (
+                event.prev_data.as_deref().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()),
+                // `Some(None)`: a previous event seen by everyone; `None`: no previous event.
+                event.prev_data.is_some().then(|| event.prev_audience.clone()),
+            ),
         };
         let changes = prev_data.as_ref().and_then(|before| changes(before, data));
+        let audience = audience_text(audience.as_ref())?;
         let snapshot = EventSnapshot {
             data: Some(data.to_string()),
             changes: changes.map(|c| c.to_string()),
             entity_version: data.get("version").and_then(serde_json::Value::as_i64),
-            audience: audience_text(audience.as_ref())?,
+            audience: audience.clone(),
             prev_audience: prev_audience.flatten(),
         };
-        crm_store::queries::outbox::set_snapshot(conn, event, &snapshot)?;
+        crm_store::queries::outbox::set_snapshot(conn, event.id, &snapshot)?;
+        rendered_here.insert(key, (data.clone(), audience));
     }
     Ok(())
 }

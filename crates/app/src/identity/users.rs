@@ -170,7 +170,7 @@ pub fn me(app: &App, actor: &Principal) -> Result<UserView, AppError> {
     let Principal::User(user) = actor else {
         return Err(AppError::NotFound("user"));
     };
-    app.read(|conn| view(q::find(conn, user.id.into())?.ok_or(AppError::NotFound("user"))?))
+    app.query(|conn| view(q::find(conn, user.id.into())?.ok_or(AppError::NotFound("user"))?))
 }
 
 #[derive(Debug, Clone, Default)]

@@ -205,20 +205,14 @@ pub(crate) fn intake_in(
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
     };
-    // In a savepoint: on PostgreSQL a failed insert aborts the transaction,
-    // and the winner of a racing duplicate delivery must still be read.
-    match crm_store::db::savepoint(conn, |c| q::insert_lead(c, &row)) {
-        Ok(()) => {}
-        // A racing duplicate delivery: the other one made the lead.
-        Err(e) if crm_store::db::is_unique_violation(&e) => {
-            if let Some(ext) = &lead.external_id {
-                if let Some(existing) = q::find_by_external(conn, &lead.channel, ext)? {
-                    return Ok((existing, false));
-                }
+    // A racing duplicate delivery that got in first made the lead: answer with it.
+    if !q::insert_lead_once(conn, &row)? {
+        if let Some(ext) = &lead.external_id {
+            if let Some(existing) = q::find_by_external(conn, &lead.channel, ext)? {
+                return Ok((existing, false));
             }
-            return Err(e.into());
         }
-        Err(e) => return Err(e.into()),
+        return Err(AppError::conflict(None, "a lead with the same external id already exists"));
     }
     outbox::record(
         conn,

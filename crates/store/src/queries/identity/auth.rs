@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::DbConnection;
 use crate::queries::PageQuery;
 use crate::rows::{ApiKeyRow, LoginAttemptInsertForm, RefreshTokenRow, SessionRow};
-use crate::schema::{api_keys, login_attempts, refresh_tokens, sessions};
+use crate::schema::{api_keys, login_attempts, refresh_tokens, sessions, users};
 use crate::types::DbUuid;
 
 pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
@@ -15,6 +15,31 @@ pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<
 
 pub fn find_session(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<SessionRow>> {
     sessions::table.find(id).select(SessionRow::as_select()).first(conn).optional()
+}
+
+/// What an access token's check needs of its user and session, read in one
+/// statement (no transaction around it: one statement sees one snapshot).
+#[derive(Debug, Queryable)]
+pub struct SessionCheck {
+    pub active: bool,
+    pub role: String,
+    pub department_id: Option<DbUuid>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// The user and session a token names, when the session is that user's.
+pub fn check_session(
+    conn: &mut DbConnection,
+    user: DbUuid,
+    session: DbUuid,
+) -> QueryResult<Option<SessionCheck>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(session))
+        .filter(users::id.eq(user))
+        .select((users::active, users::role, users::department_id, sessions::revoked_at))
+        .first(conn)
+        .optional()
 }
 
 pub fn touch_session(conn: &mut DbConnection, id: DbUuid, at: NaiveDateTime) -> QueryResult<usize> {

@@ -15,6 +15,23 @@ pub fn insert_lead(conn: &mut DbConnection, row: &LeadRow) -> QueryResult<()> {
     diesel::insert_into(leads::table).values(row).execute(conn).map(|_| ())
 }
 
+/// Inserts a lead unless one of its channel already has its external id
+/// (a racing duplicate delivery); whether it was inserted. One statement
+/// where a savepoint around a failing insert would take three.
+pub fn insert_lead_once(conn: &mut DbConnection, row: &LeadRow) -> QueryResult<bool> {
+    let q = || {
+        diesel::insert_into(leads::table)
+            .values(row)
+            .on_conflict((leads::channel, leads::external_id))
+            .do_nothing()
+    };
+    let n = match conn {
+        DbConnection::Pg(pg) => q().execute(pg)?,
+        DbConnection::Sqlite(c) => q().execute(c)?,
+    };
+    Ok(n == 1)
+}
+
 pub fn find_lead(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<LeadRow>> {
     leads::table.find(id).select(LeadRow::as_select()).first(conn).optional()
 }

@@ -185,9 +185,10 @@ impl App {
         })?;
         let mut conn = self.conn()?;
         let record = self.idempotency;
+        let mut events = platform::outbox::collect();
         crm_store::write_transaction(&mut conn, |conn| {
             let out = f(conn)?;
-            feed::snapshots::render_pending(conn, self)?;
+            feed::snapshots::render_pending(conn, self, events.take())?;
             if let Some(record) = record {
                 crm_store::queries::idempotency::mark_applied(conn, record.into())?;
             }

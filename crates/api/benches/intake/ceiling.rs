@@ -95,16 +95,22 @@ pub fn pgbench(url: &str, script: &str, clients: usize, duration: Duration) -> S
 }
 
 /// The intake's statements on SQLite, through the store's prepared queries.
+/// The writers take turns through a mutex before `BEGIN IMMEDIATE`, the best
+/// a loop in one process can do: left to SQLite's busy handler they sleep
+/// and retry, and the ceiling would be the handler's, not the database's.
 pub fn sqlite_intake(url: &str, f: &IntakeFixture, clients_n: usize, duration: Duration) -> Stats {
     let manager = ConnectionManager::new(url).unwrap();
     let f = f.clone();
+    let turn = std::sync::Arc::new(std::sync::Mutex::new(()));
     threads(clients_n, duration, move |worker| {
         let mut conn = manager.connect().unwrap();
         let f = f.clone();
+        let turn = turn.clone();
         move |n| {
             auth::find_api_key_by_prefix(&mut conn, &f.key_prefix).unwrap().unwrap();
             let external = format!("ceiling-{worker}-{n}");
             let now = Utc::now().naive_utc();
+            let _turn = turn.lock().unwrap();
             crm_store::write_transaction(&mut conn, |c| -> Result<(), diesel::result::Error> {
                 assert!(leads::find_by_external(c, "manual", &external)?.is_none());
                 clients::owners_of_points(c, "phone", std::slice::from_ref(&f.phone))?;

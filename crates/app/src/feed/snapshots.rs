@@ -8,7 +8,7 @@ use crm_store::queries::{
     auth as aq, catalog as cq, clients as clq, departments as dq, documents as docq, leads as lq,
     orders as oq, sales as sq, users as uq,
 };
-use crm_store::rows::EventSnapshot;
+use crm_store::rows::{EventSnapshot, OutboxEventRow};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
@@ -68,33 +68,42 @@ pub trait Render: Send + Sync {
 /// Fields that change with every write and say nothing of what changed.
 const BOOKKEEPING: &[&str] = &["version", "updated_at"];
 
-/// Renders every event this transaction wrote (called by `App::write` just
-/// before it commits). Without a renderer (use-case tests) the ad-hoc
-/// payload stands in for `data`.
-pub(crate) fn render_pending(conn: &mut DbConnection, app: &App) -> Result<(), AppError> {
-    let pending = crm_store::queries::outbox::pending_with_previous(conn)?;
+/// Renders the events this transaction recorded and appends them (called
+/// by `App::write` just before it commits). Without a renderer (use-case
+/// tests) the ad-hoc payload stands in for `data`.
+pub(crate) fn render_pending(
+    conn: &mut DbConnection,
+    app: &App,
+    events: Vec<OutboxEventRow>,
+) -> Result<(), AppError> {
     let mut loaded: HashMap<(String, Uuid), (serde_json::Value, Option<Audience>)> = HashMap::new();
-    // An entity's event rendered earlier in this loop is the next one's previous.
-    let mut rendered_here: HashMap<(String, Uuid), (serde_json::Value, Option<String>)> = HashMap::new();
-    for event in pending {
+    // Per entity, its latest event: rendered earlier in this loop, else read.
+    let mut previous: HashMap<(String, Uuid), (Option<serde_json::Value>, Option<Option<String>>)> =
+        HashMap::new();
+    for event in events {
         let key = (event.entity_type.clone(), event.entity_id.0);
         if !loaded.contains_key(&key) {
             let found = load(conn, app, &event.entity_type, event.entity_id.0)?;
             let rendered = match (found, app.renderer()) {
                 (Some((snapshot, audience)), Some(render)) => (render.render(snapshot), audience),
-                (Some((_, audience)), None) => (payload_of(conn, event.id)?, audience),
+                (Some((_, audience)), None) => {
+                    (serde_json::from_str(&event.payload).map_err(AppError::internal)?, audience)
+                }
                 (None, _) => (serde_json::Value::Null, None),
             };
             loaded.insert(key.clone(), rendered);
         }
         let Some((data, audience)) = loaded.get(&key) else { continue };
-        let (prev_data, prev_audience) = match rendered_here.get(&key) {
-            Some((d, a)) => (Some(d.clone()), Some(a.clone())),
-            None => (
-                event.prev_data.as_deref().and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok()),
-                // `Some(None)`: a previous event seen by everyone; `None`: no previous event.
-                event.prev_data.is_some().then(|| event.prev_audience.clone()),
-            ),
+        let (prev_data, prev_audience) = match previous.remove(&key) {
+            Some(p) => p,
+            None => {
+                match crm_store::queries::outbox::last_rendered(conn, &event.entity_type, event.entity_id)? {
+                    Some((d, a)) => {
+                        (d.and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok()), Some(a))
+                    }
+                    None => (None, None),
+                }
+            }
         };
         let changes = prev_data.as_ref().and_then(|before| changes(before, data));
         let audience = audience_text(audience.as_ref())?;
@@ -105,15 +114,10 @@ pub(crate) fn render_pending(conn: &mut DbConnection, app: &App) -> Result<(), A
             audience: audience.clone(),
             prev_audience: prev_audience.flatten(),
         };
-        crm_store::queries::outbox::set_snapshot(conn, event.id, &snapshot)?;
-        rendered_here.insert(key, (data.clone(), audience));
+        crm_store::queries::outbox::append_rendered(conn, &event, &snapshot)?;
+        previous.insert(key, (Some(data.clone()), Some(audience)));
     }
     Ok(())
-}
-
-fn payload_of(conn: &mut DbConnection, event: DbUuid) -> Result<serde_json::Value, AppError> {
-    let row = crm_store::queries::outbox::find(conn, event)?.ok_or(AppError::NotFound("event"))?;
-    serde_json::from_str(&row.payload).map_err(AppError::internal)
 }
 
 /// A stored audience; `None` for entities everyone who may read their kind sees.

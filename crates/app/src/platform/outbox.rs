@@ -2,6 +2,8 @@
 //! called inside the use case's transaction, so an event exists exactly when
 //! its change does.
 
+use std::cell::RefCell;
+
 use chrono::{DateTime, Utc};
 use crm_domain::events::EventType;
 use crm_store::rows::OutboxEventRow;
@@ -31,8 +33,55 @@ pub fn record(
         actor_kind: actor_kind.to_owned(),
         actor_id,
     };
-    crm_store::queries::outbox::append(conn, &row)?;
+    // Inside `App::write` the event waits to be rendered and inserted in one
+    // go before the commit; elsewhere (no such transaction) it goes in now.
+    let unbuffered = COLLECTED.with(|c| match c.borrow_mut().as_mut() {
+        Some(events) => {
+            events.push(row);
+            None
+        }
+        None => Some(row),
+    });
+    if let Some(row) = unbuffered {
+        crm_store::queries::outbox::append(conn, &row)?;
+    }
     Ok(())
+}
+
+thread_local! {
+    /// The events of the write transaction running on this thread, in the
+    /// order they were recorded. A transaction runs on one thread from
+    /// `BEGIN` to `COMMIT` (diesel is synchronous), so a thread-local
+    /// cannot mix two transactions' events.
+    static COLLECTED: RefCell<Option<Vec<OutboxEventRow>>> = const { RefCell::new(None) };
+}
+
+/// Events being collected for one write transaction; a write nested inside
+/// (another connection, another transaction) collects its own, and the
+/// outer one's are put back when it ends.
+///
+/// Events recorded inside a savepoint that rolls back would survive it:
+/// record none there (none of today's savepoints do; they guard one insert).
+pub(crate) struct Collecting {
+    outer: Option<Vec<OutboxEventRow>>,
+}
+
+pub(crate) fn collect() -> Collecting {
+    Collecting { outer: COLLECTED.with(|c| c.replace(Some(Vec::new()))) }
+}
+
+impl Collecting {
+    /// The events recorded so far, leaving none.
+    pub(crate) fn take(&mut self) -> Vec<OutboxEventRow> {
+        COLLECTED.with(|c| c.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
+    }
+}
+
+impl Drop for Collecting {
+    fn drop(&mut self) {
+        let outer = self.outer.take();
+        COLLECTED.with(|c| *c.borrow_mut() = outer);
+    }
 }
 
 /// Who may see an entity at one change, as the feed checks it: a reader sees

@@ -42,7 +42,7 @@ pub struct FeedEventRow {
 }
 
 /// What rendering fills in on an event written in the current transaction.
-#[derive(Debug, Clone, AsChangeset)]
+#[derive(Debug, Clone, AsChangeset, Insertable)]
 #[diesel(table_name = outbox_events, treat_none_as_null = true)]
 pub struct EventSnapshot {
     pub data: Option<String>,

@@ -81,48 +81,30 @@ pub fn feed_after(
     query.order((outbox_events::tx_id.asc(), outbox_events::seq.asc())).limit(limit).load(conn)
 }
 
-/// Events this transaction wrote that are not rendered yet (on PostgreSQL
-/// other transactions' pending events are invisible; on SQLite there are none).
-pub fn pending(conn: &mut DbConnection) -> QueryResult<Vec<(DbUuid, String, DbUuid)>> {
+/// Appends an event already rendered: one insert where an insert and a
+/// later update would write the row, and every index of the table, twice.
+pub fn append_rendered(
+    conn: &mut DbConnection,
+    event: &OutboxEventRow,
+    snapshot: &EventSnapshot,
+) -> QueryResult<()> {
+    diesel::insert_into(outbox_events::table).values((event, snapshot)).execute(conn).map(|_| ())
+}
+
+/// The data and audience of the entity's latest rendered event, if any.
+pub fn last_rendered(
+    conn: &mut DbConnection,
+    entity_type: &str,
+    entity_id: DbUuid,
+) -> QueryResult<Option<(Option<String>, Option<String>)>> {
     outbox_events::table
-        .filter(outbox_events::data.is_null())
-        .order(outbox_events::seq.asc())
-        .select((outbox_events::id, outbox_events::entity_type, outbox_events::entity_id))
-        .load(conn)
-}
-
-/// An event not yet rendered, with its entity's latest rendered event's
-/// data and audience (both `None` when it has none).
-#[derive(Debug, QueryableByName)]
-pub struct PendingEvent {
-    #[diesel(sql_type = crate::types::SqlUuid)]
-    pub id: DbUuid,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub entity_type: String,
-    #[diesel(sql_type = crate::types::SqlUuid)]
-    pub entity_id: DbUuid,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    pub prev_data: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    pub prev_audience: Option<String>,
-}
-
-/// The events this transaction wrote, in order, each with the data and
-/// audience of its entity's latest event rendered before: one statement for
-/// the lot, where a lookup per event is a round trip each.
-pub fn pending_with_previous(conn: &mut DbConnection) -> QueryResult<Vec<PendingEvent>> {
-    const PREVIOUS: &str = "FROM outbox_events p WHERE p.entity_type = e.entity_type \
-        AND p.entity_id = e.entity_id AND p.data IS NOT NULL ORDER BY p.tx_id DESC, p.seq DESC LIMIT 1";
-    diesel::sql_query(format!(
-        "SELECT e.id, e.entity_type, e.entity_id, (SELECT p.data {PREVIOUS}) AS prev_data, \
-         (SELECT p.audience {PREVIOUS}) AS prev_audience \
-         FROM outbox_events e WHERE e.data IS NULL ORDER BY e.seq"
-    ))
-    .load(conn)
-}
-
-pub fn set_snapshot(conn: &mut DbConnection, id: DbUuid, snapshot: &EventSnapshot) -> QueryResult<()> {
-    diesel::update(outbox_events::table.find(id)).set(snapshot).execute(conn).map(|_| ())
+        .filter(outbox_events::entity_type.eq(entity_type))
+        .filter(outbox_events::entity_id.eq(entity_id))
+        .filter(outbox_events::data.is_not_null())
+        .order((outbox_events::tx_id.desc(), outbox_events::seq.desc()))
+        .select((outbox_events::data, outbox_events::audience))
+        .first(conn)
+        .optional()
 }
 
 /// Where retention has pruned the feed up to (`None`: nothing pruned yet).

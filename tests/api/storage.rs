@@ -325,3 +325,52 @@ async fn the_feed_never_skips_an_event_whose_transaction_commits_after_a_later_o
     naive_seen.extend(read_naively(&mut reader, &mut naive));
     assert_eq!(naive_seen, ["order.fast"], "the naive read should have skipped the slow event");
 }
+
+/// SQLite numbers each event in a trigger; the number must come from one
+/// entry of the (tx_id, seq) index, not a scan of every event before it
+/// (`MAX(seq)` alone cannot use that index: each event cost more than the last).
+#[tokio::test]
+async fn sqlite_numbers_an_event_from_one_index_entry() {
+    #[derive(QueryableByName)]
+    struct Sql {
+        #[diesel(sql_type = Text)]
+        sql: String,
+    }
+    #[derive(QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+    let db = TestDb::sqlite();
+    let (pool, _) = crm_app::open_database(db.url(), 1, std::time::Duration::from_secs(5)).unwrap();
+    let mut conn = pool.get().unwrap();
+    let trigger: Vec<Sql> = diesel::sql_query(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'outbox_events_number'",
+    )
+    .load(&mut *conn)
+    .unwrap();
+    let body = &trigger[0].sql;
+    let start = body.find("(SELECT").expect("the trigger numbers with a subquery") + 1;
+    // The subquery ends at the parenthesis that closes the one it opened with.
+    let mut depth = 1;
+    let len = body[start..]
+        .char_indices()
+        .find(|&(_, c)| {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            depth == 0
+        })
+        .unwrap()
+        .0;
+    let subquery = &body[start..start + len];
+    let plan: Vec<Plan> =
+        diesel::sql_query(format!("EXPLAIN QUERY PLAN {subquery}")).load(&mut *conn).unwrap();
+    let details: Vec<&str> = plan.iter().map(|p| p.detail.as_str()).collect();
+    assert!(
+        details.iter().any(|d| d.contains("outbox_events_feed_idx (tx_id=?)")),
+        "{subquery}: {details:?}"
+    );
+}

@@ -68,6 +68,10 @@ pub trait Render: Send + Sync {
 /// Fields that change with every write and say nothing of what changed.
 const BOOKKEEPING: &[&str] = &["version", "updated_at"];
 
+/// An entity's latest event before the one being rendered: its data, and
+/// its audience (`None`: there was no such event; `Some(None)`: everyone's).
+type Previous = (Option<serde_json::Value>, Option<Option<String>>);
+
 /// Renders the events this transaction recorded and appends them (called
 /// by `App::write` just before it commits). Without a renderer (use-case
 /// tests) the ad-hoc payload stands in for `data`.
@@ -78,8 +82,7 @@ pub(crate) fn render_pending(
 ) -> Result<(), AppError> {
     let mut loaded: HashMap<(String, Uuid), (serde_json::Value, Option<Audience>)> = HashMap::new();
     // Per entity, its latest event: rendered earlier in this loop, else read.
-    let mut previous: HashMap<(String, Uuid), (Option<serde_json::Value>, Option<Option<String>>)> =
-        HashMap::new();
+    let mut previous: HashMap<(String, Uuid), Previous> = HashMap::new();
     for event in events {
         let key = (event.entity_type.clone(), event.entity_id.0);
         if !loaded.contains_key(&key) {

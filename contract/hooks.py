@@ -2,11 +2,35 @@
 states in words that JSON Schema has no keyword for, and the media types
 schemathesis cannot read or write by itself. Nothing here hides a failure."""
 
+import ast
 import base64
 import datetime
+import functools
+import threading
 
 import schemathesis
 from hypothesis import strategies as st
+
+# CPython 3.11 (this machine's Python) keeps the AST builder's recursion
+# depth in interpreter-wide state, so two threads parsing at once can corrupt
+# it and one of them raises "SystemError: AST constructor recursion depth
+# mismatch" (python/cpython#106905; the state is per call from 3.13).
+# Hypothesis parses source with `ast.parse` to describe a strategy's lambdas,
+# and schemathesis runs two workers as threads (schemathesis.toml): a CI run
+# failed on this, in Hypothesis's own code, with no request made. Parses take
+# turns here; nothing else changes. A re-entrant lock, because a finalizer run
+# by the garbage collector inside a parse may parse again on the same thread.
+_AST_LOCK = threading.RLock()
+_ast_parse = ast.parse
+
+
+@functools.wraps(_ast_parse)
+def _parse_in_turn(*args, **kwargs):
+    with _AST_LOCK:
+        return _ast_parse(*args, **kwargs)
+
+
+ast.parse = _parse_in_turn
 
 # Dates and times lie in the years 1900-2200 (info.description; the server
 # answers 400 `date_out_of_range` outside them). JSON Schema's `format` has no

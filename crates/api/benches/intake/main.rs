@@ -17,6 +17,7 @@
 
 mod ceiling;
 mod load;
+mod scale;
 mod server;
 
 use std::time::Duration;
@@ -46,6 +47,8 @@ struct Run {
     peak_rss: f64,
     intake: (Stats, Stats),
     me: (Stats, Stats),
+    /// List pages at the small size and at the large one.
+    lists: (scale::AtSize, scale::AtSize),
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -66,12 +69,12 @@ async fn main() {
     );
     let mut runs = Vec::new();
     for backend in backends {
-        runs.push(measure(backend, duration).await);
+        runs.push(measure(backend, duration, if quick { 100_000 } else { 1_000_000 }).await);
     }
     report(&runs);
 }
 
-async fn measure(backend: Backend, duration: Duration) -> Run {
+async fn measure(backend: Backend, duration: Duration, large: usize) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let (url, pg_admin) = match backend {
         Backend::Sqlite => (format!("sqlite://{}", dir.path().join("bench.db").display()), None),
@@ -161,6 +164,13 @@ async fn measure(backend: Backend, duration: Duration) -> Run {
         Backend::Postgres => ceiling::pgbench(&url, &ceiling::pgbench_me_script(&me), CLIENTS, duration),
     };
 
+    // List pages at 10,000 clients and at `large`, all held by one manager.
+    let mut fixture = scale::Fixture::new(&http, &base, &token, &url, backend).await;
+    fixture.grow_to(10_000);
+    let small = fixture.measure(&http, &base).await;
+    fixture.grow_to(large);
+    let big = fixture.measure(&http, &base).await;
+
     let peak_rss = server.peak_rss_mib();
     let start_to_ready = server.start_to_ready;
     drop(server);
@@ -175,6 +185,7 @@ async fn measure(backend: Backend, duration: Duration) -> Run {
         peak_rss,
         intake: (intake_http, intake_ceiling),
         me: (me_http, me_ceiling),
+        lists: (small, big),
     }
 }
 
@@ -194,14 +205,18 @@ fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1} ms"))
 }
 
+fn name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+    }
+}
+
 fn report(runs: &[Run]) {
     println!("| backend | measure | over HTTP | p50 | p99 | ceiling (same statements alone) | ratio |");
     println!("|---|---|---|---|---|---|---|");
     for r in runs {
-        let name = match r.backend {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres => "PostgreSQL",
-        };
+        let name = name(r.backend);
         for (what, (http, ceiling)) in [("lead intake", &r.intake), ("GET /me", &r.me)] {
             println!(
                 "| {name} | {what} | {:.0} req/s | {} | {} | {:.0} tx/s | {:.2} |",
@@ -219,6 +234,28 @@ fn report(runs: &[Run]) {
             r.peak_rss
         );
     }
+    println!("\n| backend | list page (50 of one manager's clients, one request at a time) | p50 / p99 at the small size | p50 / p99 at the large size | growth of p50 |");
+    println!("|---|---|---|---|---|");
+    for r in runs {
+        let (small, big) = &r.lists;
+        for (what, a, b) in [
+            ("manager: `GET /clients?limit=50`", &small.manager_page, &big.manager_page),
+            ("admin: `GET /clients?limit=50`", &small.admin_page, &big.admin_page),
+            ("admin, sync: `…&updated_since=…`", &small.sync_page, &big.sync_page),
+        ] {
+            println!(
+                "| {} | {what} | {} / {} at {} | {} / {} at {} | {:.2}× |",
+                name(r.backend),
+                ms(a.pct_ms(0.5)),
+                ms(a.pct_ms(0.99)),
+                small.rows,
+                ms(b.pct_ms(0.5)),
+                ms(b.pct_ms(0.99)),
+                big.rows,
+                scale::growth(a, b)
+            );
+        }
+    }
     println!("\nGoals:");
     for r in runs {
         let (name, intake_goal, me_goal) = match r.backend {
@@ -233,6 +270,17 @@ fn report(runs: &[Run]) {
             ("memory under load < 256 MiB".to_owned(), r.peak_rss < 256.0),
             ("start to ready < 1 s".to_owned(), r.start_to_ready < Duration::from_secs(1)),
         ];
+        let (small, big) = &r.lists;
+        for (what, a, b) in [
+            ("a manager's list page", &small.manager_page, &big.manager_page),
+            ("an admin's list page", &small.admin_page, &big.admin_page),
+            ("a sync page", &small.sync_page, &big.sync_page),
+        ] {
+            goals.push((
+                format!("{what} at {} rows within 1.5× of {} rows", big.rows, small.rows),
+                scale::growth(a, b) <= 1.5,
+            ));
+        }
         if r.backend == Backend::Sqlite {
             let p99 = r.intake.0.pct_ms(0.99).unwrap_or(f64::MAX);
             goals.push((format!("write p99 < 25 ms at {CLIENTS} writers"), p99 < 25.0));

@@ -17,6 +17,7 @@
 
 mod ceiling;
 mod load;
+mod sale;
 mod scale;
 mod server;
 
@@ -47,6 +48,8 @@ struct Run {
     peak_rss: f64,
     intake: (Stats, Stats),
     me: (Stats, Stats),
+    /// The whole typical sale, one request at a time.
+    sale: sale::Figures,
     /// List pages at the small size and at the large one.
     lists: (scale::AtSize, scale::AtSize),
 }
@@ -164,6 +167,10 @@ async fn measure(backend: Backend, duration: Duration, large: usize) -> Run {
         Backend::Postgres => ceiling::pgbench(&url, &ceiling::pgbench_me_script(&me), CLIENTS, duration),
     };
 
+    // The typical sale, lead to won, on the same database.
+    let sale_fixture = sale::Fixture::new(&http, &base, &token).await;
+    let sale = sale_fixture.measure(&http, &base).await;
+
     // List pages at 10,000 clients and at `large`, all held by one manager.
     let mut fixture = scale::Fixture::new(&http, &base, &token, &url, backend).await;
     fixture.grow_to(10_000);
@@ -185,6 +192,7 @@ async fn measure(backend: Backend, duration: Duration, large: usize) -> Run {
         peak_rss,
         intake: (intake_http, intake_ceiling),
         me: (me_http, me_ceiling),
+        sale,
         lists: (small, big),
     }
 }
@@ -234,6 +242,24 @@ fn report(runs: &[Run]) {
             r.peak_rss
         );
     }
+    println!("\n| backend | the typical sale, lead to won (one request at a time) | p50 | p99 |");
+    println!("|---|---|---|---|");
+    for r in runs {
+        let s = &r.sale;
+        println!(
+            "| {} | the whole sale, {} requests, summed | {} | {} |",
+            name(r.backend),
+            s.requests,
+            ms(s.sale.pct_ms(0.5)),
+            ms(s.sale.pct_ms(0.99))
+        );
+        println!(
+            "| {} | the payment that completes them and moves the interest | {} | {} |",
+            name(r.backend),
+            ms(s.payment_move.pct_ms(0.5)),
+            ms(s.payment_move.pct_ms(0.99))
+        );
+    }
     println!("\n| backend | list page (50 of one manager's clients, one request at a time) | p50 / p99 at the small size | p50 / p99 at the large size | growth of p50 |");
     println!("|---|---|---|---|---|");
     for r in runs {
@@ -270,6 +296,11 @@ fn report(runs: &[Run]) {
             ("memory under load < 256 MiB".to_owned(), r.peak_rss < 256.0),
             ("start to ready < 1 s".to_owned(), r.start_to_ready < Duration::from_secs(1)),
         ];
+        let sale_goal = if r.backend == Backend::Sqlite { 50.0 } else { 100.0 };
+        goals.push((
+            format!("the typical sale under {sale_goal:.0} ms of request time (p50)"),
+            r.sale.sale.pct_ms(0.5).unwrap_or(f64::MAX) < sale_goal,
+        ));
         let (small, big) = &r.lists;
         for (what, a, b) in [
             ("a manager's list page", &small.manager_page, &big.manager_page),

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod analytics;
 mod api_keys;
 mod areas;
 mod auth;

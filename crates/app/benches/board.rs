@@ -112,6 +112,7 @@ fn main() {
                         version: 1,
                         created_at: now,
                         updated_at: now,
+                        expected_close_on: now.date() + chrono::Days::new(30),
                     },
                 )?;
                 q::insert_task(

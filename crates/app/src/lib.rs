@@ -7,8 +7,8 @@
 //! `tests/layers.rs`, which fails on any use upward or sideways):
 //!
 //! ```text
-//!       feed/           the change feed: renders and reads every area's events
-//!         |
+//!   feed/  analytics/   the change feed | sales reports over the stage-move log
+//!         |             (side by side: neither uses the other)
 //! documents/  intake/   catalog, quotes, orders, payments, shipments, invoices… | leads, channels, providers
 //!      \       /        (side by side: neither uses the other)
 //!       sales/          scenarios, interests, the board, interactions, tasks
@@ -25,6 +25,7 @@
 //! takes the lead inbox as a function the caller passes in. Who may see or be
 //! handed what is written once, in `identity::policy`.
 
+pub mod analytics;
 pub mod documents;
 pub mod feed;
 pub mod identity;

@@ -8,7 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Floors from the ground up. An area may use its own floor's code and any
-/// floor below; `documents` and `intake` share a floor and do not use each other.
+/// floor below; `documents` and `intake` share a floor and do not use each other,
+/// nor do `feed` and `analytics`.
 const FLOORS: &[(&str, u8)] = &[
     ("platform", 0),
     ("identity", 1),
@@ -17,6 +18,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("documents", 4),
     ("intake", 4),
     ("feed", 5),
+    ("analytics", 5),
 ];
 
 /// Names the crate root re-exports, and the area each comes from.

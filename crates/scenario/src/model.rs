@@ -179,6 +179,10 @@ pub struct Stage {
     pub code: String,
     pub name: String,
     pub kind: StageKind,
+    /// The chance, in percent, that an interest on this stage is won: the
+    /// forecast weighs open interests by it. Absent: see `Scenario::probability`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<u8>,
     #[serde(default)]
     pub guards: Vec<Guard>,
     #[serde(default)]
@@ -205,7 +209,14 @@ pub struct Scenario {
     pub stages: Vec<Stage>,
     #[serde(default)]
     pub event_rules: Vec<EventRule>,
+    /// How many days a sale usually takes: a new interest is expected to
+    /// close this long after it is made. Absent: `DEFAULT_CYCLE_DAYS`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle_days: Option<u32>,
 }
+
+/// The typical cycle of a scenario that names none (DOMAIN: a month).
+pub const DEFAULT_CYCLE_DAYS: u32 = 30;
 
 impl Scenario {
     pub fn stage(&self, code: &str) -> Option<&Stage> {
@@ -214,6 +225,42 @@ impl Scenario {
 
     pub fn position(&self, code: &str) -> Option<usize> {
         self.stages.iter().position(|s| s.code == code)
+    }
+
+    /// The chance, in percent, that an interest on `code` is won: the stage's
+    /// own figure, else 100 on won, 0 on lost, and on the n open stages the
+    /// k-th (from 1) gets k·100/(n+1), so later stages weigh more.
+    pub fn probability(&self, code: &str) -> Option<u8> {
+        let stage = self.stage(code)?;
+        if let Some(p) = stage.probability {
+            return Some(p);
+        }
+        Some(match stage.kind {
+            StageKind::Won => 100,
+            StageKind::Lost => 0,
+            StageKind::Open => {
+                let open: Vec<&Stage> = self.stages.iter().filter(|s| s.kind == StageKind::Open).collect();
+                let k = open.iter().position(|s| s.code == code).unwrap_or(0) + 1;
+                // k ≤ n ≤ 50 stages: the quotient is below 100.
+                u8::try_from(k * 100 / (open.len() + 1)).unwrap_or(0)
+            }
+        })
+    }
+
+    /// The typical cycle in days.
+    pub fn cycle_days(&self) -> u32 {
+        self.cycle_days.unwrap_or(DEFAULT_CYCLE_DAYS)
+    }
+
+    /// The scenario with every stage's probability and the cycle written out,
+    /// as the API shows it.
+    pub fn with_defaults(&self) -> Scenario {
+        let mut out = self.clone();
+        for stage in &mut out.stages {
+            stage.probability = self.probability(&stage.code);
+        }
+        out.cycle_days = Some(self.cycle_days());
+        out
     }
 
     /// Where a new interest starts: the first open stage.
@@ -225,6 +272,36 @@ impl Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probabilities_fall_back_by_kind_and_position() {
+        let stage = |code: &str, kind, probability| Stage {
+            code: code.into(),
+            name: code.into(),
+            kind,
+            probability,
+            guards: vec![],
+            on_entry: vec![],
+            triggers: vec![],
+        };
+        let s = Scenario {
+            stages: vec![
+                stage("a", StageKind::Open, None),
+                stage("b", StageKind::Open, Some(55)),
+                stage("c", StageKind::Open, None),
+                stage("w", StageKind::Won, None),
+                stage("l", StageKind::Lost, None),
+            ],
+            event_rules: vec![],
+            cycle_days: None,
+        };
+        let got: Vec<_> = ["a", "b", "c", "w", "l", "x"].iter().map(|c| s.probability(c)).collect();
+        assert_eq!(got, [Some(25), Some(55), Some(75), Some(100), Some(0), None]);
+        assert_eq!(s.cycle_days(), 30);
+        let shown = s.with_defaults();
+        assert_eq!(shown.stages[0].probability, Some(25));
+        assert_eq!(shown.cycle_days, Some(30));
+    }
 
     #[test]
     fn only_won_and_lost_are_final() {

@@ -13,11 +13,12 @@ fn task(title: &str, kind: &str, days: u32) -> Action {
     }
 }
 
-fn stage(code: &str, name: &str, kind: StageKind) -> Stage {
+fn stage(code: &str, name: &str, kind: StageKind, probability: u8) -> Stage {
     Stage {
         code: code.to_owned(),
         name: name.to_owned(),
         kind,
+        probability: Some(probability),
         guards: vec![],
         on_entry: vec![],
         triggers: vec![],
@@ -25,18 +26,18 @@ fn stage(code: &str, name: &str, kind: StageKind) -> Stage {
 }
 
 pub fn typical_sale() -> Scenario {
-    let mut request = stage("request", "Request", StageKind::Open);
+    let mut request = stage("request", "Request", StageKind::Open, 10);
     request.on_entry.push(task("Call the client", "call", 0));
 
-    let proposal = stage("proposal", "Proposal", StageKind::Open);
+    let proposal = stage("proposal", "Proposal", StageKind::Open, 30);
 
-    let mut payment = stage("payment", "Payment", StageKind::Open);
+    let mut payment = stage("payment", "Payment", StageKind::Open, 70);
     payment.on_entry.push(task("What about the payment?", "payment_follow_up", 3));
     payment
         .triggers
         .push(StageTrigger { event: DomainEvent::OrdersFullyPaid, move_to: "shipment".to_owned() });
 
-    let mut shipment = stage("shipment", "Shipment", StageKind::Open);
+    let mut shipment = stage("shipment", "Shipment", StageKind::Open, 90);
     shipment.on_entry.push(Action::CloseTasks { task_kind: "payment_follow_up".to_owned() });
     shipment.on_entry.push(task("Ship the goods", "shipment", 0));
     shipment.on_entry.push(Action::Notify {
@@ -47,11 +48,11 @@ pub fn typical_sale() -> Scenario {
         .triggers
         .push(StageTrigger { event: DomainEvent::OrdersFullyShipped, move_to: "won".to_owned() });
 
-    let mut won = stage("won", "Won", StageKind::Won);
+    let mut won = stage("won", "Won", StageKind::Won, 100);
     won.guards = vec![Guard::ClientSet, Guard::OrdersFullyPaid, Guard::OrdersFullyShipped];
     won.on_entry.push(Action::SetPotentialToRevenue);
 
-    let mut lost = stage("lost", "Lost", StageKind::Lost);
+    let mut lost = stage("lost", "Lost", StageKind::Lost, 0);
     lost.guards = vec![Guard::LossReasonSet];
 
     Scenario {
@@ -61,5 +62,6 @@ pub fn typical_sale() -> Scenario {
             stages: vec![],
             actions: vec![task("Check the delivery", "delivery_check", 3)],
         }],
+        cycle_days: Some(DEFAULT_CYCLE_DAYS),
     }
 }

@@ -15,6 +15,7 @@ pub struct Problem {
 const MAX_DAYS: u32 = 366;
 const MAX_HOURS: u32 = 24 * 366;
 const MAX_STAGES: usize = 50;
+const MAX_CYCLE_DAYS: u32 = 3650;
 
 fn valid_code(code: &str) -> bool {
     !code.is_empty()
@@ -82,6 +83,13 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             message: format!("at most {MAX_STAGES} stages"),
         });
     }
+    if s.cycle_days.is_some_and(|d| d == 0 || d > MAX_CYCLE_DAYS) {
+        p.push(Problem {
+            path: "cycle_days".into(),
+            code: "out_of_range",
+            message: format!("a cycle is 1 to {MAX_CYCLE_DAYS} days"),
+        });
+    }
     let mut codes = HashSet::new();
     for (i, stage) in s.stages.iter().enumerate() {
         if !valid_code(&stage.code) {
@@ -99,6 +107,13 @@ pub fn validate(s: &Scenario) -> Vec<Problem> {
             });
         }
         check_text(&mut p, format!("stages[{i}].name"), &stage.name, 100);
+        if stage.probability.is_some_and(|pr| pr > 100) {
+            p.push(Problem {
+                path: format!("stages[{i}].probability"),
+                code: "out_of_range",
+                message: "a probability is a percent from 0 to 100".to_owned(),
+            });
+        }
         check_actions(&mut p, &format!("stages[{i}].on_entry"), &stage.on_entry);
         if stage.kind.is_final() && !stage.triggers.is_empty() {
             p.push(Problem {
@@ -202,6 +217,7 @@ mod tests {
             code: "Bad Code".into(),
             name: " ".into(),
             kind: StageKind::Lost,
+            probability: Some(101),
             guards: vec![],
             on_entry: vec![Action::CreateTask {
                 task: TaskTemplate {
@@ -223,6 +239,7 @@ mod tests {
             ("blank", "stages[5].on_entry[0].title"),
             ("out_of_range", "stages[5].on_entry[0].due"),
             ("loss_reason_guard", "stages[5].guards"),
+            ("out_of_range", "stages[5].probability"),
         ] {
             assert!(
                 codes.iter().any(|(c, p)| *c == expected.0 && p == expected.1),
@@ -233,7 +250,7 @@ mod tests {
 
     #[test]
     fn scenarios_without_open_or_lost_stages_are_refused() {
-        let s = Scenario { stages: vec![], event_rules: vec![] };
+        let s = Scenario { stages: vec![], event_rules: vec![], cycle_days: None };
         let codes: Vec<_> = validate(&s).into_iter().map(|p| p.code).collect();
         assert!(
             codes.contains(&"no_open_stage")
@@ -303,12 +320,22 @@ mod edge_tests {
     }
 
     #[test]
+    fn a_cycle_is_one_day_to_ten_years() {
+        let mut s = typical_sale();
+        for (days, ok) in [(0, false), (1, true), (3650, true), (3651, false)] {
+            s.cycle_days = Some(days);
+            assert_eq!(codes(&s).is_empty(), ok, "{days} days");
+        }
+    }
+
+    #[test]
     fn fifty_stages_at_most() {
         let mut s = typical_sale();
         let extra = |i: usize| Stage {
             code: format!("extra_{i}"),
             name: format!("Extra {i}"),
             kind: StageKind::Open,
+            probability: None,
             guards: vec![],
             on_entry: vec![],
             triggers: vec![],

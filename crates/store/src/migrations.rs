@@ -44,6 +44,16 @@ pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
     applied.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// Reverts the latest applied migration; returns its version. Only tests
+/// call it, to prove a migration's backfill: revert, then `run_pending`.
+pub fn revert_last(conn: &mut DbConnection) -> Result<String, StoreError> {
+    let reverted = match conn {
+        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES),
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE),
+    };
+    reverted.map(|v| v.to_string()).map_err(|e| StoreError::Migration(e.to_string()))
+}
+
 /// Whether the database lacks a migration this build knows (for `/readyz`).
 pub fn has_pending(conn: &mut DbConnection) -> Result<bool, StoreError> {
     let pending = match conn {

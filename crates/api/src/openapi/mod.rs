@@ -14,6 +14,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemField, ProblemUnmet};
+use crate::routes::analytics;
 use crate::routes::documents;
 use crate::routes::feed;
 use crate::routes::health;
@@ -82,6 +83,8 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         webhooks::create_webhook, webhooks::list_webhooks, webhooks::get_webhook, webhooks::update_webhook,
         webhooks::delete_webhook, webhooks::rotate_secret, webhooks::list_deliveries, webhooks::redeliver,
         webhooks::replay, webhooks::test_webhook,
+        analytics::funnel, analytics::stage_durations, analytics::win_rate, analytics::loss_reasons,
+        analytics::forecast,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -110,6 +113,7 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         (name = "intake", description = "Leads from e-mail, Telegram, VK, telephony and website forms; channel settings"),
         (name = "events", description = "The change feed: every change you may see, gap-free, in commit order"),
         (name = "webhooks", description = "Signed pushes of the change feed to integrators, with deliveries, retries and replay"),
+        (name = "analytics", description = "Sales reports for heads, computed from the stage-move log: funnel, time in stage, win rate, loss reasons, forecast"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -238,6 +242,11 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("getRelatedDocument", &perm::READ_PURCHASING),
     ("getPayment", &perm::READ_PAYMENTS),
     ("listShipments", &perm::READ_SHIPMENTS),
+    ("getFunnel", &perm::READ_ANALYTICS),
+    ("getStageDurations", &perm::READ_ANALYTICS),
+    ("getWinRate", &perm::READ_ANALYTICS),
+    ("getLossReasonReport", &perm::READ_ANALYTICS),
+    ("getForecast", &perm::READ_ANALYTICS),
 ];
 
 /// Create operations and the read operation their `Location` points at.

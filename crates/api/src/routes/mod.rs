@@ -1,5 +1,6 @@
 //! Routes grouped by resource; handlers are thin: parse, call `app`, shape.
 
+pub mod analytics;
 pub mod documents;
 pub mod feed;
 pub mod health;
@@ -29,7 +30,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig, cors_origins: &[String]) {
             .configure(intake::configure)
             .configure(documents::configure)
             .configure(feed::configure)
-            .configure(webhooks::configure),
+            .configure(webhooks::configure)
+            .configure(analytics::configure),
     );
 }
 

@@ -76,6 +76,12 @@ pub const WRITE_TASKS: Access =
 
 pub const READ_NOTIFICATIONS: Access =
     Access { action: "read their notifications", roles: EVERYONE, key: KeyRule::Never };
+/// Sales reports: each reader gets the figures of whom they see.
+pub const READ_ANALYTICS: Access = Access {
+    action: "read sales analytics",
+    roles: &[Role::Manager, Role::Head, Role::Admin],
+    key: KeyRule::Never,
+};
 pub const READ_BOARD: Access =
     Access { action: "see the board", roles: &[Role::Manager, Role::Head, Role::Admin], key: KeyRule::Never };
 

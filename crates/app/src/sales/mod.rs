@@ -15,7 +15,7 @@ use crm_domain::status::TimelineKind;
 use crm_domain::Role;
 use crm_scenario::{Assignee, Effect, InterestState, Scenario, StageKind};
 use crm_store::queries::{departments as dq, sales as q, users as uq};
-use crm_store::rows::{InterestRow, NotificationRow, TaskRow, TimelineEntryRow};
+use crm_store::rows::{InterestRow, NotificationRow, StageMoveRow, TaskRow, TimelineEntryRow};
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
@@ -129,6 +129,38 @@ pub(crate) fn timeline(
     Ok(())
 }
 
+/// Appends a move to the stage-move log that every sales report reads;
+/// `why` carries the interaction result or the event whose rule moved it.
+pub(crate) fn record_move(
+    conn: &mut DbConnection,
+    actor: Option<&Principal>,
+    now: DateTime<Utc>,
+    row: &InterestRow,
+    from: Option<String>,
+    why: &serde_json::Value,
+) -> Result<(), AppError> {
+    let (actor_kind, actor_id) = actor_parts(actor);
+    let text = |key: &str| why.get(key).and_then(serde_json::Value::as_str).map(str::to_owned);
+    q::insert_stage_move(
+        conn,
+        &StageMoveRow {
+            id: crm_domain::new_id().into(),
+            interest_id: row.id,
+            scenario_id: row.scenario_id,
+            from_stage: from,
+            to_stage: row.stage.clone(),
+            moved_at: now.naive_utc(),
+            actor_kind: actor_kind.to_owned(),
+            actor_id,
+            trigger_event: text("event"),
+            interaction_result: text("interaction_result"),
+            // A loss's reason was given with its request; the row holds it.
+            loss_reason_id: if row.state == InterestState::Lost { row.loss_reason_id } else { None },
+        },
+    )?;
+    Ok(())
+}
+
 pub(crate) fn notify(
     conn: &mut DbConnection,
     user: DbUuid,
@@ -234,6 +266,7 @@ pub(crate) fn apply_effects(
                 if kind == StageKind::Open {
                     row.loss_approver_id = None;
                 }
+                record_move(conn, actor, now, row, Some(from.clone()), why)?;
                 let name = |code: &str| scenario.stage(code).map_or(code.to_owned(), |s| s.name.clone());
                 let mut payload = serde_json::json!({"from": from, "to": stage});
                 if let (Some(p), Some(w)) = (payload.as_object_mut(), why.as_object()) {

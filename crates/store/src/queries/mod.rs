@@ -1,6 +1,7 @@
 //! Queries, a folder per area (as crm-app's), a file per resource. Each takes a connection (usually inside a
 //! transaction opened by `app`) and returns rows.
 
+pub mod analytics;
 pub mod documents;
 pub mod identity;
 pub mod intake;

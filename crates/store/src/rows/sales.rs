@@ -1,6 +1,6 @@
 //! Rows of scenarios, loss reasons, interests, interactions, tasks, notifications and the timeline.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use crm_domain::status::{InteractionStatus, InterestState, TaskStatus};
 use diesel::prelude::*;
 
@@ -55,6 +55,7 @@ pub struct InterestRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub expected_close_on: NaiveDate,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -115,4 +116,21 @@ pub struct TimelineEntryRow {
     pub occurred_at: NaiveDateTime,
     pub summary: String,
     pub payload: String,
+}
+
+/// One move of an interest between stages (append-only).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = stage_moves)]
+pub struct StageMoveRow {
+    pub id: DbUuid,
+    pub interest_id: DbUuid,
+    pub scenario_id: DbUuid,
+    pub from_stage: Option<String>,
+    pub to_stage: String,
+    pub moved_at: NaiveDateTime,
+    pub actor_kind: String,
+    pub actor_id: Option<DbUuid>,
+    pub trigger_event: Option<String>,
+    pub interaction_result: Option<String>,
+    pub loss_reason_id: Option<DbUuid>,
 }

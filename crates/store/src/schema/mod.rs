@@ -28,6 +28,7 @@ diesel::joinable!(order_instalments -> orders (order_id));
 diesel::joinable!(interests -> users (responsible_id));
 diesel::joinable!(interactions -> interests (interest_id));
 diesel::joinable!(timeline_entries -> interests (interest_id));
+diesel::joinable!(stage_moves -> interests (interest_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
@@ -45,6 +46,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tasks,
     notifications,
     timeline_entries,
+    stage_moves,
     clients,
     contacts,
     contact_points,

@@ -55,6 +55,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        expected_close_on -> Date,
     }
 }
 
@@ -123,5 +124,23 @@ diesel::table! {
         occurred_at -> Timestamp,
         summary -> Text,
         payload -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    stage_moves (id) {
+        id -> Uuid,
+        interest_id -> Uuid,
+        scenario_id -> Uuid,
+        from_stage -> Nullable<Text>,
+        to_stage -> Text,
+        moved_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        trigger_event -> Nullable<Text>,
+        interaction_result -> Nullable<Text>,
+        loss_reason_id -> Nullable<Uuid>,
     }
 }

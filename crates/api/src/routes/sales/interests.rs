@@ -2,7 +2,7 @@
 //! loss, the timeline.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use crm_app::sales::interests::{
     InterestChanges, InterestListFilter, InterestView, LossDecision, NewInterest, NextStep, Transition,
 };
@@ -122,6 +122,12 @@ pub struct InterestDto {
     pub loss_approver_id: Option<Uuid>,
     pub stage_entered_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// When the deal should close (the forecast's month); the responsible's date.
+    #[schema(example = "2026-12-31")]
+    pub expected_close_on: NaiveDate,
+    /// The current stage's chance, in percent, of being won (the scenario's figure).
+    #[schema(minimum = 0, maximum = 100, example = 30)]
+    pub probability: u8,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -151,6 +157,8 @@ impl From<InterestView> for InterestDto {
             loss_approver_id: v.loss_approver_id,
             stage_entered_at: v.stage_entered_at,
             closed_at: v.closed_at,
+            expected_close_on: v.expected_close_on,
+            probability: v.probability,
             version: v.version,
             created_at: v.created_at,
             updated_at: v.updated_at,
@@ -192,6 +200,10 @@ pub struct CreateInterestRequest {
     pub contact_id: Option<Uuid>,
     /// Default: the caller. Managers may name only themselves, heads their people.
     pub responsible_id: Option<Uuid>,
+    /// When the deal should close: today or later, at most ten years ahead.
+    /// Default: today + the scenario's `cycle_days`.
+    #[schema(example = "2026-12-31")]
+    pub expected_close_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -215,6 +227,9 @@ pub struct UpdateInterestRequest {
     pub contact_id: Option<Option<Uuid>>,
     /// Heads and admins only.
     pub responsible_id: Option<Uuid>,
+    /// Today or later (the responsible's date), at most ten years ahead.
+    #[schema(example = "2026-12-31")]
+    pub expected_close_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -284,6 +299,7 @@ pub async fn create_interest(
         client_id: b.client_id,
         contact_id: b.contact_id,
         responsible_id: b.responsible_id,
+        expected_close_on: b.expected_close_on,
     };
     let v = run(&state, move |app| crm_app::sales::interests::create_interest(app, &auth.0, input)).await?;
     let (id, version) = (v.id, v.version);
@@ -309,8 +325,9 @@ pub async fn get_interest(
 
 /// Change an interest's details.
 ///
-/// The responsible may change title, potential amount, service type, client
-/// and contact; handing the interest to someone else is for heads and admins.
+/// The responsible may change title, potential amount, service type, client,
+/// contact and expected close date; handing the interest to someone else is
+/// for heads and admins.
 #[utoipa::path(patch, path = "/api/v1/interests/{id}", operation_id = "updateInterest", tag = "interests",
     params(("id" = Uuid, Path, description = "Interest id"), ("If-Match" = Option<String>, Header, description = "ETag you read")),
     request_body = UpdateInterestRequest,
@@ -333,6 +350,7 @@ pub async fn update_interest(
         client_id: b.client_id,
         contact_id: b.contact_id,
         responsible_id: b.responsible_id,
+        expected_close_on: b.expected_close_on,
     };
     let v = run(&state, move |app| {
         crm_app::sales::interests::update_interest(app, &auth.0, id, if_match.0, changes)

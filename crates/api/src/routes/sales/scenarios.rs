@@ -112,6 +112,12 @@ pub struct StageDto {
     #[schema(example = "Request")]
     pub name: String,
     pub kind: StageKindDto,
+    /// The chance, in percent, that an interest on this stage is won; the
+    /// forecast weighs open interests by it. Omitted on input: 100 on won,
+    /// 0 on lost, and the k-th of n open stages k·100/(n+1). Always shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 100, example = 30)]
+    pub probability: Option<u8>,
     #[serde(default)]
     pub guards: Vec<GuardDto>,
     #[serde(default)]
@@ -138,6 +144,11 @@ pub struct ScenarioDefinitionDto {
     pub stages: Vec<StageDto>,
     #[serde(default)]
     pub event_rules: Vec<EventRuleDto>,
+    /// Days a sale usually takes: a new interest is expected to close this
+    /// long after it is made. Omitted on input: 30. Always shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 3650, example = 30)]
+    pub cycle_days: Option<u32>,
 }
 
 impl ScenarioDefinitionDto {
@@ -148,7 +159,7 @@ impl ScenarioDefinitionDto {
     }
 
     pub fn from_model(s: &crm_app::scenario::Scenario) -> Result<Self, ApiError> {
-        serde_json::to_value(s)
+        serde_json::to_value(s.with_defaults())
             .and_then(serde_json::from_value)
             .map_err(|e| ApiError::App(crm_app::AppError::internal(e)))
     }

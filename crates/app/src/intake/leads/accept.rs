@@ -190,6 +190,7 @@ pub fn accept_lead(
                     client_id,
                     contact_id,
                     responsible_id: responsible,
+                    expected_close_on: None,
                 };
                 let interest = interests::create_interest_in(conn, actor, input, now, fallback)?;
                 lead_on_timeline(conn, actor, interest.id.into(), &row, TimelineKind::LeadAccepted)?;

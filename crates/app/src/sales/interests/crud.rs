@@ -1,6 +1,6 @@
 //! Creating, reading, listing and changing interests.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use crm_domain::events::EventType;
 use crm_domain::status::TimelineKind;
@@ -34,6 +34,20 @@ pub struct NewInterest {
     pub client_id: Option<Uuid>,
     pub contact_id: Option<Uuid>,
     pub responsible_id: Option<Uuid>,
+    /// When the deal should close; absent: today + the scenario's cycle.
+    pub expected_close_on: Option<NaiveDate>,
+}
+
+/// An expected close date is today or later in the responsible's zone, and
+/// within ten years: a date already gone would put the deal in no forecast.
+pub(super) fn check_expected_close(on: NaiveDate, today: NaiveDate) -> Result<NaiveDate, AppError> {
+    if on < today {
+        return Err(AppError::field("expected_close_on", "in_the_past", format!("use {today} or later")));
+    }
+    if on > today + chrono::Days::new(3653) {
+        return Err(AppError::field("expected_close_on", "too_far", "at most ten years ahead"));
+    }
+    Ok(on)
 }
 
 pub(super) fn check_title(p: &mut Problems, field: &str, title: &str) -> String {
@@ -170,6 +184,11 @@ pub(crate) fn create_interest_in(
     let effects = crm_scenario::decide_start(&def, now, tz)
         .map_err(|u| AppError::Rules(u.into_iter().map(|u| Unmet::new(u.check, u.message)).collect()))?;
     let first = def.first_open().map(|s| s.code.clone()).unwrap_or_default();
+    let today = now.with_timezone(&tz).date_naive();
+    let expected_close_on = match input.expected_close_on {
+        Some(on) => check_expected_close(on, today)?,
+        None => today + chrono::Days::new(u64::from(def.cycle_days())),
+    };
     let mut row = InterestRow {
         id: id.into(),
         scenario_id: scenario_row.id,
@@ -191,8 +210,10 @@ pub(crate) fn create_interest_in(
         version: 1,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        expected_close_on,
     };
     q::insert_interest(conn, &row)?;
+    crate::sales::record_move(conn, Some(actor), now, &row, None, &serde_json::json!({}))?;
     timeline(
         conn,
         row.id,
@@ -309,6 +330,7 @@ pub struct InterestChanges {
     pub client_id: Option<Option<Uuid>>,
     pub contact_id: Option<Option<Uuid>>,
     pub responsible_id: Option<Uuid>,
+    pub expected_close_on: Option<NaiveDate>,
 }
 
 /// Changes an interest's fields. The responsible may change the deal's
@@ -374,6 +396,13 @@ pub fn update_interest(
         if let Some(c) = changes.contact_id {
             row.contact_id = c.map(Into::into);
             changed.push("contact_id");
+        }
+        if let Some(on) = changes.expected_close_on {
+            if on != row.expected_close_on {
+                let tz = user_tz(conn, row.responsible_id, fallback)?;
+                row.expected_close_on = check_expected_close(on, now.with_timezone(&tz).date_naive())?;
+                changed.push("expected_close_on");
+            }
         }
         if let Some(r) = changes.responsible_id {
             let reassigning = r != row.responsible_id.0;

@@ -51,6 +51,9 @@ pub struct InterestView {
     pub loss_approver_id: Option<Uuid>,
     pub stage_entered_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    pub expected_close_on: chrono::NaiveDate,
+    /// The current stage's chance, in percent, of being won.
+    pub probability: u8,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -118,6 +121,8 @@ pub(super) fn build(
         stages: progress(def, &row.stage),
         health: health_of(now, extras.tz, extras.tasks, extras.planned),
         next_interaction: next_of(extras.planned),
+        probability: def.probability(&row.stage).unwrap_or(0),
+        expected_close_on: row.expected_close_on,
         stage: row.stage,
         pending_stage: row.pending_stage,
         title: row.title,
@@ -233,6 +238,7 @@ pub(super) fn event_payload(row: &InterestRow) -> serde_json::Value {
         "id": row.id.0, "scenario_id": row.scenario_id.0, "stage": row.stage, "state": row.state.as_str(),
         "title": row.title, "potential_minor": row.potential_minor, "currency": row.currency,
         "responsible_id": row.responsible_id.0, "client_id": row.client_id.map(|c| c.0), "version": row.version,
+        "expected_close_on": row.expected_close_on,
     })
 }
 

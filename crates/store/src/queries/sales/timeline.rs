@@ -11,7 +11,10 @@ pub fn insert_timeline_entry(conn: &mut DbConnection, row: &TimelineEntryRow) ->
     diesel::insert_into(timeline_entries::table).values(row).execute(conn).map(|_| ())
 }
 
-/// Newest first; `before` is the last id of the previous page.
+pub fn insert_stage_move(conn: &mut DbConnection, row: &StageMoveRow) -> QueryResult<()> {
+    diesel::insert_into(stage_moves::table).values(row).execute(conn).map(|_| ())
+}
+
 /// An interest's timeline, newest first by when each thing happened (ties
 /// in the order they were written), continuing after the entry `before`.
 pub fn list_timeline(

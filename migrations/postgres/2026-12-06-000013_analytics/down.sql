@@ -1,0 +1,3 @@
+DROP INDEX interests_expected_close_idx;
+ALTER TABLE interests DROP COLUMN expected_close_on;
+DROP TABLE stage_moves;

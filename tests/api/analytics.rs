@@ -6,13 +6,17 @@
 //!
 //! | | who | made | moves | now |
 //! |---|---|---|---|---|
-//! | A | Ivan | 2 Nov, 100 000 | proposal 4 Nov, payment 6 Nov, paid 9 Nov → shipment, shipped 12 Nov → won (revenue 50 000) | won |
-//! | B | Ivan | 3 Nov, 200 000 | payment 5 Nov (proposal skipped); expected to close 20 Jan | payment |
+//! | A | Ivan | 2 Nov from an e-mail lead (sales@), 100 000 | proposal 4 Nov, payment 6 Nov, paid 9 Nov → shipment, shipped 12 Nov → won (revenue 50 000) | won |
+//! | B | Ivan | 3 Nov from a phone lead (Line 1), 200 000 | payment 5 Nov (proposal skipped); expected to close 20 Jan | payment |
 //! | C | Ivan | 3 Nov, 80 000 | loss asked 10 Nov ("Price"), approved 11 Nov | lost from request |
 //! | D | Ivan | 5 Nov, 60 000 | proposal 7 Nov, loss asked 8 Nov, returned to request 9 Nov, payment 2 Dec | payment |
 //! | E | Maria | 10 Nov, 1 000 USD | proposal 20 Nov, loss asked 25 Nov ("Competitor"), approved 1 Dec 10:00 | lost from proposal |
 //! | G | Maria | 30 Nov 23:30, 30 000 | proposal 3 Dec | proposal |
 //! | F | Maria | 1 Dec 00:30, 40 000 | — | request |
+//!
+//! Two more leads stay untaken: a phone one (Line 1) to the shared inbox on
+//! 15 Nov, an e-mail one (sales@) for Maria on 29 Nov. No interaction is
+//! ever done, so an interest's last activity is its last move.
 //!
 //! Every action happens at 10:00 unless a time is given; the reports are read
 //! on 3 December at 10:00. G and F straddle midnight in Moscow (20:30 and
@@ -41,6 +45,7 @@ struct World {
     admin: String,
     head: String,
     ivan: String,
+    ivan_id: String,
     maria_id: String,
     olga: String,
 }
@@ -53,12 +58,13 @@ async fn world(app: &TestApp) -> World {
     let head = app.create_user(&admin, "head@test.crm", "head", Some(d)).await;
     ok(app.patch(&format!("/api/v1/departments/{d}"), &admin, &json!({"head_id": head["id"]})).await, 200)
         .await;
-    app.create_user(&admin, "ivan@test.crm", "manager", Some(d)).await;
+    let ivan = app.create_user(&admin, "ivan@test.crm", "manager", Some(d)).await;
     let maria = app.create_user(&admin, "maria@test.crm", "manager", Some(d)).await;
     app.create_user(&admin, "olga@test.crm", "accountant", None).await;
     World {
         head: app.token("head@test.crm", PASSWORD).await,
         ivan: app.token("ivan@test.crm", PASSWORD).await,
+        ivan_id: ivan["id"].as_str().unwrap().to_owned(),
         maria_id: maria["id"].as_str().unwrap().to_owned(),
         olga: app.token("olga@test.crm", PASSWORD).await,
         admin,
@@ -67,6 +73,35 @@ async fn world(app: &TestApp) -> World {
 
 async fn interest(app: &TestApp, token: &str, body: Value) -> String {
     ok(app.post("/api/v1/interests", Some(token), &body).await, 201).await["id"].as_str().unwrap().to_owned()
+}
+
+async fn lead(app: &TestApp, token: &str, body: Value) -> String {
+    ok(app.post("/api/v1/leads", Some(token), &body).await, 201).await["id"].as_str().unwrap().to_owned()
+}
+
+/// A lead assigned to `who`, accepted by them into a new interest.
+async fn from_lead(
+    app: &TestApp,
+    token: &str,
+    who: &str,
+    mut body: Value,
+    title: &str,
+    amount: &str,
+) -> String {
+    body["assignee_id"] = json!(who);
+    body["subject"] = json!(title);
+    let id = lead(app, token, body).await;
+    let accepted = ok(
+        app.post(
+            &format!("/api/v1/leads/{id}/accept"),
+            Some(token),
+            &json!({"mode": "new_interest", "title": title, "potential_amount": amount}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    accepted["interest"]["id"].as_str().unwrap().to_owned()
 }
 
 async fn mv(app: &TestApp, token: &str, id: &str, body: Value) {
@@ -103,14 +138,15 @@ async fn history(app: &TestApp) -> (World, Vec<String>) {
     let maria = app.token("maria@test.crm", PASSWORD).await;
 
     app.clock.set(moscow(11, 2, 10, 0));
-    let a = interest(
-        app,
-        &w.ivan,
-        json!({"title": "A", "potential_amount": "100000", "client_id": client["id"]}),
-    )
-    .await;
+    let a =
+        from_lead(app, &w.ivan, &w.ivan_id, json!({"channel": "email", "source": "sales@"}), "A", "100000")
+            .await;
+    ok(app.patch(&format!("/api/v1/interests/{a}"), &w.ivan, &json!({"client_id": client["id"]})).await, 200)
+        .await;
     app.clock.set(moscow(11, 3, 10, 0));
-    let b = interest(app, &w.ivan, json!({"title": "B", "potential_amount": "200000"})).await;
+    let b =
+        from_lead(app, &w.ivan, &w.ivan_id, json!({"channel": "phone", "source": "Line 1"}), "B", "200000")
+            .await;
     let c = interest(app, &w.ivan, json!({"title": "C", "potential_amount": "80000"})).await;
     app.clock.set(moscow(11, 4, 10, 0));
     mv(app, &w.ivan, &a, json!({"to_stage": "proposal"})).await;
@@ -172,10 +208,20 @@ async fn history(app: &TestApp) -> (World, Vec<String>) {
     .await;
     let won = app.get(&format!("/api/v1/interests/{a}"), &w.ivan).await.body;
     assert_eq!((won["state"].as_str(), won["potential_amount"].as_str()), (Some("won"), Some("50000.00")));
+    app.clock.set(moscow(11, 15, 10, 0));
+    lead(app, &w.ivan, json!({"channel": "phone", "source": "Line 1", "subject": "L4, to the shared inbox"}))
+        .await;
     app.clock.set(moscow(11, 20, 10, 0));
     mv(app, &maria, &e, json!({"to_stage": "proposal"})).await;
     app.clock.set(moscow(11, 25, 10, 0));
     mv(app, &maria, &e, json!({"to_stage": "lost", "loss_reason_id": rival["id"]})).await;
+    app.clock.set(moscow(11, 29, 10, 0));
+    lead(
+        app,
+        &w.ivan,
+        json!({"channel": "email", "source": "sales@", "subject": "L3", "assignee_id": w.maria_id}),
+    )
+    .await;
     app.clock.set(moscow(11, 30, 23, 30));
     let g = interest(app, &maria, json!({"title": "G", "potential_amount": "30000"})).await;
     app.clock.set(moscow(12, 1, 0, 30));
@@ -441,6 +487,112 @@ async fn every_report_gives_the_figures_worked_out_by_hand() {
     );
 }
 
+/// Per person: (name, leads taken, opened, won, lost, win rate, cycle, open, open with overdue tasks).
+type ManagerRow = (String, u64, u64, u64, u64, Value, Value, u64, u64);
+
+fn manager_rows(m: &Value) -> Vec<ManagerRow> {
+    m["managers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["leads_taken"].as_u64().unwrap(),
+                r["opened"].as_u64().unwrap(),
+                r["won"].as_u64().unwrap(),
+                r["lost"].as_u64().unwrap(),
+                r["win_rate"].clone(),
+                r["average_cycle_days"].clone(),
+                r["open"].as_u64().unwrap(),
+                r["open_with_overdue_tasks"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn people_sources_and_idle_deals_are_counted_by_hand_too() {
+    let app = spawn().await;
+    let (w, ids) = history(&app).await;
+    // November. Ivan took two leads (A, B), opened A–D, won A (10 days,
+    // 50 000) and lost C (8 days); open now B and D, each with its "Call the
+    // client" task long overdue. Maria opened E and G (F is December's) and
+    // closed nothing in November; open now F and G, their call tasks overdue.
+    let m = report(&app, &w.head, &format!("managers?{NOVEMBER}")).await;
+    let n = |s: &str| s.to_owned();
+    assert_eq!(
+        manager_rows(&m),
+        vec![
+            (n("User head@test.crm"), 0, 0, 0, 0, Value::Null, Value::Null, 0, 0),
+            (n("User ivan@test.crm"), 2, 4, 1, 1, json!(50.0), json!(9.0), 2, 2),
+            (n("User maria@test.crm"), 0, 2, 0, 0, Value::Null, Value::Null, 2, 2),
+        ]
+    );
+    assert_eq!(money(&m["managers"][1]["won_amount"]), rub("50000.00"));
+    // Ivan sees his own row only.
+    let mine = report(&app, &w.ivan, &format!("managers?{NOVEMBER}")).await;
+    assert_eq!(
+        manager_rows(&mine),
+        vec![(n("User ivan@test.crm"), 2, 4, 1, 1, json!(50.0), json!(9.0), 2, 2)]
+    );
+
+    // Leads received in November: e-mail (sales@) A's and Maria's untaken
+    // one; phone (Line 1) B's and the shared inbox's. The admin sees all four;
+    // the head not the shared inbox's.
+    let admin = report(&app, &w.admin, &format!("lead-sources?{NOVEMBER}")).await;
+    let sources = |r: &Value| -> Vec<(String, String, u64, u64, u64)> {
+        r["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["channel"].as_str().unwrap().to_owned(),
+                    s["source"].as_str().unwrap().to_owned(),
+                    s["received"].as_u64().unwrap(),
+                    s["taken"].as_u64().unwrap(),
+                    s["won"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(admin["received"], 4);
+    assert_eq!(sources(&admin), vec![(n("email"), n("sales@"), 2, 1, 1), (n("phone"), n("Line 1"), 2, 1, 0)]);
+    assert_eq!(money(&admin["sources"][0]["won_amount"]), rub("50000.00"));
+    let head = report(&app, &w.head, &format!("lead-sources?{NOVEMBER}")).await;
+    assert_eq!(head["received"], 3);
+    assert_eq!(sources(&head), vec![(n("email"), n("sales@"), 2, 1, 1), (n("phone"), n("Line 1"), 1, 1, 0)]);
+
+    // Idle on 3 Dec 10:00: B since 5 Nov (28 days). With one day: F too
+    // (since 1 Dec 00:30, 2.4 days); D moved exactly a day ago, not before it.
+    let stale = report(&app, &w.head, "stale-interests").await;
+    assert_eq!((stale["days"].as_u64(), stale["count"].as_u64()), (Some(14), Some(1)));
+    assert_eq!(money(&stale["at_risk"]), rub("200000.00"));
+    assert_eq!(stale["items"][0]["interest_id"], ids[1].as_str());
+    assert_eq!(stale["items"][0]["idle_days"], json!(28.0));
+    assert_eq!(stale["items"][0]["last_activity_at"], "2026-11-05T07:00:00Z");
+    let day = report(&app, &w.head, "stale-interests?days=1&limit=1").await;
+    assert_eq!(day["count"], 2);
+    assert_eq!(money(&day["at_risk"]), rub("240000.00"));
+    let listed: Vec<_> = day["items"].as_array().unwrap().iter().map(|i| i["title"].clone()).collect();
+    assert_eq!(listed, [json!("B")]);
+    let all = report(&app, &w.head, "stale-interests?days=1").await;
+    let listed: Vec<_> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["title"].clone(), i["idle_days"].clone()))
+        .collect();
+    assert_eq!(listed, [(json!("B"), json!(28.0)), (json!("F"), json!(2.4))]);
+    // Maria's only: F.
+    let hers = report(&app, &w.head, &format!("stale-interests?days=1&responsible_id={}", w.maria_id)).await;
+    assert_eq!(hers["count"], 1);
+    for bad in ["days=0", "days=366", "limit=0", "limit=201"] {
+        app.get(&format!("/api/v1/analytics/stale-interests?{bad}"), &w.head).await.problem(400);
+    }
+}
+
 #[tokio::test]
 async fn each_reader_gets_the_figures_of_whom_they_see() {
     let app = spawn().await;
@@ -475,7 +627,16 @@ async fn each_reader_gets_the_figures_of_whom_they_see() {
         (Some(0), Some(0), &Value::Null)
     );
     // An accountant reads no sales reports.
-    for path in ["funnel", "stage-durations", "win-rate", "loss-reasons", "forecast"] {
+    for path in [
+        "funnel",
+        "stage-durations",
+        "win-rate",
+        "loss-reasons",
+        "forecast",
+        "managers",
+        "lead-sources",
+        "stale-interests",
+    ] {
         app.get(&format!("/api/v1/analytics/{path}"), &w.olga).await.problem(403);
     }
 }
@@ -563,4 +724,124 @@ async fn the_migration_backfills_the_move_log_from_the_timeline() {
     for (p, before) in paths.iter().zip(&live) {
         assert_eq!(&report(&app, &w.head, p).await, before, "{p} after the backfill");
     }
+}
+
+/// A report's file: (content type, body bytes).
+async fn file(app: &TestApp, token: &str, path: &str, accept: Option<&str>) -> (String, Vec<u8>) {
+    let mut r = app.request(reqwest::Method::GET, &format!("/api/v1/analytics/{path}"), Some(token));
+    if let Some(a) = accept {
+        r = r.header("Accept", a);
+    }
+    let res = r.send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let kind = res.headers()["content-type"].to_str().unwrap().to_owned();
+    (kind, res.bytes().await.unwrap().to_vec())
+}
+
+/// The rows of a CSV file, every field as text.
+fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// The rows of a workbook's one sheet, every cell as text (numbers as Rust writes them).
+fn xlsx_rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&sheet).unwrap();
+    range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    Data::String(s) => s.clone(),
+                    Data::Float(f) => f.to_string(),
+                    Data::Int(i) => i.to_string(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+        })
+        // A sheet's rows are as wide as its widest; the CSV's are not.
+        .map(|mut row: Vec<String>| {
+            while row.last().is_some_and(String::is_empty) {
+                row.pop();
+            }
+            row
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_reports_open_as_csv_and_xlsx_with_the_same_figures() {
+    let app = spawn().await;
+    let (w, _) = history(&app).await;
+    let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+    // The funnel of November, as worked out by hand above, with its filters on top.
+    let (kind, body) = file(&app, &w.head, &format!("funnel?{NOVEMBER}&format=csv"), None).await;
+    assert_eq!(kind, "text/csv; charset=utf-8");
+    let rows = csv_rows(&body);
+    assert_eq!(rows[0], s(&["report", "funnel"]));
+    assert_eq!(
+        rows[1..4],
+        [s(&["from", "2026-11-01"]), s(&["to", "2026-11-30"]), s(&["time_zone", "Europe/Moscow"])]
+    );
+    assert!(rows.contains(&s(&["scenario", "Typical sale"])), "{rows:?}");
+    let header = rows.iter().position(|r| r.first().is_some_and(|c| c == "stage")).unwrap();
+    assert_eq!(
+        rows[header..],
+        [
+            s(&[
+                "stage",
+                "name",
+                "reached",
+                "to_next",
+                "to_won",
+                "lost_here",
+                "potential RUB",
+                "potential USD"
+            ]),
+            s(&["request", "Request", "6", "66.7", "16.7", "1", "420000.00", "1000.00"]),
+            s(&["proposal", "Proposal", "4", "50", "25", "0", "310000.00", "1000.00"]),
+            s(&["payment", "Payment", "2", "50", "50", "0", "250000.00", "0.00"]),
+            s(&["shipment", "Shipment", "1", "100", "100", "0", "50000.00", "0.00"]),
+            s(&["won", "Won", "1", "", "", "0", "50000.00", "0.00"]),
+        ]
+    );
+    // The same as a workbook, asked for by the Accept header: the same cells,
+    // counts and amounts as numbers.
+    let (kind, body) = file(
+        &app,
+        &w.head,
+        &format!("funnel?{NOVEMBER}"),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )
+    .await;
+    assert_eq!(kind, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let sheet = xlsx_rows(body);
+    let at = sheet.iter().position(|r| r.first().is_some_and(|c| c == "stage")).unwrap();
+    assert_eq!(sheet[0], s(&["report", "funnel"]));
+    assert_eq!(sheet[at + 1], s(&["request", "Request", "6", "66.7", "16.7", "1", "420000", "1000"]));
+    assert_eq!(sheet[at + 5], s(&["won", "Won", "1", "", "", "0", "50000", "0"]));
+
+    // Per manager, as a workbook: Ivan's row holds his hand-worked figures.
+    let (_, body) = file(&app, &w.head, &format!("managers?{NOVEMBER}&format=xlsx"), None).await;
+    let sheet = xlsx_rows(body);
+    let ivan = sheet.iter().find(|r| r.get(1).is_some_and(|n| n == "User ivan@test.crm")).unwrap();
+    assert_eq!(ivan[2..], s(&["2", "4", "1", "1", "50", "9", "2", "2", "50000"]));
+    // Every report answers both ways.
+    for path in ["stage-durations", "win-rate", "loss-reasons", "forecast", "lead-sources", "stale-interests"]
+    {
+        let (kind, body) = file(&app, &w.head, &format!("{path}?format=csv"), None).await;
+        assert!(kind.starts_with("text/csv") && csv_rows(&body)[0] == s(&["report", path]), "{path}");
+        let (_, body) = file(&app, &w.head, &format!("{path}?format=xlsx"), None).await;
+        assert_eq!(xlsx_rows(body)[0], s(&["report", path]), "{path}");
+    }
+    app.get("/api/v1/analytics/funnel?format=pdf", &w.head).await.problem(400);
 }

@@ -84,13 +84,13 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         webhooks::delete_webhook, webhooks::rotate_secret, webhooks::list_deliveries, webhooks::redeliver,
         webhooks::replay, webhooks::test_webhook,
         analytics::funnel, analytics::stage_durations, analytics::win_rate, analytics::loss_reasons,
-        analytics::forecast,
+        analytics::forecast, analytics::managers, analytics::lead_sources, analytics::stale_interests,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
         Problem, ProblemField, ProblemUnmet,
         crate::routes::words::InterestStateFilterDto, crate::routes::words::TaskStatusFilterDto,
-        crate::routes::sales::work::TaskDueDto,
+        crate::routes::sales::work::TaskDueDto, crate::routes::analytics::export::ExportFormat,
     )),
     modifiers(&Complete),
     tags(
@@ -113,7 +113,7 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         (name = "intake", description = "Leads from e-mail, Telegram, VK, telephony and website forms; channel settings"),
         (name = "events", description = "The change feed: every change you may see, gap-free, in commit order"),
         (name = "webhooks", description = "Signed pushes of the change feed to integrators, with deliveries, retries and replay"),
-        (name = "analytics", description = "Sales reports for heads, computed from the stage-move log: funnel, time in stage, win rate, loss reasons, forecast"),
+        (name = "analytics", description = "Sales reports for heads, computed from the stage-move log: funnel, time in stage, win rate, loss reasons, forecast, managers, lead sources, stale interests"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -247,6 +247,9 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("getWinRate", &perm::READ_ANALYTICS),
     ("getLossReasonReport", &perm::READ_ANALYTICS),
     ("getForecast", &perm::READ_ANALYTICS),
+    ("getManagerReport", &perm::READ_ANALYTICS),
+    ("getLeadSourceReport", &perm::READ_ANALYTICS),
+    ("getStaleInterests", &perm::READ_ANALYTICS),
 ];
 
 /// Create operations and the read operation their `Location` points at.
@@ -388,6 +391,21 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
             "A filter breaks a rule: a stage the scenario does not have, a cursor without its column, `me` asked by an API key, or no order named by someone who may not see every payment",
         ));
     }
+    if matches!(
+        id.as_str(),
+        "getFunnel"
+            | "getStageDurations"
+            | "getWinRate"
+            | "getLossReasonReport"
+            | "getForecast"
+            | "getManagerReport"
+            | "getLeadSourceReport"
+    ) {
+        errors.push((
+            "422",
+            "The period breaks a rule (`to` before `from`, or longer than 731 days), or the scenario asked for does not exist",
+        ));
+    }
     if path.starts_with("/api/") {
         errors.push((
             "429",
@@ -474,6 +492,7 @@ pub fn spec_value() -> Result<serde_json::Value, serde_json::Error> {
     outputs::tagged_unions(&mut value);
     outputs::response_examples(&mut value);
     outputs::rate_limit_headers(&mut value);
+    outputs::report_files(&mut value);
     outputs::problem_examples(&mut value);
     outputs::shared_answers(&mut value);
     Ok(value)

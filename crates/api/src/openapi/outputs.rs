@@ -346,3 +346,30 @@ pub(super) fn shared_answers(value: &mut Value) {
     }
     value["components"]["responses"] = Value::Object(components);
 }
+
+/// Every report also answers as CSV and as an Excel workbook (see
+/// `routes::analytics::export`): its 200 lists both beside JSON.
+pub(super) fn report_files(value: &mut Value) {
+    use crate::routes::analytics::export::{CSV, XLSX};
+    let Some(paths) = value.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    for (path, item) in paths.iter_mut() {
+        if !path.starts_with("/api/v1/analytics/") {
+            continue;
+        }
+        let Some(content) = item.pointer_mut("/get/responses/200/content").and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let report = path.trim_start_matches("/api/v1/analytics/");
+        let asked = if report == "stale-interests" {
+            "days,14\nscenario_id,all\ndepartment_id,all\nresponsible_id,all\ncount,1\n"
+        } else {
+            "from,2026-11-01\nto,2026-11-30\ntime_zone,Europe/Moscow\nscenario_id,all\ndepartment_id,all\nresponsible_id,all\n"
+        };
+        content.insert(
+            CSV.to_owned(),
+            json!({"schema": {"type": "string"}, "example": format!("report,{report}\n{asked}\"\"\n(a header row, then a row per line of the report)\n")}),
+        );
+        content.insert(XLSX.to_owned(), json!({"schema": {"type": "string", "format": "binary"}}));
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod funnel;
 pub mod outcomes;
+pub mod people;
 
 use std::collections::BTreeMap;
 

@@ -24,6 +24,7 @@ pub struct Scope {
 pub struct DealFacts {
     pub id: DbUuid,
     pub scenario_id: DbUuid,
+    pub title: String,
     pub stage: String,
     pub state: String,
     pub potential_minor: Option<i64>,
@@ -142,6 +143,149 @@ pub fn open_interests(conn: &mut DbConnection, scope: &Scope) -> QueryResult<Vec
         .select(DealFacts::as_select())
         .into_boxed();
     in_scope!(q, scope).load(conn)
+}
+
+/// The scope's interests made in `[from, to)`.
+pub fn interests_created_between(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<DealFacts>> {
+    let q = interests::table
+        .filter(interests::created_at.ge(from))
+        .filter(interests::created_at.lt(to))
+        .select(DealFacts::as_select())
+        .into_boxed();
+    in_scope!(q, scope).load(conn)
+}
+
+/// The scope's open interests with an open task due before `now`.
+pub fn open_interests_with_overdue_tasks(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<DealFacts>> {
+    let overdue = tasks::table
+        .filter(tasks::status.eq("open"))
+        .filter(tasks::due_at.lt(now))
+        .select(tasks::interest_id);
+    let q = interests::table
+        .filter(interests::state.eq_any(["active", "awaiting_loss_approval"]))
+        .filter(interests::id.nullable().eq_any(overdue))
+        .select(DealFacts::as_select())
+        .into_boxed();
+    in_scope!(q, scope).load(conn)
+}
+
+/// Per open interest of the scope: when it last moved.
+pub fn last_moves_of_open_interests(
+    conn: &mut DbConnection,
+    scope: &Scope,
+) -> QueryResult<Vec<(DbUuid, Option<NaiveDateTime>)>> {
+    use diesel::dsl::max;
+    let q = stage_moves::table
+        .inner_join(interests::table)
+        .filter(interests::state.eq_any(["active", "awaiting_loss_approval"]))
+        .group_by(stage_moves::interest_id)
+        .select((stage_moves::interest_id, max(stage_moves::moved_at)))
+        .into_boxed();
+    in_scope!(q, scope).load(conn)
+}
+
+/// Per open interest of the scope: when an interaction with the client was last done.
+pub fn last_interactions_of_open_interests(
+    conn: &mut DbConnection,
+    scope: &Scope,
+) -> QueryResult<Vec<(DbUuid, Option<NaiveDateTime>)>> {
+    use diesel::dsl::max;
+    let q = interactions::table
+        .inner_join(interests::table)
+        .filter(interests::state.eq_any(["active", "awaiting_loss_approval"]))
+        .filter(interactions::status.eq("done"))
+        .group_by(interactions::interest_id)
+        .select((interactions::interest_id, max(interactions::completed_at)))
+        .into_boxed();
+    in_scope!(q, scope).load(conn)
+}
+
+/// What a report needs of a lead.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = leads)]
+pub struct LeadFacts {
+    pub id: DbUuid,
+    pub channel: String,
+    pub source: Option<String>,
+    pub status: String,
+    pub assignee_id: Option<DbUuid>,
+    pub interest_id: Option<DbUuid>,
+    pub processed_by: Option<DbUuid>,
+    pub received_at: NaiveDateTime,
+    pub processed_at: Option<NaiveDateTime>,
+}
+
+/// Leads received in `[from, to)`, of these assignees (`None`: everyone's,
+/// the shared inbox's too).
+pub fn leads_received_between(
+    conn: &mut DbConnection,
+    assignees: Option<&[DbUuid]>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<LeadFacts>> {
+    let mut q = leads::table
+        .filter(leads::received_at.ge(from))
+        .filter(leads::received_at.lt(to))
+        .select(LeadFacts::as_select())
+        .into_boxed();
+    if let Some(people) = assignees {
+        q = q.filter(leads::assignee_id.eq_any(people.to_vec()));
+    }
+    q.load(conn)
+}
+
+/// Leads accepted into an interest or linked to one in `[from, to)` by these
+/// people (`None`: by anyone).
+pub fn leads_taken_between(
+    conn: &mut DbConnection,
+    by: Option<&[DbUuid]>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<LeadFacts>> {
+    let mut q = leads::table
+        .filter(leads::processed_at.ge(from))
+        .filter(leads::processed_at.lt(to))
+        .filter(leads::status.eq_any(["accepted", "linked"]))
+        .select(LeadFacts::as_select())
+        .into_boxed();
+    if let Some(people) = by {
+        q = q.filter(leads::processed_by.eq_any(people.to_vec()));
+    }
+    q.load(conn)
+}
+
+/// These interests' facts (for leads' outcomes).
+pub fn interests_by_id(conn: &mut DbConnection, ids: &[DbUuid]) -> QueryResult<Vec<DealFacts>> {
+    let mut out = Vec::new();
+    // Bound parameters stay well under both backends' limits.
+    for chunk in ids.chunks(5_000) {
+        out.extend(
+            interests::table
+                .filter(interests::id.eq_any(chunk.to_vec()))
+                .select(DealFacts::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Users of the sales roles (manager, head), with their names and whether
+/// they are active.
+pub fn sales_people(conn: &mut DbConnection) -> QueryResult<Vec<(DbUuid, String, String, bool)>> {
+    users::table
+        .filter(users::role.eq_any(["manager", "head"]))
+        .select((users::id, users::name, users::role, users::active))
+        .order(users::name)
+        .load(conn)
 }
 
 /// Loss reasons' names by id (every reason, in use or not: a report names old losses too).

@@ -1,78 +1,18 @@
-//! Sales reports for heads: funnel, time in stage, win rate, loss reasons
-//! and forecast, each over a period of the organisation's dates.
+//! How deals move and end: funnel, time in stage, win rate, loss reasons, forecast.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use crm_app::analytics::{funnel as fq, outcomes as oq, Period, ReportFilter, Sums};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use crm_app::analytics::{funnel as fq, outcomes as oq, ReportFilter};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::export::{self, currencies, money_cells, money_header, Cell, Table};
+use super::{period_dto, sums, PeriodDto, ReportParams};
 use crate::error::ApiError;
 use crate::extract::{run, AppState, Auth};
 use crate::routes::sales::board::CurrencySumDto;
 use crate::routes::sales::scenarios::StageKindDto;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/analytics")
-            .service(web::resource("/funnel").get(funnel))
-            .service(web::resource("/stage-durations").get(stage_durations))
-            .service(web::resource("/win-rate").get(win_rate))
-            .service(web::resource("/loss-reasons").get(loss_reasons))
-            .service(web::resource("/forecast").get(forecast)),
-    );
-}
-
-/// The filter every report takes.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ReportParams {
-    /// The first day, in the organisation's time zone. Default: the first of this month.
-    #[param(example = "2026-11-01")]
-    pub from: Option<NaiveDate>,
-    /// The last day, included; at most 731 days after `from`. Default: the end of `from`'s month.
-    #[param(example = "2026-11-30")]
-    pub to: Option<NaiveDate>,
-    /// Default: every scenario; the funnel and stage durations use the default scenario.
-    pub scenario_id: Option<Uuid>,
-    /// Only people of this department and those below it.
-    pub department_id: Option<Uuid>,
-    /// Only this person's interests.
-    pub responsible_id: Option<Uuid>,
-}
-
-impl From<ReportParams> for ReportFilter {
-    fn from(p: ReportParams) -> Self {
-        Self {
-            from: p.from,
-            to: p.to,
-            scenario_id: p.scenario_id,
-            department_id: p.department_id,
-            responsible_id: p.responsible_id,
-        }
-    }
-}
-
-/// The period a report covers, as it was read.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PeriodDto {
-    #[schema(example = "2026-11-01")]
-    pub from: NaiveDate,
-    #[schema(example = "2026-11-30")]
-    pub to: NaiveDate,
-    /// The zone the dates are days of (`CRM_DEFAULT_TIME_ZONE`).
-    #[schema(example = "Europe/Moscow")]
-    pub time_zone: String,
-}
-
-fn period_dto(p: &Period) -> PeriodDto {
-    PeriodDto { from: p.from, to: p.to, time_zone: p.tz.name().to_owned() }
-}
-
-fn sums(s: &Sums) -> Vec<CurrencySumDto> {
-    s.decimal().into_iter().map(|(currency, sum)| CurrencySumDto { currency, sum }).collect()
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FunnelStageDto {
@@ -131,12 +71,15 @@ pub struct FunnelDto {
     params(ReportParams), responses((status = 200, description = "The funnel", body = FunnelDto)))]
 pub async fn funnel(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = ReportFilter::from(query.into_inner());
+    let q = query.into_inner();
+    let format = export::negotiate(q.format, &req);
+    let filter = ReportFilter::from(&q);
     let f = run(&state, move |app| fq::funnel(app, &auth.0, &filter)).await?;
-    Ok(HttpResponse::Ok().json(FunnelDto {
+    let dto = FunnelDto {
         period: period_dto(&f.period),
         scenario_id: f.scenario_id,
         scenario_name: f.scenario_name,
@@ -156,7 +99,8 @@ pub async fn funnel(
                 lost_here: s.lost_here,
             })
             .collect(),
-    }))
+    };
+    export::respond(format, &dto, |d| funnel_table(d, q.shown(&d.period)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -203,12 +147,15 @@ pub struct StageDurationsDto {
     params(ReportParams), responses((status = 200, description = "Time in stage", body = StageDurationsDto)))]
 pub async fn stage_durations(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = ReportFilter::from(query.into_inner());
+    let q = query.into_inner();
+    let format = export::negotiate(q.format, &req);
+    let filter = ReportFilter::from(&q);
     let d = run(&state, move |app| fq::stage_durations(app, &auth.0, &filter)).await?;
-    Ok(HttpResponse::Ok().json(StageDurationsDto {
+    let dto = StageDurationsDto {
         period: period_dto(&d.period),
         scenario_id: d.scenario_id,
         scenario_name: d.scenario_name,
@@ -225,7 +172,8 @@ pub async fn stage_durations(
                 current_mean_days: s.current_mean_days,
             })
             .collect(),
-    }))
+    };
+    export::respond(format, &dto, |d| stage_durations_table(d, q.shown(&d.period)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -256,12 +204,15 @@ pub struct WinRateDto {
     params(ReportParams), responses((status = 200, description = "The win rate", body = WinRateDto)))]
 pub async fn win_rate(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = ReportFilter::from(query.into_inner());
+    let q = query.into_inner();
+    let format = export::negotiate(q.format, &req);
+    let filter = ReportFilter::from(&q);
     let w = run(&state, move |app| oq::win_rate(app, &auth.0, &filter)).await?;
-    Ok(HttpResponse::Ok().json(WinRateDto {
+    let dto = WinRateDto {
         period: period_dto(&w.period),
         won: w.won,
         lost: w.lost,
@@ -269,7 +220,8 @@ pub async fn win_rate(
         average_cycle_days: w.average_cycle_days,
         won_average_cycle_days: w.won_average_cycle_days,
         won_amount: sums(&w.won_amount),
-    }))
+    };
+    export::respond(format, &dto, |d| win_rate_table(d, q.shown(&d.period)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -316,12 +268,15 @@ pub struct LossReasonsDto {
     params(ReportParams), responses((status = 200, description = "Losses by reason", body = LossReasonsDto)))]
 pub async fn loss_reasons(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = ReportFilter::from(query.into_inner());
+    let q = query.into_inner();
+    let format = export::negotiate(q.format, &req);
+    let filter = ReportFilter::from(&q);
     let l = run(&state, move |app| oq::loss_reasons(app, &auth.0, &filter)).await?;
-    Ok(HttpResponse::Ok().json(LossReasonsDto {
+    let dto = LossReasonsDto {
         period: period_dto(&l.period),
         lost: l.lost,
         reasons: l
@@ -339,7 +294,8 @@ pub async fn loss_reasons(
                     .collect(),
             })
             .collect(),
-    }))
+    };
+    export::respond(format, &dto, |d| loss_reasons_table(d, q.shown(&d.period)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -381,12 +337,15 @@ pub struct ForecastDto {
     params(ReportParams), responses((status = 200, description = "The forecast", body = ForecastDto)))]
 pub async fn forecast(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = ReportFilter::from(query.into_inner());
+    let q = query.into_inner();
+    let format = export::negotiate(q.format, &req);
+    let filter = ReportFilter::from(&q);
     let f = run(&state, move |app| oq::forecast(app, &auth.0, &filter)).await?;
-    Ok(HttpResponse::Ok().json(ForecastDto {
+    let dto = ForecastDto {
         period: period_dto(&f.period),
         months: f
             .months
@@ -401,5 +360,117 @@ pub async fn forecast(
                 won_amount: sums(&m.won_amount),
             })
             .collect(),
-    }))
+    };
+    export::respond(format, &dto, |d| forecast_table(d, q.shown(&d.period)))
+}
+
+fn funnel_table(d: &FunnelDto, mut filters: Vec<(&'static str, String)>) -> Table {
+    filters.push(("scenario", d.scenario_name.clone()));
+    let cur = currencies(d.stages.iter().map(|s| &s.potential));
+    let mut header: Vec<String> =
+        ["stage", "name", "reached", "to_next", "to_won", "lost_here"].map(str::to_owned).to_vec();
+    header.extend(money_header("potential", &cur));
+    let rows = d
+        .stages
+        .iter()
+        .map(|s| {
+            let mut row = vec![
+                s.code.as_str().into(),
+                s.name.as_str().into(),
+                s.reached.into(),
+                s.to_next.into(),
+                s.to_won.into(),
+                s.lost_here.into(),
+            ];
+            row.extend(money_cells(&s.potential, &cur));
+            row
+        })
+        .collect();
+    Table { name: "funnel", filters, header, rows }
+}
+
+fn stage_durations_table(d: &StageDurationsDto, mut filters: Vec<(&'static str, String)>) -> Table {
+    filters.push(("scenario", d.scenario_name.clone()));
+    let header = ["stage", "name", "completed", "mean_days", "median_days", "current", "current_mean_days"]
+        .map(str::to_owned)
+        .to_vec();
+    let rows = d
+        .stages
+        .iter()
+        .map(|s| {
+            vec![
+                s.code.as_str().into(),
+                s.name.as_str().into(),
+                s.completed.into(),
+                s.mean_days.into(),
+                s.median_days.into(),
+                s.current.into(),
+                s.current_mean_days.into(),
+            ]
+        })
+        .collect();
+    Table { name: "stage-durations", filters, header, rows }
+}
+
+fn win_rate_table(d: &WinRateDto, filters: Vec<(&'static str, String)>) -> Table {
+    let cur = currencies([&d.won_amount]);
+    let mut header: Vec<String> = ["won", "lost", "win_rate", "average_cycle_days", "won_average_cycle_days"]
+        .map(str::to_owned)
+        .to_vec();
+    header.extend(money_header("won_amount", &cur));
+    let mut row: Vec<Cell> = vec![
+        d.won.into(),
+        d.lost.into(),
+        d.win_rate.into(),
+        d.average_cycle_days.into(),
+        d.won_average_cycle_days.into(),
+    ];
+    row.extend(money_cells(&d.won_amount, &cur));
+    Table { name: "win-rate", filters, header, rows: vec![row] }
+}
+
+fn loss_reasons_table(d: &LossReasonsDto, filters: Vec<(&'static str, String)>) -> Table {
+    let cur = currencies(d.reasons.iter().map(|r| &r.potential));
+    let mut header: Vec<String> = ["reason", "count", "stages"].map(str::to_owned).to_vec();
+    header.extend(money_header("potential", &cur));
+    let rows = d
+        .reasons
+        .iter()
+        .map(|r| {
+            let stages: Vec<String> = r.stages.iter().map(|s| format!("{}: {}", s.code, s.count)).collect();
+            let mut row: Vec<Cell> = vec![
+                r.name.as_deref().unwrap_or("(no reason)").into(),
+                r.count.into(),
+                Cell::Text(stages.join("; ")),
+            ];
+            row.extend(money_cells(&r.potential, &cur));
+            row
+        })
+        .collect();
+    Table { name: "loss-reasons", filters, header, rows }
+}
+
+fn forecast_table(d: &ForecastDto, filters: Vec<(&'static str, String)>) -> Table {
+    let cur = currencies(d.months.iter().flat_map(|m| [&m.potential, &m.weighted, &m.won_amount]));
+    let mut header: Vec<String> = ["from", "to", "open", "won"].map(str::to_owned).to_vec();
+    header.extend(money_header("potential", &cur));
+    header.extend(money_header("weighted", &cur));
+    header.extend(money_header("won_amount", &cur));
+    let rows = d
+        .months
+        .iter()
+        .map(|m| {
+            let mut row: Vec<Cell> = vec![
+                Cell::Text(m.from.to_string()),
+                Cell::Text(m.to.to_string()),
+                m.open.into(),
+                m.won.into(),
+            ];
+            row.extend(money_cells(&m.potential, &cur));
+            row.extend(money_cells(&m.weighted, &cur));
+            row.extend(money_cells(&m.won_amount, &cur));
+            row
+        })
+        .collect();
+    Table { name: "forecast", filters, header, rows }
 }

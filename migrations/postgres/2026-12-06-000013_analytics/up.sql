@@ -44,6 +44,9 @@ ALTER TABLE interests ADD COLUMN expected_close_on DATE;
 UPDATE interests SET expected_close_on = (created_at + INTERVAL '30 days')::date;
 ALTER TABLE interests ALTER COLUMN expected_close_on SET NOT NULL;
 CREATE INDEX interests_expected_close_idx ON interests (expected_close_on);
+-- Reports ask for the interests made, and those closed, in a period.
+CREATE INDEX interests_created_at_idx ON interests (created_at);
+CREATE INDEX interests_closed_at_idx ON interests (closed_at);
 
 -- "Typical sale" as it was stored gets its stages' probabilities: the text
 -- of each built-in stage is matched as serde wrote it, so a stage a head has

@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 use crm_scenario::{Scenario, StageKind};
-use crm_store::queries::analytics::{self as q, DealFacts};
-use crm_store::rows::StageMoveRow;
+use crm_store::queries::analytics::{self as q, DealAmount, MoveFacts};
 use crm_store::DbUuid;
 use uuid::Uuid;
 
@@ -49,8 +48,8 @@ pub struct Funnel {
 }
 
 /// Moves grouped per interest, in the order they were made.
-fn by_interest(moves: Vec<StageMoveRow>) -> BTreeMap<DbUuid, Vec<StageMoveRow>> {
-    let mut out: BTreeMap<DbUuid, Vec<StageMoveRow>> = BTreeMap::new();
+fn by_interest(moves: Vec<MoveFacts>) -> BTreeMap<DbUuid, Vec<MoveFacts>> {
+    let mut out: BTreeMap<DbUuid, Vec<MoveFacts>> = BTreeMap::new();
     for m in moves {
         out.entry(m.interest_id).or_default().push(m);
     }
@@ -70,7 +69,7 @@ struct Reach {
     lost_from: Option<String>,
 }
 
-fn reach(def: &Scenario, open: &[&str], period: &Period, moves: &[StageMoveRow]) -> Reach {
+fn reach(def: &Scenario, open: &[&str], period: &Period, moves: &[MoveFacts]) -> Reach {
     let mut r = Reach { furthest: None, won: false, lost_from: None };
     for m in moves.iter().filter(|m| in_period(period, m.moved_at)) {
         match def.stage(&m.to_stage).map(|s| s.kind) {
@@ -97,17 +96,19 @@ pub fn funnel(app: &App, actor: &Principal, filter: &ReportFilter) -> Result<Fun
     report(app, actor, filter, |conn, period, mut scope| {
         let (row, def) = scenario_for(conn, filter.scenario_id)?;
         scope.scenario_id = Some(row.id);
-        let deals: HashMap<DbUuid, DealFacts> =
-            q::interests_moved_between(conn, &scope, period.start, period.end)?
-                .into_iter()
-                .map(|d| (d.id, d))
-                .collect();
-        let moves = by_interest(q::moves_of_interests_moved_between(conn, &scope, period.start, period.end)?);
+        // Reaching is judged by the moves made in the period alone.
+        let mut deals: HashMap<DbUuid, DealAmount> = HashMap::new();
+        let mut in_period: Vec<MoveFacts> = Vec::new();
+        for (m, d) in q::moves_between_with_amounts(conn, &scope, period.start, period.end)? {
+            deals.entry(d.id).or_insert(d);
+            in_period.push(m);
+        }
+        let moves = by_interest(in_period);
         let open: Vec<&str> =
             def.stages.iter().filter(|s| s.kind == StageKind::Open).map(|s| s.code.as_str()).collect();
         let won_stage = def.stages.iter().find(|s| s.kind == StageKind::Won);
         // reached[i] for the open stages, then the won stage.
-        let mut reached: Vec<Vec<&DealFacts>> = vec![Vec::new(); open.len() + 1];
+        let mut reached: Vec<Vec<&DealAmount>> = vec![Vec::new(); open.len() + 1];
         let mut lost_here: HashMap<String, usize> = HashMap::new();
         let mut lost = 0;
         for (id, deal_moves) in &moves {
@@ -195,25 +196,16 @@ pub fn stage_durations(
     report(app, actor, filter, |conn, period, mut scope| {
         let (row, def) = scenario_for(conn, filter.scenario_id)?;
         scope.scenario_id = Some(row.id);
-        let moves = by_interest(q::moves_of_interests_moved_between(conn, &scope, period.start, period.end)?);
         let mut stays: HashMap<String, Vec<i64>> = HashMap::new();
-        for deal_moves in moves.values() {
-            let mut entered: Option<(&str, NaiveDateTime)> = None;
-            for m in deal_moves {
-                match entered {
-                    // A return to the same stage (a loss not approved) does not end the stay.
-                    Some((stage, _)) if stage == m.to_stage => continue,
-                    Some((stage, since)) if in_period(&period, m.moved_at) => {
-                        stays.entry(stage.to_owned()).or_default().push((m.moved_at - since).num_seconds());
-                    }
-                    _ => {}
-                }
-                entered = Some((&m.to_stage, m.moved_at));
+        for (stage, entered, left) in q::stays_ended_between(conn, &scope, period.start, period.end)? {
+            // Every stage left was entered before (its creation counts), so both are there.
+            if let (Some(stage), Some(entered)) = (stage, entered) {
+                stays.entry(stage).or_default().push((left - entered).num_seconds());
             }
         }
         let mut current: HashMap<String, Vec<i64>> = HashMap::new();
-        for d in q::open_interests(conn, &scope)? {
-            current.entry(d.stage).or_default().push((now - d.stage_entered_at).num_seconds().max(0));
+        for (_, stage, entered) in q::open_stages(conn, &scope)? {
+            current.entry(stage).or_default().push((now - entered).num_seconds().max(0));
         }
         let stages = def
             .stages

@@ -29,7 +29,7 @@ use crate::App;
 pub const MAX_PERIOD_DAYS: i64 = 731;
 
 /// What a report is asked for. Dates are the organisation's (its time zone,
-/// `CRM_DEFAULT_TIME_ZONE`); both ends are included.
+/// `CRM_TIMEZONE`); both ends are included.
 #[derive(Debug, Clone, Default)]
 pub struct ReportFilter {
     /// Default: the first day of this month.

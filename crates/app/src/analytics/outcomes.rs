@@ -117,16 +117,11 @@ pub fn loss_reasons(app: &App, actor: &Principal, filter: &ReportFilter) -> Resu
             .into_iter()
             .filter(|d| d.state == "lost")
             .collect();
-        let lost_stage: HashMap<DbUuid, &str> = lost.iter().map(|d| (d.id, d.stage.as_str())).collect();
-        let mut lost_from: HashMap<DbUuid, String> = HashMap::new();
-        for m in q::moves_of_interests_moved_between(conn, &scope, period.start, period.end)? {
-            // The last move into the stage it is lost on.
-            if lost_stage.get(&m.interest_id).is_some_and(|s| *s == m.to_stage) {
-                if let Some(from) = m.from_stage {
-                    lost_from.insert(m.interest_id, from);
-                }
-            }
-        }
+        // The last move into the stage each is lost on.
+        let lost_from: HashMap<DbUuid, String> = q::lost_from(conn, &scope, period.start, period.end)?
+            .into_iter()
+            .filter_map(|(id, from)| from.map(|f| (id, f)))
+            .collect();
         let names: HashMap<DbUuid, String> = q::loss_reason_names(conn)?.into_iter().collect();
         let mut scenarios = Scenarios::default();
         let mut by_reason: BTreeMap<Option<DbUuid>, ReasonTally> = BTreeMap::new();

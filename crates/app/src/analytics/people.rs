@@ -89,15 +89,14 @@ pub fn managers(app: &App, actor: &Principal, filter: &ReportFilter) -> Result<M
             }
             cycles.entry(d.responsible_id).or_default().push(cycle_seconds(&d));
         }
-        for d in q::open_interests(conn, &scope)? {
-            rows.entry(d.responsible_id)
-                .or_insert_with(|| ManagerFigures { user_id: d.responsible_id.0, ..Default::default() })
-                .open += 1;
+        for (who, count) in q::open_counts_by_responsible(conn, &scope, None)? {
+            rows.entry(who).or_insert_with(|| ManagerFigures { user_id: who.0, ..Default::default() }).open =
+                usize::try_from(count).unwrap_or(0);
         }
-        for d in q::open_interests_with_overdue_tasks(conn, &scope, now)? {
-            rows.entry(d.responsible_id)
-                .or_insert_with(|| ManagerFigures { user_id: d.responsible_id.0, ..Default::default() })
-                .open_with_overdue_tasks += 1;
+        for (who, count) in q::open_counts_by_responsible(conn, &scope, Some(now))? {
+            rows.entry(who)
+                .or_insert_with(|| ManagerFigures { user_id: who.0, ..Default::default() })
+                .open_with_overdue_tasks = usize::try_from(count).unwrap_or(0);
         }
         // People who left the sales roles but hold figures: named all the same.
         let unnamed: Vec<DbUuid> =
@@ -224,43 +223,45 @@ pub fn stale_interests(
     let now = app.now().naive_utc();
     let cutoff = now - chrono::Duration::days(i64::from(idle_days));
     report(app, actor, filter, |conn, _, scope| {
-        let mut last: HashMap<DbUuid, NaiveDateTime> = HashMap::new();
-        let touched = q::last_moves_of_open_interests(conn, &scope)?
+        // An interest's last move is when it entered its stage; only one
+        // unmoved since the cutoff can be stale, and then only if no
+        // interaction was done with the client since either.
+        let talked: HashMap<DbUuid, NaiveDateTime> = q::last_interactions_of_open_interests(conn, &scope)?
             .into_iter()
-            .chain(q::last_interactions_of_open_interests(conn, &scope)?);
-        for (id, at) in touched {
-            if let Some(at) = at {
-                let e = last.entry(id).or_insert(at);
-                *e = (*e).max(at);
-            }
-        }
-        let mut stale: Vec<(DealFacts, NaiveDateTime)> = q::open_interests(conn, &scope)?
+            .filter_map(|(id, at)| at.map(|a| (id, a)))
+            .collect();
+        let mut stale: Vec<q::Idle> = q::open_interests_unmoved_since(conn, &scope, cutoff)?
             .into_iter()
-            .map(|d| {
-                // An interest with no move on record (none should lack one) is as old as itself.
-                let at = last.get(&d.id).copied().unwrap_or(d.created_at);
-                (d, at)
+            .map(|(id, moved, amount, currency)| {
+                let last = talked.get(&id).map_or(moved, |t| (*t).max(moved));
+                (id, last, amount, currency)
             })
-            .filter(|(_, at)| *at < cutoff)
+            .filter(|(_, last, _, _)| *last < cutoff)
             .collect();
         let mut at_risk = Sums::default();
-        for (d, _) in &stale {
-            at_risk.add(&d.currency, i128::from(d.potential_minor.unwrap_or(0)));
+        for (_, _, amount, currency) in &stale {
+            at_risk.add(currency, i128::from(amount.unwrap_or(0)));
         }
-        stale.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.id.cmp(&b.0.id)));
+        stale.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         let count = stale.len();
+        stale.truncate(limit);
+        let ids: Vec<DbUuid> = stale.iter().map(|s| s.0).collect();
+        let mut facts: HashMap<DbUuid, DealFacts> =
+            q::interests_by_id(conn, &ids)?.into_iter().map(|d| (d.id, d)).collect();
         let items = stale
             .into_iter()
-            .take(limit)
-            .map(|(d, at)| StaleInterest {
-                interest_id: d.id.0,
-                title: d.title,
-                stage: d.stage,
-                responsible_id: d.responsible_id.0,
-                last_activity_at: at.and_utc(),
-                idle_days: days((now - at).num_seconds()),
-                potential_minor: d.potential_minor,
-                currency: d.currency,
+            .filter_map(|(id, at, _, _)| {
+                let d = facts.remove(&id)?;
+                Some(StaleInterest {
+                    interest_id: d.id.0,
+                    title: d.title,
+                    stage: d.stage,
+                    responsible_id: d.responsible_id.0,
+                    last_activity_at: at.and_utc(),
+                    idle_days: days((now - at).num_seconds()),
+                    potential_minor: d.potential_minor,
+                    currency: d.currency,
+                })
             })
             .collect();
         Ok(StaleInterests { days: idle_days, count, at_risk, items })

@@ -86,7 +86,7 @@ pub struct PeriodDto {
     pub from: NaiveDate,
     #[schema(example = "2026-11-30")]
     pub to: NaiveDate,
-    /// The zone the dates are days of (`CRM_DEFAULT_TIME_ZONE`).
+    /// The zone the dates are days of (`CRM_TIMEZONE`).
     #[schema(example = "Europe/Moscow")]
     pub time_zone: String,
 }

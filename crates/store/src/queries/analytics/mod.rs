@@ -6,7 +6,6 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::rows::StageMoveRow;
 use crate::schema::*;
 use crate::types::DbUuid;
 
@@ -37,6 +36,31 @@ pub struct DealFacts {
     pub loss_reason_id: Option<DbUuid>,
 }
 
+/// What a report needs of a stage move.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = stage_moves)]
+pub struct MoveFacts {
+    pub interest_id: DbUuid,
+    pub from_stage: Option<String>,
+    pub to_stage: String,
+    pub moved_at: NaiveDateTime,
+}
+
+/// What the funnel needs of an interest: its amount.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = interests)]
+pub struct DealAmount {
+    pub id: DbUuid,
+    pub potential_minor: Option<i64>,
+    pub currency: String,
+}
+
+/// A stay on a stage: the stage, when it was entered, when it was left.
+pub type Stay = (Option<String>, Option<NaiveDateTime>, NaiveDateTime);
+
+/// An open interest's id, last move, potential and currency.
+pub type Idle = (DbUuid, NaiveDateTime, Option<i64>, String);
+
 /// Narrows a boxed query over `interests` (alone or joined) to a scope.
 macro_rules! in_scope {
     ($query:expr, $scope:expr) => {{
@@ -52,55 +76,57 @@ macro_rules! in_scope {
     }};
 }
 
-/// Every move, whenever made, of the scope's interests that moved at least
-/// once in `[from, to)`, in the order they were made (per interest).
-pub fn moves_of_interests_moved_between(
+/// The stays that ended in `[from, to)` on the scope's interests: per move
+/// out of a stage made in the period, the stage left, when the interest had
+/// entered it (its last real entry — a return to the same stage is not one)
+/// and when it left.
+pub fn stays_ended_between(
     conn: &mut DbConnection,
     scope: &Scope,
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> QueryResult<Vec<StageMoveRow>> {
-    // The same table twice: the moves in the period name the interests.
-    let recent = diesel::alias!(stage_moves as recent);
-    let moved = recent
-        .filter(recent.field(stage_moves::moved_at).ge(from))
-        .filter(recent.field(stage_moves::moved_at).lt(to))
-        .select(recent.field(stage_moves::interest_id));
+) -> QueryResult<Vec<Stay>> {
+    use diesel::dsl::max;
+    let entry = diesel::alias!(stage_moves as entry);
+    let entered = entry
+        .filter(entry.field(stage_moves::interest_id).eq(stage_moves::interest_id))
+        .filter(entry.field(stage_moves::moved_at).le(stage_moves::moved_at))
+        .filter(entry.field(stage_moves::id).ne(stage_moves::id))
+        .filter(entry.field(stage_moves::to_stage).nullable().eq(stage_moves::from_stage))
+        .filter(
+            entry
+                .field(stage_moves::from_stage)
+                .is_null()
+                .or(entry.field(stage_moves::from_stage).ne(entry.field(stage_moves::to_stage).nullable())),
+        )
+        .select(max(entry.field(stage_moves::moved_at)))
+        .single_value();
     let q = stage_moves::table
         .inner_join(interests::table)
-        .filter(stage_moves::interest_id.eq_any(moved))
-        .select(StageMoveRow::as_select())
-        .into_boxed::<crate::db::MultiBackend>();
-    in_scope!(q, scope).order((stage_moves::interest_id, stage_moves::moved_at, stage_moves::id)).load(conn)
-}
-
-/// Every move of the scope's interests made before `to`, per interest in order.
-pub fn moves_before(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    to: NaiveDateTime,
-) -> QueryResult<Vec<StageMoveRow>> {
-    let q = stage_moves::table
-        .inner_join(interests::table)
-        .filter(stage_moves::moved_at.lt(to))
-        .select(StageMoveRow::as_select())
-        .into_boxed::<crate::db::MultiBackend>();
-    in_scope!(q, scope).order((stage_moves::interest_id, stage_moves::moved_at, stage_moves::id)).load(conn)
-}
-
-/// The scope's interests that moved at least once in `[from, to)`.
-pub fn interests_moved_between(
-    conn: &mut DbConnection,
-    scope: &Scope,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<Vec<DealFacts>> {
-    let moved = stage_moves::table
         .filter(stage_moves::moved_at.ge(from))
         .filter(stage_moves::moved_at.lt(to))
-        .select(stage_moves::interest_id);
-    let q = interests::table.filter(interests::id.eq_any(moved)).select(DealFacts::as_select()).into_boxed();
+        .filter(stage_moves::from_stage.is_not_null())
+        .filter(stage_moves::from_stage.ne(stage_moves::to_stage.nullable()))
+        .select((stage_moves::from_stage, entered, stage_moves::moved_at))
+        .into_boxed();
     in_scope!(q, scope).load(conn)
+}
+
+/// The moves made in `[from, to)` of the scope's interests, each with its
+/// interest's amount, per interest in order: one index range, no subquery.
+pub fn moves_between_with_amounts(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<(MoveFacts, DealAmount)>> {
+    let q = stage_moves::table
+        .inner_join(interests::table)
+        .filter(stage_moves::moved_at.ge(from))
+        .filter(stage_moves::moved_at.lt(to))
+        .select((MoveFacts::as_select(), DealAmount::as_select()))
+        .into_boxed();
+    in_scope!(q, scope).order((stage_moves::interest_id, stage_moves::moved_at, stage_moves::id)).load(conn)
 }
 
 /// The scope's interests closed (won or lost) in `[from, to)`.
@@ -136,15 +162,6 @@ pub fn open_interests_closing_between(
     in_scope!(q, scope).load(conn)
 }
 
-/// The scope's open interests (active or awaiting a loss decision).
-pub fn open_interests(conn: &mut DbConnection, scope: &Scope) -> QueryResult<Vec<DealFacts>> {
-    let q = interests::table
-        .filter(interests::state.eq_any(["active", "awaiting_loss_approval"]))
-        .select(DealFacts::as_select())
-        .into_boxed();
-    in_scope!(q, scope).load(conn)
-}
-
 /// The scope's interests made in `[from, to)`.
 pub fn interests_created_between(
     conn: &mut DbConnection,
@@ -160,35 +177,72 @@ pub fn interests_created_between(
     in_scope!(q, scope).load(conn)
 }
 
-/// The scope's open interests with an open task due before `now`.
-pub fn open_interests_with_overdue_tasks(
+/// Per open interest of the scope: its stage and when it entered it — its
+/// last move, since every move sets `stage_entered_at`.
+pub fn open_stages(
     conn: &mut DbConnection,
     scope: &Scope,
-    now: NaiveDateTime,
-) -> QueryResult<Vec<DealFacts>> {
-    let overdue = tasks::table
-        .filter(tasks::status.eq("open"))
-        .filter(tasks::due_at.lt(now))
-        .select(tasks::interest_id);
+) -> QueryResult<Vec<(DbUuid, String, NaiveDateTime)>> {
     let q = interests::table
         .filter(interests::state.eq_any(["active", "awaiting_loss_approval"]))
-        .filter(interests::id.nullable().eq_any(overdue))
-        .select(DealFacts::as_select())
+        .select((interests::id, interests::stage, interests::stage_entered_at))
         .into_boxed();
     in_scope!(q, scope).load(conn)
 }
 
-/// Per open interest of the scope: when it last moved.
-pub fn last_moves_of_open_interests(
+/// The scope's open interests last moved before `before`, with their amounts.
+pub fn open_interests_unmoved_since(
     conn: &mut DbConnection,
     scope: &Scope,
-) -> QueryResult<Vec<(DbUuid, Option<NaiveDateTime>)>> {
-    use diesel::dsl::max;
+    before: NaiveDateTime,
+) -> QueryResult<Vec<Idle>> {
+    let q = interests::table
+        .filter(interests::state.eq_any(["active", "awaiting_loss_approval"]))
+        .filter(interests::stage_entered_at.lt(before))
+        .select((interests::id, interests::stage_entered_at, interests::potential_minor, interests::currency))
+        .into_boxed();
+    in_scope!(q, scope).load(conn)
+}
+
+/// Per responsible: how many open interests of the scope they hold (with an
+/// open task due before `overdue_before`, when given).
+pub fn open_counts_by_responsible(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    overdue_before: Option<NaiveDateTime>,
+) -> QueryResult<Vec<(DbUuid, i64)>> {
+    use diesel::dsl::count_star;
+    let mut q = interests::table
+        .filter(interests::state.eq_any(["active", "awaiting_loss_approval"]))
+        .group_by(interests::responsible_id)
+        .select((interests::responsible_id, count_star()))
+        .into_boxed();
+    if let Some(now) = overdue_before {
+        let overdue = tasks::table
+            .filter(tasks::status.eq("open"))
+            .filter(tasks::due_at.lt(now))
+            .select(tasks::interest_id);
+        q = q.filter(interests::id.nullable().eq_any(overdue));
+    }
+    in_scope!(q, scope).load(conn)
+}
+
+/// The stage each of the scope's interests lost in `[from, to)` was lost
+/// from: the move into the stage it is lost on.
+pub fn lost_from(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<(DbUuid, Option<String>)>> {
     let q = stage_moves::table
         .inner_join(interests::table)
-        .filter(interests::state.eq_any(["active", "awaiting_loss_approval"]))
-        .group_by(stage_moves::interest_id)
-        .select((stage_moves::interest_id, max(stage_moves::moved_at)))
+        .filter(interests::state.eq("lost"))
+        .filter(interests::closed_at.ge(from))
+        .filter(interests::closed_at.lt(to))
+        .filter(stage_moves::to_stage.eq(interests::stage))
+        .select((stage_moves::interest_id, stage_moves::from_stage))
+        .order((stage_moves::interest_id, stage_moves::moved_at))
         .into_boxed();
     in_scope!(q, scope).load(conn)
 }

@@ -32,7 +32,7 @@ pub const MAX_PERIOD_DAYS: i64 = 731;
 /// `CRM_TIMEZONE`); both ends are included.
 #[derive(Debug, Clone, Default)]
 pub struct ReportFilter {
-    /// Default: the first day of this month.
+    /// Default: the first day of `to`'s month, else of this month.
     pub from: Option<NaiveDate>,
     /// Default: the last day of `from`'s month.
     pub to: Option<NaiveDate>,
@@ -77,7 +77,9 @@ impl Period {
     /// [`MAX_PERIOD_DAYS`] days.
     pub fn of(filter: &ReportFilter, now: DateTime<Utc>, tz: Tz) -> Result<Period, AppError> {
         let today = now.with_timezone(&tz).date_naive();
-        let from = filter.from.unwrap_or_else(|| today.with_day(1).unwrap_or(today));
+        // Without `from`: the first of `to`'s month, else of this month.
+        let first_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+        let from = filter.from.unwrap_or_else(|| first_of(filter.to.unwrap_or(today)));
         let to = filter.to.unwrap_or_else(|| last_of_month(from));
         let mut p = Problems::new();
         if to < from {
@@ -201,6 +203,17 @@ pub fn days(seconds: i64) -> f64 {
     (d * 100.0).round() / 100.0
 }
 
+/// The mean of spans in seconds, in days; `None` when there are none.
+pub fn mean_days(spans: &[i64]) -> Option<f64> {
+    let n = i64::try_from(spans.len()).ok().filter(|n| *n > 0)?;
+    Some(days(spans.iter().sum::<i64>() / n))
+}
+
+/// From creation to closing, in seconds (0 for an interest not closed).
+pub(crate) fn cycle_seconds(d: &crm_store::queries::analytics::DealFacts) -> i64 {
+    d.closed_at.map_or(0, |c| (c - d.created_at).num_seconds())
+}
+
 /// The mean and the median of spans in seconds, in days; `None` when there are none.
 pub fn mean_and_median(mut seconds: Vec<i64>) -> Option<(f64, f64)> {
     if seconds.is_empty() {
@@ -254,6 +267,9 @@ mod tests {
             to: Some(to.parse().unwrap()),
             ..Default::default()
         };
+        let only_to = ReportFilter { to: Some("2026-03-10".parse().unwrap()), ..Default::default() };
+        let p = Period::of(&only_to, now, moscow).unwrap();
+        assert_eq!((p.from.to_string(), p.to.to_string()), ("2026-03-01".into(), "2026-03-10".into()));
         let months = Period::of(&f("2026-01-15", "2026-03-02"), now, moscow).unwrap().months();
         let shown: Vec<String> = months.iter().map(|(a, b)| format!("{a}..{b}")).collect();
         assert_eq!(shown, ["2026-01-15..2026-01-31", "2026-02-01..2026-02-28", "2026-03-01..2026-03-02"]);

@@ -10,7 +10,7 @@ use crm_store::queries::sales as sq;
 use crm_store::{DbConnection, DbUuid};
 use uuid::Uuid;
 
-use super::{days, percent, report, Period, ReportFilter, Sums};
+use super::{cycle_seconds, mean_days, percent, report, Period, ReportFilter, Sums};
 use crate::identity::principal::Principal;
 use crate::platform::error::AppError;
 use crate::sales::parse_definition;
@@ -47,24 +47,18 @@ pub struct WinRate {
     pub won_amount: Sums,
 }
 
-fn mean_days(spans: &[i64]) -> Option<f64> {
-    let n = i64::try_from(spans.len()).ok().filter(|n| *n > 0)?;
-    Some(days(spans.iter().sum::<i64>() / n))
-}
-
 /// Of the interests closed in the period, the share won, with the counts and
 /// the average cycle from creation to closing.
 pub fn win_rate(app: &App, actor: &Principal, filter: &ReportFilter) -> Result<WinRate, AppError> {
     report(app, actor, filter, |conn, period, scope| {
         let closed = q::interests_closed_between(conn, &scope, period.start, period.end)?;
-        let cycle = |d: &DealFacts| d.closed_at.map_or(0, |c| (c - d.created_at).num_seconds());
         let (won, lost): (Vec<&DealFacts>, Vec<&DealFacts>) = closed.iter().partition(|d| d.state == "won");
         let mut won_amount = Sums::default();
         for d in &won {
             won_amount.add(&d.currency, i128::from(d.potential_minor.unwrap_or(0)));
         }
-        let all: Vec<i64> = closed.iter().map(cycle).collect();
-        let won_spans: Vec<i64> = won.iter().map(|d| cycle(d)).collect();
+        let all: Vec<i64> = closed.iter().map(cycle_seconds).collect();
+        let won_spans: Vec<i64> = won.iter().map(|d| cycle_seconds(d)).collect();
         Ok(WinRate {
             period,
             won: won.len(),

@@ -9,19 +9,10 @@ use crm_store::queries::users as uq;
 use crm_store::DbUuid;
 use uuid::Uuid;
 
-use super::{days, percent, report, Period, ReportFilter, Sums};
+use super::{cycle_seconds, days, mean_days, percent, report, Period, ReportFilter, Sums};
 use crate::identity::principal::Principal;
 use crate::platform::error::AppError;
 use crate::App;
-
-fn cycle_seconds(d: &DealFacts) -> i64 {
-    d.closed_at.map_or(0, |c| (c - d.created_at).num_seconds())
-}
-
-fn mean_days(spans: &[i64]) -> Option<f64> {
-    let n = i64::try_from(spans.len()).ok().filter(|n| *n > 0)?;
-    Some(days(spans.iter().sum::<i64>() / n))
-}
 
 /// One manager's figures.
 #[derive(Debug, Clone, Default)]

@@ -2,15 +2,15 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use crm_app::analytics::{funnel as fq, outcomes as oq, ReportFilter};
+use crm_app::analytics::{funnel as fq, outcomes as oq};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::export::{self, currencies, money_cells, money_header, Cell, Table};
-use super::{period_dto, sums, PeriodDto, ReportParams};
+use super::export::{currencies, money_cells, money_header, Cell, Table};
+use super::{answer, period_dto, sums, PeriodDto, ReportParams};
 use crate::error::ApiError;
-use crate::extract::{run, AppState, Auth};
+use crate::extract::{AppState, Auth};
 use crate::routes::sales::board::CurrencySumDto;
 use crate::routes::sales::scenarios::StageKindDto;
 
@@ -75,11 +75,7 @@ pub async fn funnel(
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let format = export::negotiate(q.format, &req);
-    let filter = ReportFilter::from(&q);
-    let f = run(&state, move |app| fq::funnel(app, &auth.0, &filter)).await?;
-    let dto = FunnelDto {
+    let shape = |f: fq::Funnel| FunnelDto {
         period: period_dto(&f.period),
         scenario_id: f.scenario_id,
         scenario_name: f.scenario_name,
@@ -100,7 +96,7 @@ pub async fn funnel(
             })
             .collect(),
     };
-    export::respond(format, &dto, |d| funnel_table(d, q.shown(&d.period)))
+    answer(state, req, auth, query.into_inner(), fq::funnel, shape, funnel_table).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -151,11 +147,7 @@ pub async fn stage_durations(
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let format = export::negotiate(q.format, &req);
-    let filter = ReportFilter::from(&q);
-    let d = run(&state, move |app| fq::stage_durations(app, &auth.0, &filter)).await?;
-    let dto = StageDurationsDto {
+    let shape = |d: fq::StageDurations| StageDurationsDto {
         period: period_dto(&d.period),
         scenario_id: d.scenario_id,
         scenario_name: d.scenario_name,
@@ -173,7 +165,7 @@ pub async fn stage_durations(
             })
             .collect(),
     };
-    export::respond(format, &dto, |d| stage_durations_table(d, q.shown(&d.period)))
+    answer(state, req, auth, query.into_inner(), fq::stage_durations, shape, stage_durations_table).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -208,11 +200,7 @@ pub async fn win_rate(
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let format = export::negotiate(q.format, &req);
-    let filter = ReportFilter::from(&q);
-    let w = run(&state, move |app| oq::win_rate(app, &auth.0, &filter)).await?;
-    let dto = WinRateDto {
+    let shape = |w: oq::WinRate| WinRateDto {
         period: period_dto(&w.period),
         won: w.won,
         lost: w.lost,
@@ -221,7 +209,7 @@ pub async fn win_rate(
         won_average_cycle_days: w.won_average_cycle_days,
         won_amount: sums(&w.won_amount),
     };
-    export::respond(format, &dto, |d| win_rate_table(d, q.shown(&d.period)))
+    answer(state, req, auth, query.into_inner(), oq::win_rate, shape, win_rate_table).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -272,11 +260,7 @@ pub async fn loss_reasons(
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let format = export::negotiate(q.format, &req);
-    let filter = ReportFilter::from(&q);
-    let l = run(&state, move |app| oq::loss_reasons(app, &auth.0, &filter)).await?;
-    let dto = LossReasonsDto {
+    let shape = |l: oq::LossReasons| LossReasonsDto {
         period: period_dto(&l.period),
         lost: l.lost,
         reasons: l
@@ -295,7 +279,7 @@ pub async fn loss_reasons(
             })
             .collect(),
     };
-    export::respond(format, &dto, |d| loss_reasons_table(d, q.shown(&d.period)))
+    answer(state, req, auth, query.into_inner(), oq::loss_reasons, shape, loss_reasons_table).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -341,11 +325,7 @@ pub async fn forecast(
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let format = export::negotiate(q.format, &req);
-    let filter = ReportFilter::from(&q);
-    let f = run(&state, move |app| oq::forecast(app, &auth.0, &filter)).await?;
-    let dto = ForecastDto {
+    let shape = |f: oq::Forecast| ForecastDto {
         period: period_dto(&f.period),
         months: f
             .months
@@ -361,7 +341,7 @@ pub async fn forecast(
             })
             .collect(),
     };
-    export::respond(format, &dto, |d| forecast_table(d, q.shown(&d.period)))
+    answer(state, req, auth, query.into_inner(), oq::forecast, shape, forecast_table).await
 }
 
 fn funnel_table(d: &FunnelDto, mut filters: Vec<(&'static str, String)>) -> Table {

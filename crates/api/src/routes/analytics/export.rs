@@ -108,6 +108,10 @@ pub fn money_cells(sums: &[CurrencySumDto], currencies: &[String]) -> Vec<Cell> 
 impl Table {
     fn text(cell: &Cell) -> String {
         match cell {
+            // Text people typed (a deal's title, a name) that a spreadsheet
+            // would run as a formula is written with a leading apostrophe,
+            // as OWASP advises against CSV injection; numbers are never text.
+            Cell::Text(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
             Cell::Text(s) | Cell::Money(s) => s.clone(),
             Cell::Count(n) => n.to_string(),
             Cell::Number(x) => x.to_string(),
@@ -231,6 +235,22 @@ mod tests {
             text,
             "report,funnel\nfrom,2026-11-01\n\"\"\nstage,reached,to_next,potential RUB\nrequest,6,66.7,420000.00\n"
         );
+    }
+
+    #[test]
+    fn text_a_spreadsheet_would_run_is_not_a_formula_in_csv() {
+        let mut t = sample();
+        t.rows = vec![vec![
+            "=HYPERLINK(\"http://x\")".into(),
+            "+7 916".into(),
+            "@SUM(A1)".into(),
+            "-1".into(),
+            "Chairs".into(),
+            Cell::Money("-12.05".into()),
+        ]];
+        let text = String::from_utf8(t.csv().unwrap()).unwrap();
+        let last = text.lines().last().unwrap();
+        assert_eq!(last, "\"'=HYPERLINK(\"\"http://x\"\")\",'+7 916,'@SUM(A1),'-1,Chairs,-12.05");
     }
 
     #[test]

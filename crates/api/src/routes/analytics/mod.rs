@@ -9,13 +9,16 @@ mod people;
 pub use deals::*;
 pub use people::*;
 
-use actix_web::web;
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use crm_app::analytics::{Period, ReportFilter, Sums};
+use crm_app::{App, AppError, Principal};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::error::ApiError;
+use crate::extract::{run, AppState, Auth};
 use crate::routes::sales::board::CurrencySumDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -36,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportParams {
-    /// The first day, in the organisation's time zone. Default: the first of this month.
+    /// The first day, in the organisation's time zone. Default: the first of `to`'s month, else of this month.
     #[param(example = "2026-11-01")]
     pub from: Option<NaiveDate>,
     /// The last day, included; at most 731 days after `from`. Default: the end of `from`'s month.
@@ -97,4 +100,43 @@ pub(crate) fn period_dto(p: &Period) -> PeriodDto {
 
 pub(crate) fn sums(s: &Sums) -> Vec<CurrencySumDto> {
     s.decimal().into_iter().map(|(currency, sum)| CurrencySumDto { currency, sum }).collect()
+}
+
+/// A report's answer, which knows its period (for a file's filter lines).
+pub(crate) trait Dated {
+    fn period(&self) -> &PeriodDto;
+}
+
+macro_rules! dated {
+    ($($dto:ty),*) => {$(
+        impl Dated for $dto {
+            fn period(&self) -> &PeriodDto {
+                &self.period
+            }
+        }
+    )*};
+}
+dated!(FunnelDto, StageDurationsDto, WinRateDto, LossReasonsDto, ForecastDto, ManagersDto, LeadSourcesDto);
+
+/// What every period report's handler does: read the filter and the format,
+/// run the use case on the blocking pool, shape its answer, and write it as
+/// JSON or as a file.
+pub(crate) async fn answer<V, D>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    q: ReportParams,
+    report: fn(&App, &Principal, &ReportFilter) -> Result<V, AppError>,
+    shape: impl FnOnce(V) -> D,
+    table: fn(&D, Vec<(&'static str, String)>) -> export::Table,
+) -> Result<HttpResponse, ApiError>
+where
+    V: Send + 'static,
+    D: Serialize + Dated,
+{
+    let format = export::negotiate(q.format, &req);
+    let filter = ReportFilter::from(&q);
+    let view = run(&state, move |app| report(app, &auth.0, &filter)).await?;
+    let dto = shape(view);
+    export::respond(format, &dto, |d| table(d, q.shown(d.period())))
 }

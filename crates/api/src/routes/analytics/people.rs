@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::export::{self, currencies, money_cells, money_header, Cell, Table};
-use super::{period_dto, sums, PeriodDto, ReportParams};
+use super::{answer, period_dto, sums, PeriodDto, ReportParams};
 use crate::error::ApiError;
 use crate::extract::{run, AppState, Auth};
 use crate::routes::sales::board::CurrencySumDto;
@@ -61,11 +61,7 @@ pub async fn managers(
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let format = export::negotiate(q.format, &req);
-    let filter = ReportFilter::from(&q);
-    let m = run(&state, move |app| pq::managers(app, &auth.0, &filter)).await?;
-    let dto = ManagersDto {
+    let shape = |m: pq::Managers| ManagersDto {
         period: period_dto(&m.period),
         managers: m
             .managers
@@ -85,7 +81,7 @@ pub async fn managers(
             })
             .collect(),
     };
-    export::respond(format, &dto, |d| managers_table(d, q.shown(&d.period)))
+    answer(state, req, auth, query.into_inner(), pq::managers, shape, managers_table).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -130,11 +126,7 @@ pub async fn lead_sources(
     auth: Auth,
     query: web::Query<ReportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
-    let format = export::negotiate(q.format, &req);
-    let filter = ReportFilter::from(&q);
-    let l = run(&state, move |app| pq::lead_sources(app, &auth.0, &filter)).await?;
-    let dto = LeadSourcesDto {
+    let shape = |l: pq::LeadSources| LeadSourcesDto {
         period: period_dto(&l.period),
         received: l.received,
         sources: l
@@ -150,7 +142,7 @@ pub async fn lead_sources(
             })
             .collect(),
     };
-    export::respond(format, &dto, |d| lead_sources_table(d, q.shown(&d.period)))
+    answer(state, req, auth, query.into_inner(), pq::lead_sources, shape, lead_sources_table).await
 }
 
 /// Which open interests count as stale, and whose.

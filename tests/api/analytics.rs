@@ -27,27 +27,29 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn moscow(month: u32, day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+pub(crate) fn moscow(month: u32, day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
     SERVER_ZONE.with_ymd_and_hms(2026, month, day, hour, minute, 0).unwrap().with_timezone(&Utc)
 }
 
 /// A server whose sign-ins last through the five weeks the history spans.
-async fn spawn() -> TestApp {
+pub(crate) async fn spawn() -> TestApp {
     spawn_app_with(&[("CRM_ACCESS_TOKEN_TTL", "60d"), ("CRM_REFRESH_TOKEN_TTL", "60d")]).await
 }
 
-async fn ok(r: Reply, status: u16) -> Value {
+pub(crate) async fn ok(r: Reply, status: u16) -> Value {
     assert_eq!(r.status.as_u16(), status, "{}", r.text);
     r.body
 }
 
-struct World {
-    admin: String,
-    head: String,
-    ivan: String,
-    ivan_id: String,
-    maria_id: String,
-    olga: String,
+pub(crate) struct World {
+    pub admin: String,
+    pub head: String,
+    pub ivan: String,
+    pub ivan_id: String,
+    pub maria_id: String,
+    pub olga: String,
+    /// "Sales", which the head heads and Ivan and Maria belong to.
+    pub dept: String,
 }
 
 async fn world(app: &TestApp) -> World {
@@ -67,11 +69,12 @@ async fn world(app: &TestApp) -> World {
         ivan_id: ivan["id"].as_str().unwrap().to_owned(),
         maria_id: maria["id"].as_str().unwrap().to_owned(),
         olga: app.token("olga@test.crm", PASSWORD).await,
+        dept: d.to_owned(),
         admin,
     }
 }
 
-async fn interest(app: &TestApp, token: &str, body: Value) -> String {
+pub(crate) async fn interest(app: &TestApp, token: &str, body: Value) -> String {
     ok(app.post("/api/v1/interests", Some(token), &body).await, 201).await["id"].as_str().unwrap().to_owned()
 }
 
@@ -113,7 +116,7 @@ async fn decide(app: &TestApp, token: &str, id: &str, body: Value) {
 }
 
 /// Builds the history of the table above; returns the world and the ids A…G.
-async fn history(app: &TestApp) -> (World, Vec<String>) {
+pub(crate) async fn history(app: &TestApp) -> (World, Vec<String>) {
     let w = world(app).await;
     let price =
         ok(app.post("/api/v1/loss-reasons", Some(&w.head), &json!({"name": "Price"})).await, 201).await;
@@ -235,7 +238,7 @@ async fn history(app: &TestApp) -> (World, Vec<String>) {
     (w, vec![a, b, c, d, e, f, g])
 }
 
-async fn report(app: &TestApp, token: &str, path: &str) -> Value {
+pub(crate) async fn report(app: &TestApp, token: &str, path: &str) -> Value {
     ok(app.get(&format!("/api/v1/analytics/{path}"), token).await, 200).await
 }
 
@@ -727,7 +730,7 @@ async fn the_migration_backfills_the_move_log_from_the_timeline() {
 }
 
 /// A report's file: (content type, body bytes).
-async fn file(app: &TestApp, token: &str, path: &str, accept: Option<&str>) -> (String, Vec<u8>) {
+pub(crate) async fn file(app: &TestApp, token: &str, path: &str, accept: Option<&str>) -> (String, Vec<u8>) {
     let mut r = app.request(reqwest::Method::GET, &format!("/api/v1/analytics/{path}"), Some(token));
     if let Some(a) = accept {
         r = r.header("Accept", a);
@@ -739,7 +742,7 @@ async fn file(app: &TestApp, token: &str, path: &str, accept: Option<&str>) -> (
 }
 
 /// The rows of a CSV file, every field as text.
-fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+pub(crate) fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -750,7 +753,7 @@ fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
 }
 
 /// The rows of a workbook's one sheet, every cell as text (numbers as Rust writes them).
-fn xlsx_rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
+pub(crate) fn xlsx_rows(bytes: Vec<u8>) -> Vec<Vec<String>> {
     use calamine::{Data, Reader, Xlsx};
     let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
     let sheet = book.sheet_names()[0].clone();

@@ -470,6 +470,23 @@ async fn the_examples_of_the_spec_are_accepted_and_answered_as_shown() {
     assert_eq!(asked.status, 200, "{}", asked.text);
     t.send(&head, "decideLoss", M::POST, &format!("/api/v1/interests/{lost_id}/loss-decision"), &[]).await;
 
+    // The head sets the manager's plan for the month, changes it, and the manager reads it.
+    let plan = t
+        .send(&head, "createSalesPlan", M::POST, "/api/v1/sales-plans", &[("/user_id", uid.clone().into())])
+        .await;
+    let plan_id = id(&plan);
+    t.send(&head, "updateSalesPlan", M::PATCH, &format!("/api/v1/sales-plans/{plan_id}"), &[]).await;
+    t.call(&head, "getSalesPlan", M::GET, &format!("/api/v1/sales-plans/{plan_id}")).await;
+    t.call(&manager, "listSalesPlans", M::GET, "/api/v1/sales-plans").await;
+    let spare_plan = ok(app
+        .post(
+            "/api/v1/sales-plans",
+            Some(&head),
+            &json!({"month": "2027-01", "user_id": uid, "amount": "1000"}),
+        )
+        .await);
+    t.call(&head, "deleteSalesPlan", M::DELETE, &format!("/api/v1/sales-plans/{}", id(&spare_plan))).await;
+
     // What the manager reads of it all.
     t.call(&manager, "getBoard", M::GET, "/api/v1/board").await;
     let notes = t.call(&manager, "listNotifications", M::GET, "/api/v1/notifications").await;

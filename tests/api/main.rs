@@ -24,6 +24,7 @@ mod leads;
 mod operations;
 mod orders;
 mod organisation;
+mod plans;
 mod sales;
 mod storage;
 mod webhooks;

@@ -74,6 +74,9 @@ words! {
         ShipmentRemoved = "shipment.removed",
         RelatedDocumentRecorded = "related_document.recorded",
         RelatedDocumentRemoved = "related_document.removed",
+        SalesPlanCreated = "sales_plan.created",
+        SalesPlanUpdated = "sales_plan.updated",
+        SalesPlanDeleted = "sales_plan.deleted",
         WebhookTest = "webhook.test",
     }
 }

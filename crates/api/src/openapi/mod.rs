@@ -21,7 +21,7 @@ use crate::routes::health;
 use crate::routes::identity::{api_keys, auth, departments, users};
 use crate::routes::intake::{leads, providers as intake};
 use crate::routes::parties::{clients, contacts};
-use crate::routes::sales::{board, interests, scenarios, work};
+use crate::routes::sales::{board, interests, plans, scenarios, work};
 use crate::routes::webhooks;
 
 #[derive(OpenApi)]
@@ -85,6 +85,9 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         webhooks::replay, webhooks::test_webhook,
         analytics::funnel, analytics::stage_durations, analytics::win_rate, analytics::loss_reasons,
         analytics::forecast, analytics::managers, analytics::lead_sources, analytics::stale_interests,
+        analytics::plan_fact,
+        plans::list_sales_plans, plans::create_sales_plan, plans::get_sales_plan, plans::update_sales_plan,
+        plans::delete_sales_plan,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -113,7 +116,8 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         (name = "intake", description = "Leads from e-mail, Telegram, VK, telephony and website forms; channel settings"),
         (name = "events", description = "The change feed: every change you may see, gap-free, in commit order"),
         (name = "webhooks", description = "Signed pushes of the change feed to integrators, with deliveries, retries and replay"),
-        (name = "analytics", description = "Sales reports for heads, computed from the stage-move log: funnel, time in stage, win rate, loss reasons, forecast, managers, lead sources, stale interests"),
+        (name = "analytics", description = "Sales reports for heads, computed from the stage-move log: funnel, time in stage, win rate, loss reasons, forecast, managers, lead sources, stale interests, plan against fact"),
+        (name = "sales-plans", description = "Monthly sales plans per manager and department, set by heads"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -250,6 +254,12 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("getManagerReport", &perm::READ_ANALYTICS),
     ("getLeadSourceReport", &perm::READ_ANALYTICS),
     ("getStaleInterests", &perm::READ_ANALYTICS),
+    ("getPlanFact", &perm::READ_ANALYTICS),
+    ("listSalesPlans", &perm::READ_SALES_PLANS),
+    ("getSalesPlan", &perm::READ_SALES_PLANS),
+    ("createSalesPlan", &perm::WRITE_SALES_PLANS),
+    ("updateSalesPlan", &perm::WRITE_SALES_PLANS),
+    ("deleteSalesPlan", &perm::WRITE_SALES_PLANS),
 ];
 
 /// Create operations and the read operation their `Location` points at.
@@ -260,6 +270,7 @@ const LINKS: &[(&str, &str)] = &[
     ("createAgreement", "getAgreement"),
     ("sendInvoice", "getInvoiceSending"),
     ("recordRelatedDocument", "getRelatedDocument"),
+    ("createSalesPlan", "getSalesPlan"),
 ];
 
 struct Complete;
@@ -372,7 +383,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
     }
     let takes_if_match =
         op.parameters.as_ref().is_some_and(|ps| ps.iter().any(|p| p.name.eq_ignore_ascii_case("If-Match")));
-    if takes_if_match && method == "POST" {
+    if takes_if_match && (method == "POST" || method == "DELETE") {
         errors.push(("412", "If-Match names a version that is no longer current"));
     }
     if method == "POST" {
@@ -400,6 +411,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
             | "getForecast"
             | "getManagerReport"
             | "getLeadSourceReport"
+            | "getPlanFact"
     ) {
         errors.push((
             "422",

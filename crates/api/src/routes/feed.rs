@@ -46,6 +46,7 @@ impl Render for AsGetReturns {
                 }
             },
             Snapshot::LossReason(v) => value(s::scenarios::LossReasonDto::from(v)),
+            Snapshot::SalesPlan(v) => value(s::plans::SalesPlanDto::from(v)),
             Snapshot::Channel(v) => value(n::providers::ChannelDto::from(v)),
             Snapshot::Lead(v) => value(n::leads::LeadDto::from(v)),
             Snapshot::Client(v) => value(p::clients::ClientDto::from(v)),

@@ -8,6 +8,7 @@
 pub mod funnel;
 pub mod outcomes;
 pub mod people;
+pub mod plans;
 
 use std::collections::BTreeMap;
 
@@ -67,7 +68,7 @@ pub(crate) fn day_start(tz: Tz, day: NaiveDate) -> NaiveDateTime {
     }
 }
 
-fn last_of_month(day: NaiveDate) -> NaiveDate {
+pub(crate) fn last_of_month(day: NaiveDate) -> NaiveDate {
     let first = day.with_day(1).unwrap_or(day);
     first.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt()).unwrap_or(day)
 }

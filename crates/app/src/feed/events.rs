@@ -124,6 +124,9 @@ enum Family {
     Interests,
     Orders,
     Tasks,
+    /// Sales plans: a manager's as their interests, a department's for the
+    /// heads above it (recorded as the audience's persons).
+    Plans,
 }
 
 /// The read access and visibility rule of each kind of entity, as its GET
@@ -149,6 +152,7 @@ fn rule(entity_type: &str) -> Option<(&'static Access, Family)> {
         "payment" => (&p::READ_PAYMENTS, Family::Orders),
         "shipment" => (&p::READ_SHIPMENTS, Family::Orders),
         "related_document" => (&p::READ_PURCHASING, Family::Orders),
+        "sales_plan" => (&p::READ_SALES_PLANS, Family::Plans),
         _ => return None,
     })
 }
@@ -205,7 +209,7 @@ impl<'a> Reader<'a> {
         Ok(match family {
             // An unassigned lead waits in the shared inbox every reader of leads sees.
             Family::Leads => owner.is_none_or(|o| vis.allows(o)),
-            Family::Tasks => {
+            Family::Tasks | Family::Plans => {
                 me.is_some_and(|me| audience.persons.contains(&me))
                     || audience.owners.iter().any(|o| vis.allows(*o))
             }

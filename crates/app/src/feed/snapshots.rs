@@ -30,6 +30,7 @@ use crate::platform::error::AppError;
 use crate::platform::outbox::Audience;
 use crate::sales::interests::InterestView;
 use crate::sales::loss_reasons::LossReasonView;
+use crate::sales::plans::PlanView;
 use crate::sales::scenarios::ScenarioView;
 use crate::sales::work::{InteractionView, TaskView};
 use crate::App;
@@ -57,6 +58,7 @@ pub enum Snapshot {
     Payment(PaymentView),
     Shipment(ShipmentView),
     RelatedDocument(RelatedView),
+    SalesPlan(PlanView),
 }
 
 /// The port through which the API renders entities: the feed's `data` is
@@ -303,6 +305,13 @@ fn load(
                     Snapshot::RelatedDocument(crate::documents::purchasing::related_view(r)),
                     Some(audience),
                 ))
+            }
+            None => None,
+        },
+        "sales_plan" => match sq::find_plan(conn, key)? {
+            Some(r) => {
+                let audience = crate::sales::plans::audience(conn, &r)?;
+                Some((Snapshot::SalesPlan(crate::sales::plans::view(r)?), Some(audience)))
             }
             None => None,
         },

@@ -82,6 +82,15 @@ pub const READ_ANALYTICS: Access = Access {
     roles: &[Role::Manager, Role::Head, Role::Admin],
     key: KeyRule::Never,
 };
+/// Managers read their own plans, heads those of their departments and
+/// their people, admins all.
+pub const READ_SALES_PLANS: Access = Access {
+    action: "read sales plans",
+    roles: &[Role::Manager, Role::Head, Role::Admin],
+    key: KeyRule::Never,
+};
+pub const WRITE_SALES_PLANS: Access =
+    Access { action: "set sales plans", roles: CONFIGURERS, key: KeyRule::Never };
 pub const READ_BOARD: Access =
     Access { action: "see the board", roles: &[Role::Manager, Role::Head, Role::Admin], key: KeyRule::Never };
 

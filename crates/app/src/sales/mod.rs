@@ -4,6 +4,7 @@
 
 pub mod interests;
 pub mod loss_reasons;
+pub mod plans;
 pub mod scenarios;
 pub mod work;
 

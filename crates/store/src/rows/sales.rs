@@ -1,4 +1,4 @@
-//! Rows of scenarios, loss reasons, interests, interactions, tasks, notifications and the timeline.
+//! Rows of scenarios, loss reasons, interests, interactions, tasks, notifications, the timeline and sales plans.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use crm_domain::status::{InteractionStatus, InterestState, TaskStatus};
@@ -133,4 +133,23 @@ pub struct StageMoveRow {
     pub trigger_event: Option<String>,
     pub interaction_result: Option<String>,
     pub loss_reason_id: Option<DbUuid>,
+}
+
+/// A monthly amount for one manager (`user_id`) or one department.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sales_plans)]
+pub struct SalesPlanRow {
+    pub id: DbUuid,
+    /// The first day of the month.
+    pub month: NaiveDate,
+    pub user_id: Option<DbUuid>,
+    pub department_id: Option<DbUuid>,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub note: Option<String>,
+    pub created_by: Option<DbUuid>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
 }

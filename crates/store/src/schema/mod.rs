@@ -47,6 +47,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     timeline_entries,
     stage_moves,
+    sales_plans,
     clients,
     contacts,
     contact_points,

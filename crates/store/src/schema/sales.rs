@@ -144,3 +144,22 @@ diesel::table! {
         loss_reason_id -> Nullable<Uuid>,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    sales_plans (id) {
+        id -> Uuid,
+        month -> Date,
+        user_id -> Nullable<Uuid>,
+        department_id -> Nullable<Uuid>,
+        currency -> Text,
+        amount_minor -> BigInt,
+        note -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}

@@ -5,9 +5,11 @@
 mod deals;
 pub mod export;
 mod people;
+mod plans;
 
 pub use deals::*;
 pub use people::*;
+pub use plans::*;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
@@ -31,7 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/forecast").get(forecast))
             .service(web::resource("/managers").get(managers))
             .service(web::resource("/lead-sources").get(lead_sources))
-            .service(web::resource("/stale-interests").get(stale_interests)),
+            .service(web::resource("/stale-interests").get(stale_interests))
+            .service(web::resource("/plan-fact").get(plan_fact)),
     );
 }
 
@@ -116,7 +119,16 @@ macro_rules! dated {
         }
     )*};
 }
-dated!(FunnelDto, StageDurationsDto, WinRateDto, LossReasonsDto, ForecastDto, ManagersDto, LeadSourcesDto);
+dated!(
+    FunnelDto,
+    StageDurationsDto,
+    WinRateDto,
+    LossReasonsDto,
+    ForecastDto,
+    ManagersDto,
+    LeadSourcesDto,
+    PlanFactDto
+);
 
 /// What every period report's handler does: read the filter and the format,
 /// run the use case on the blocking pool, shape its answer, and write it as

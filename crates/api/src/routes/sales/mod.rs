@@ -1,7 +1,8 @@
-//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications.
+//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications, sales plans.
 
 pub mod board;
 pub mod interests;
+pub mod plans;
 pub mod scenarios;
 pub mod work;
 
@@ -11,5 +12,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(scenarios::configure)
         .configure(interests::configure)
         .configure(board::configure)
-        .configure(work::configure);
+        .configure(work::configure)
+        .configure(plans::configure);
 }

@@ -1,11 +1,13 @@
-//! Queries of the sales area.
+//! Queries of the sales area: scenarios, interests, their work and timeline, sales plans.
 
 mod interests;
+mod plans;
 mod scenarios;
 mod timeline;
 mod work;
 
 pub use interests::*;
+pub use plans::*;
 pub use scenarios::*;
 pub use timeline::*;
 pub use work::*;

@@ -13,6 +13,11 @@
 //! | E | Maria | 10 Nov, 1 000 USD | proposal 20 Nov, loss asked 25 Nov ("Competitor"), approved 1 Dec 10:00 | lost from proposal |
 //! | G | Maria | 30 Nov 23:30, 30 000 | proposal 3 Dec | proposal |
 //! | F | Maria | 1 Dec 00:30, 40 000 | — | request |
+//! | H | Maria | 16 Nov for her own client, 10 000 | payment 17 Nov (proposal skipped) with an order of 30 chairs, paid 18 Nov → shipment, shipped 19 Nov → won (revenue 30 000) | won |
+//! | I | Ivan | 2 Dec, 25 000 | loss asked 2 Dec 12:00 ("Price"), approved 3 Dec 09:00 | lost from request |
+//! | J | Maria | 20 Nov, 15 000 | proposal 21 Nov; expected to close 20 Dec | proposal |
+//! | K | Ivan | 12 Nov, 70 000 | proposal 13 Nov, loss asked 14 Nov ("Competitor"), approved 16 Nov | lost from proposal |
+//! | L | Maria | 2 Dec 15:00, 5 000 | —; expected to close 1 Jan | request |
 //!
 //! Two more leads stay untaken: a phone one (Line 1) to the shared inbox on
 //! 15 Nov, an e-mail one (sales@) for Maria on 29 Nov. No interaction is
@@ -115,7 +120,62 @@ async fn decide(app: &TestApp, token: &str, id: &str, body: Value) {
     ok(app.post(&format!("/api/v1/interests/{id}/loss-decision"), Some(token), &body).await, 200).await;
 }
 
-/// Builds the history of the table above; returns the world and the ids A…G.
+/// H: Maria's, made on 16 November for a client of hers; to payment on the
+/// 17th with an order of 30 chairs; paid on the 18th (so to shipment);
+/// shipped on the 19th, so won with revenue 30 000. The clock ends on the
+/// 19th at 10:00.
+async fn won_by_maria(app: &TestApp, w: &World, maria: &str, chair: &Value) -> String {
+    let client = ok(
+        app.post("/api/v1/clients", Some(maria), &json!({"name": "ООО «Василёк»", "kind": "company"})).await,
+        201,
+    )
+    .await;
+    let h =
+        interest(app, maria, json!({"title": "H", "potential_amount": "10000", "client_id": client["id"]}))
+            .await;
+    app.clock.set(moscow(11, 17, 10, 0));
+    mv(app, maria, &h, json!({"to_stage": "payment"})).await;
+    let order = ok(
+        app.post(
+            &format!("/api/v1/interests/{h}/orders"),
+            Some(maria),
+            &json!({"lines": [{"product_id": chair, "quantity": "30"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let oid = order["id"].as_str().unwrap();
+    ok(app.post(&format!("/api/v1/orders/{oid}/confirm"), Some(maria), &json!({})).await, 200).await;
+    app.clock.set(moscow(11, 18, 10, 0));
+    ok(
+        app.post(
+            "/api/v1/payments",
+            Some(&w.olga),
+            &json!({"order_id": oid, "amount": "30000", "external_ref": "PP-H"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    app.clock.set(moscow(11, 19, 10, 0));
+    ok(
+        app.post(
+            &format!("/api/v1/orders/{oid}/shipments"),
+            Some(maria),
+            &json!({"kind": "sales_document", "lines": [{"order_line_id": order["lines"][0]["id"], "quantity": "30"}]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let won = ok(app.get(&format!("/api/v1/interests/{h}"), maria).await, 200).await;
+    assert_eq!((won["state"].as_str(), won["potential_amount"].as_str()), (Some("won"), Some("30000.00")));
+    h
+}
+
+/// Builds the history of the table above; returns the world and the ids
+/// A, B, C, D, E, F, G, H, I, J, K, L.
 pub(crate) async fn history(app: &TestApp) -> (World, Vec<String>) {
     let w = world(app).await;
     let price =
@@ -211,11 +271,22 @@ pub(crate) async fn history(app: &TestApp) -> (World, Vec<String>) {
     .await;
     let won = app.get(&format!("/api/v1/interests/{a}"), &w.ivan).await.body;
     assert_eq!((won["state"].as_str(), won["potential_amount"].as_str()), (Some("won"), Some("50000.00")));
+    let k = interest(app, &w.ivan, json!({"title": "K", "potential_amount": "70000"})).await;
+    app.clock.set(moscow(11, 13, 10, 0));
+    mv(app, &w.ivan, &k, json!({"to_stage": "proposal"})).await;
+    app.clock.set(moscow(11, 14, 10, 0));
+    mv(app, &w.ivan, &k, json!({"to_stage": "lost", "loss_reason_id": rival["id"]})).await;
     app.clock.set(moscow(11, 15, 10, 0));
     lead(app, &w.ivan, json!({"channel": "phone", "source": "Line 1", "subject": "L4, to the shared inbox"}))
         .await;
+    app.clock.set(moscow(11, 16, 10, 0));
+    decide(app, &w.head, &k, json!({"decision": "approve"})).await;
+    let h = won_by_maria(app, &w, &maria, &chair["id"]).await;
     app.clock.set(moscow(11, 20, 10, 0));
     mv(app, &maria, &e, json!({"to_stage": "proposal"})).await;
+    let j = interest(app, &maria, json!({"title": "J", "potential_amount": "15000"})).await;
+    app.clock.set(moscow(11, 21, 10, 0));
+    mv(app, &maria, &j, json!({"to_stage": "proposal"})).await;
     app.clock.set(moscow(11, 25, 10, 0));
     mv(app, &maria, &e, json!({"to_stage": "lost", "loss_reason_id": rival["id"]})).await;
     app.clock.set(moscow(11, 29, 10, 0));
@@ -233,9 +304,16 @@ pub(crate) async fn history(app: &TestApp) -> (World, Vec<String>) {
     decide(app, &w.head, &e, json!({"decision": "approve"})).await;
     app.clock.set(moscow(12, 2, 10, 0));
     mv(app, &w.ivan, &d, json!({"to_stage": "payment"})).await;
+    let i = interest(app, &w.ivan, json!({"title": "I", "potential_amount": "25000"})).await;
+    app.clock.set(moscow(12, 2, 12, 0));
+    mv(app, &w.ivan, &i, json!({"to_stage": "lost", "loss_reason_id": price["id"]})).await;
+    app.clock.set(moscow(12, 2, 15, 0));
+    let l = interest(app, &maria, json!({"title": "L", "potential_amount": "5000"})).await;
+    app.clock.set(moscow(12, 3, 9, 0));
+    decide(app, &w.head, &i, json!({"decision": "approve"})).await;
     app.clock.set(moscow(12, 3, 10, 0));
     mv(app, &maria, &g, json!({"to_stage": "proposal"})).await;
-    (w, vec![a, b, c, d, e, f, g])
+    (w, vec![a, b, c, d, e, f, g, h, i, j, k, l])
 }
 
 pub(crate) async fn report(app: &TestApp, token: &str, path: &str) -> Value {
@@ -310,58 +388,67 @@ fn duration_rows(d: &Value) -> Vec<(String, u64, Value, Value, u64, Value)> {
 }
 
 async fn check_november_funnel(app: &TestApp, token: &str) {
-    // Moved in November: A, B, C, D, E, G. Reached: request all six;
-    // proposal A, B (skipped it), D, E; payment A, B; shipment and won A.
+    // Moved in November: A, B, C, D, E, G, H, J, K. Reached: request all
+    // nine; proposal A, B (skipped it), D, E, H (skipped it, won), J, K;
+    // payment A, B, H; shipment and won A, H. Lost: C from request, K from
+    // proposal (E's loss was approved in December).
     let f = report(app, token, &format!("funnel?{NOVEMBER}")).await;
-    assert_eq!((f["interests"].as_u64(), f["lost"].as_u64()), (Some(6), Some(1)), "{f}");
+    assert_eq!((f["interests"].as_u64(), f["lost"].as_u64()), (Some(9), Some(2)), "{f}");
     assert_eq!(f["period"], json!({"from": "2026-11-01", "to": "2026-11-30", "time_zone": "Europe/Moscow"}));
     assert_eq!(
         funnel_rows(&f),
         vec![
-            row("request", 6, json!(66.7), json!(16.7), 1),
-            row("proposal", 4, json!(50.0), json!(25.0), 0),
-            row("payment", 2, json!(50.0), json!(50.0), 0),
-            row("shipment", 1, json!(100.0), json!(100.0), 0),
-            row("won", 1, Value::Null, Value::Null, 0),
+            row("request", 9, json!(77.8), json!(22.2), 1),
+            row("proposal", 7, json!(42.9), json!(28.6), 1),
+            row("payment", 3, json!(66.7), json!(66.7), 0),
+            row("shipment", 2, json!(100.0), json!(100.0), 0),
+            row("won", 2, Value::Null, Value::Null, 0),
         ]
     );
-    // A counts at its revenue (50 000) since it was won; E in dollars, apart.
+    // A and H count at their revenue (50 000 and 30 000) since they were
+    // won; E in dollars, apart. Request: A 50 + B 200 + C 80 + D 60 + G 30
+    // + H 30 + J 15 + K 70; proposal without C and G; payment A, B, H.
     let sums: Vec<_> = f["stages"].as_array().unwrap().iter().map(|s| money(&s["potential"])).collect();
     assert_eq!(
         sums,
         vec![
-            rub_usd("420000.00", "1000.00"),
-            rub_usd("310000.00", "1000.00"),
-            rub("250000.00"),
-            rub("50000.00"),
-            rub("50000.00"),
+            rub_usd("535000.00", "1000.00"),
+            rub_usd("425000.00", "1000.00"),
+            rub("280000.00"),
+            rub("80000.00"),
+            rub("80000.00"),
         ]
     );
 }
 
 async fn check_durations(app: &TestApp, token: &str) {
-    // Stays ended in November — request: A 2, B 2, C 8 (to lost), D 2, E 10
-    // days; proposal: A 2, D 2 (returned to request); payment A 3; shipment A 3.
-    // On a stage now (3 Dec 10:00): request F since 1 Dec 00:30 (2 d 9.5 h),
-    // proposal G since today, payment B since 5 Nov (28 d) and D since 2 Dec (1 d).
+    // Stays ended in November — request: A 2, B 2, C 8 (to lost), D 2, E 10,
+    // H 1, J 1, K 1 days (27 / 8 = 3.375, median 2); proposal: A 2, D 2
+    // (returned to request), K 3 (to lost; 7 / 3 = 2.33); payment A 3, H 1;
+    // shipment A 3, H 1.
+    // On a stage now (3 Dec 10:00): request F since 1 Dec 00:30 (2 d 9.5 h)
+    // and L since 2 Dec 15:00 (19 h): 1.59 on average; proposal G since
+    // today and J since 21 Nov (12 d); payment B since 5 Nov (28 d) and D
+    // since 2 Dec (1 d).
     let nov = report(app, token, &format!("stage-durations?{NOVEMBER}")).await;
     assert_eq!(
         duration_rows(&nov),
         vec![
-            ("request".into(), 5, json!(4.8), json!(2.0), 1, json!(2.4)),
-            ("proposal".into(), 2, json!(2.0), json!(2.0), 1, json!(0.0)),
-            ("payment".into(), 1, json!(3.0), json!(3.0), 2, json!(14.5)),
-            ("shipment".into(), 1, json!(3.0), json!(3.0), 0, Value::Null),
+            ("request".into(), 8, json!(3.38), json!(2.0), 2, json!(1.59)),
+            ("proposal".into(), 3, json!(2.33), json!(2.0), 2, json!(6.0)),
+            ("payment".into(), 2, json!(2.0), json!(2.0), 2, json!(14.5)),
+            ("shipment".into(), 2, json!(2.0), json!(2.0), 0, Value::Null),
         ]
     );
-    // December: D left request after 23 days, G after 2 d 10.5 h (mean and
-    // median 12.72); E left proposal for lost after 11 days.
+    // December: D left request after 23 days, G after 2 d 10.5 h, I after
+    // 23 h (for lost): mean 8.80, median G's 2.44; E left proposal for lost
+    // after 11 days.
     let dec = report(app, token, &format!("stage-durations?{DECEMBER}")).await;
     assert_eq!(
         duration_rows(&dec),
         vec![
-            ("request".into(), 2, json!(12.72), json!(12.72), 1, json!(2.4)),
-            ("proposal".into(), 1, json!(11.0), json!(11.0), 1, json!(0.0)),
+            ("request".into(), 3, json!(8.8), json!(2.44), 2, json!(1.59)),
+            ("proposal".into(), 1, json!(11.0), json!(11.0), 2, json!(6.0)),
             ("payment".into(), 0, Value::Null, Value::Null, 2, json!(14.5)),
             ("shipment".into(), 0, Value::Null, Value::Null, 0, Value::Null),
         ]
@@ -369,7 +456,8 @@ async fn check_durations(app: &TestApp, token: &str) {
 }
 
 async fn check_outcomes(app: &TestApp, token: &str) {
-    // November closed A (won, 10 days) and C (lost, 8 days).
+    // November closed A (won, 10 days), H (won, 3 days), C (lost, 8 days)
+    // and K (lost, 4 days): 25 / 4 days on average, 13 / 2 for the won.
     let nov = report(app, token, &format!("win-rate?{NOVEMBER}")).await;
     assert_eq!(
         (
@@ -379,10 +467,11 @@ async fn check_outcomes(app: &TestApp, token: &str) {
             &nov["average_cycle_days"],
             &nov["won_average_cycle_days"]
         ),
-        (&json!(1), &json!(1), &json!(50.0), &json!(9.0), &json!(10.0))
+        (&json!(2), &json!(2), &json!(50.0), &json!(6.25), &json!(6.5))
     );
-    assert_eq!(money(&nov["won_amount"]), rub("50000.00"));
-    // December closed E only (lost after 21 days).
+    assert_eq!(money(&nov["won_amount"]), rub("80000.00"));
+    // December closed E (lost after 21 days) and I (lost after 23 hours):
+    // (21 d + 23 h) / 2 = 10.98 days.
     let dec = report(app, token, &format!("win-rate?{DECEMBER}")).await;
     assert_eq!(
         (
@@ -392,14 +481,15 @@ async fn check_outcomes(app: &TestApp, token: &str) {
             &dec["average_cycle_days"],
             &dec["won_average_cycle_days"]
         ),
-        (&json!(0), &json!(1), &json!(0.0), &json!(21.0), &Value::Null)
+        (&json!(0), &json!(2), &json!(0.0), &json!(10.98), &Value::Null)
     );
     assert!(money(&dec["won_amount"]).is_empty());
 
-    // D's loss was returned, so only C (Price, from request) and E
-    // (Competitor, from proposal, in dollars) are losses.
+    // D's loss was returned, so the losses are C and I (Price, from
+    // request: 80 000 + 25 000), E (Competitor, from proposal, in dollars)
+    // and K (Competitor, from proposal, 70 000).
     let losses = report(app, token, "loss-reasons?from=2026-11-01&to=2026-12-31").await;
-    assert_eq!(losses["lost"], 2);
+    assert_eq!(losses["lost"], 4);
     let reasons: Vec<_> = losses["reasons"]
         .as_array()
         .unwrap()
@@ -418,26 +508,28 @@ async fn check_outcomes(app: &TestApp, token: &str) {
         vec![
             (
                 "Competitor".to_owned(),
-                1,
-                vec![("USD".to_owned(), "1000.00".to_owned())],
-                json!([{"code": "proposal", "name": "Proposal", "count": 1}])
+                2,
+                rub_usd("70000.00", "1000.00"),
+                json!([{"code": "proposal", "name": "Proposal", "count": 2}])
             ),
             (
                 "Price".to_owned(),
-                1,
-                rub("80000.00"),
-                json!([{"code": "request", "name": "Request", "count": 1}])
+                2,
+                rub("105000.00"),
+                json!([{"code": "request", "name": "Request", "count": 2}])
             ),
         ]
     );
     let november = report(app, token, &format!("loss-reasons?{NOVEMBER}")).await;
-    assert_eq!((november["lost"].as_u64(), november["reasons"].as_array().unwrap().len()), (Some(1), 1));
+    // November's: C (Price) and K (Competitor).
+    assert_eq!((november["lost"].as_u64(), november["reasons"].as_array().unwrap().len()), (Some(2), 2));
 
     // Open now and their expected close: B 20 Jan (payment, 70 %); D 5 Dec
     // (made 5 Nov + 30 days; payment, 70 %); G 30 Dec (proposal, 30 %);
-    // F 31 Dec (request, 10 %). December: 60 000 + 30 000 + 40 000 = 130 000,
-    // weighted 42 000 + 9 000 + 4 000 = 55 000. January: B, 140 000 weighted.
-    // Won: A in November.
+    // F 31 Dec (request, 10 %); J 20 Dec (proposal, 30 %); L 1 Jan
+    // (request, 10 %). December: 60 000 + 30 000 + 40 000 + 15 000 =
+    // 145 000, weighted 42 000 + 9 000 + 4 000 + 4 500 = 59 500. January:
+    // 200 000 + 5 000, weighted 140 000 + 500. Won: A and H in November.
     let forecast = report(app, token, "forecast?from=2026-11-01&to=2027-01-31").await;
     let months: Vec<_> = forecast["months"]
         .as_array()
@@ -457,9 +549,9 @@ async fn check_outcomes(app: &TestApp, token: &str) {
     assert_eq!(
         months,
         vec![
-            ("2026-11-01".to_owned(), 0, vec![], vec![], 1, rub("50000.00")),
-            ("2026-12-01".to_owned(), 3, rub("130000.00"), rub("55000.00"), 0, vec![]),
-            ("2027-01-01".to_owned(), 1, rub("200000.00"), rub("140000.00"), 0, vec![]),
+            ("2026-11-01".to_owned(), 0, vec![], vec![], 2, rub("80000.00")),
+            ("2026-12-01".to_owned(), 4, rub("145000.00"), rub("59500.00"), 0, vec![]),
+            ("2027-01-01".to_owned(), 2, rub("205000.00"), rub("140500.00"), 0, vec![]),
         ]
     );
 }
@@ -474,14 +566,15 @@ async fn every_report_gives_the_figures_worked_out_by_hand() {
         check_outcomes(&app, token).await;
     }
 
-    // December's funnel: F request; D payment (so request and proposal
-    // too); G proposal; E only lost, from proposal.
+    // December's funnel: F and L request; D payment (so request and
+    // proposal too); G proposal; I request, then lost from it; E only lost,
+    // from proposal.
     let dec = report(&app, &w.head, &format!("funnel?{DECEMBER}")).await;
-    assert_eq!((dec["interests"].as_u64(), dec["lost"].as_u64()), (Some(4), Some(1)));
+    assert_eq!((dec["interests"].as_u64(), dec["lost"].as_u64()), (Some(6), Some(2)));
     assert_eq!(
         funnel_rows(&dec),
         vec![
-            row("request", 3, json!(66.7), json!(0.0), 0),
+            row("request", 5, json!(40.0), json!(0.0), 1),
             row("proposal", 2, json!(50.0), json!(0.0), 1),
             row("payment", 1, json!(0.0), json!(0.0), 0),
             row("shipment", 0, Value::Null, Value::Null, 0),
@@ -518,26 +611,30 @@ fn manager_rows(m: &Value) -> Vec<ManagerRow> {
 async fn people_sources_and_idle_deals_are_counted_by_hand_too() {
     let app = spawn().await;
     let (w, ids) = history(&app).await;
-    // November. Ivan took two leads (A, B), opened A–D, won A (10 days,
-    // 50 000) and lost C (8 days); open now B and D, each with its "Call the
-    // client" task long overdue. Maria opened E and G (F is December's) and
-    // closed nothing in November; open now F and G, their call tasks overdue.
+    // November. Ivan took two leads (A, B), opened A–D and K, won A (10
+    // days, 50 000) and lost C (8 days) and K (4 days): 1 of 3, 22 / 3 days;
+    // open now B and D (I is lost), each with its "Call the client" task
+    // long overdue. Maria opened E, G, H and J (F and L are December's),
+    // won H (3 days, 30 000) and lost nothing in November (E's loss is
+    // December's); open now F, G, J and L, their call tasks overdue (L's
+    // was due on 2 December).
     let m = report(&app, &w.head, &format!("managers?{NOVEMBER}")).await;
     let n = |s: &str| s.to_owned();
     assert_eq!(
         manager_rows(&m),
         vec![
             (n("User head@test.crm"), 0, 0, 0, 0, Value::Null, Value::Null, 0, 0),
-            (n("User ivan@test.crm"), 2, 4, 1, 1, json!(50.0), json!(9.0), 2, 2),
-            (n("User maria@test.crm"), 0, 2, 0, 0, Value::Null, Value::Null, 2, 2),
+            (n("User ivan@test.crm"), 2, 5, 1, 2, json!(33.3), json!(7.33), 2, 2),
+            (n("User maria@test.crm"), 0, 4, 1, 0, json!(100.0), json!(3.0), 4, 4),
         ]
     );
     assert_eq!(money(&m["managers"][1]["won_amount"]), rub("50000.00"));
+    assert_eq!(money(&m["managers"][2]["won_amount"]), rub("30000.00"));
     // Ivan sees his own row only.
     let mine = report(&app, &w.ivan, &format!("managers?{NOVEMBER}")).await;
     assert_eq!(
         manager_rows(&mine),
-        vec![(n("User ivan@test.crm"), 2, 4, 1, 1, json!(50.0), json!(9.0), 2, 2)]
+        vec![(n("User ivan@test.crm"), 2, 5, 1, 2, json!(33.3), json!(7.33), 2, 2)]
     );
 
     // Leads received in November: e-mail (sales@) A's and Maria's untaken
@@ -567,8 +664,9 @@ async fn people_sources_and_idle_deals_are_counted_by_hand_too() {
     assert_eq!(head["received"], 3);
     assert_eq!(sources(&head), vec![(n("email"), n("sales@"), 2, 1, 1), (n("phone"), n("Line 1"), 1, 1, 0)]);
 
-    // Idle on 3 Dec 10:00: B since 5 Nov (28 days). With one day: F too
-    // (since 1 Dec 00:30, 2.4 days); D moved exactly a day ago, not before it.
+    // Idle on 3 Dec 10:00: B since 5 Nov (28 days); J since 21 Nov (12
+    // days) is not yet. With one day: J and F too (since 1 Dec 00:30, 2.4
+    // days); D moved exactly a day ago, not before it; L was made 19 hours ago.
     let stale = report(&app, &w.head, "stale-interests").await;
     assert_eq!((stale["days"].as_u64(), stale["count"].as_u64()), (Some(14), Some(1)));
     assert_eq!(money(&stale["at_risk"]), rub("200000.00"));
@@ -576,8 +674,8 @@ async fn people_sources_and_idle_deals_are_counted_by_hand_too() {
     assert_eq!(stale["items"][0]["idle_days"], json!(28.0));
     assert_eq!(stale["items"][0]["last_activity_at"], "2026-11-05T07:00:00Z");
     let day = report(&app, &w.head, "stale-interests?days=1&limit=1").await;
-    assert_eq!(day["count"], 2);
-    assert_eq!(money(&day["at_risk"]), rub("240000.00"));
+    assert_eq!(day["count"], 3);
+    assert_eq!(money(&day["at_risk"]), rub("255000.00"));
     let listed: Vec<_> = day["items"].as_array().unwrap().iter().map(|i| i["title"].clone()).collect();
     assert_eq!(listed, [json!("B")]);
     let all = report(&app, &w.head, "stale-interests?days=1").await;
@@ -587,10 +685,10 @@ async fn people_sources_and_idle_deals_are_counted_by_hand_too() {
         .iter()
         .map(|i| (i["title"].clone(), i["idle_days"].clone()))
         .collect();
-    assert_eq!(listed, [(json!("B"), json!(28.0)), (json!("F"), json!(2.4))]);
-    // Maria's only: F.
+    assert_eq!(listed, [(json!("B"), json!(28.0)), (json!("J"), json!(12.0)), (json!("F"), json!(2.4))]);
+    // Maria's only: J and F.
     let hers = report(&app, &w.head, &format!("stale-interests?days=1&responsible_id={}", w.maria_id)).await;
-    assert_eq!(hers["count"], 1);
+    assert_eq!(hers["count"], 2);
     for bad in ["days=0", "days=366", "limit=0", "limit=201"] {
         app.get(&format!("/api/v1/analytics/stale-interests?{bad}"), &w.head).await.problem(400);
     }
@@ -600,22 +698,24 @@ async fn people_sources_and_idle_deals_are_counted_by_hand_too() {
 async fn each_reader_gets_the_figures_of_whom_they_see() {
     let app = spawn().await;
     let (w, _) = history(&app).await;
-    // Ivan sees his own: A, B, C, D moved in November.
+    // Ivan sees his own: A, B, C, D, K moved in November; all but C reached
+    // proposal, A was won, C lost from request.
     let mine = report(&app, &w.ivan, &format!("funnel?{NOVEMBER}")).await;
-    assert_eq!(mine["interests"], 4);
-    assert_eq!(funnel_rows(&mine)[0], row("request", 4, json!(75.0), json!(25.0), 1));
+    assert_eq!(mine["interests"], 5);
+    assert_eq!(funnel_rows(&mine)[0], row("request", 5, json!(80.0), json!(20.0), 1));
     // Asking for Maria's figures gives him nothing, as if she had none.
     let theirs = report(&app, &w.ivan, &format!("funnel?{NOVEMBER}&responsible_id={}", w.maria_id)).await;
     assert_eq!(theirs["interests"], 0);
     assert!(funnel_rows(&theirs).iter().all(|r| r.1 == 0));
-    // The head narrows to Maria: E and G.
+    // The head narrows to Maria: E, G, H and J; E, H and J reached
+    // proposal, H payment and won.
     let maria = report(&app, &w.head, &format!("funnel?{NOVEMBER}&responsible_id={}", w.maria_id)).await;
-    assert_eq!(maria["interests"], 2);
+    assert_eq!(maria["interests"], 4);
     assert_eq!(
         funnel_rows(&maria)[..2],
-        [row("request", 2, json!(50.0), json!(0.0), 0), row("proposal", 1, json!(0.0), json!(0.0), 0)]
+        [row("request", 4, json!(75.0), json!(25.0), 0), row("proposal", 3, json!(33.3), json!(33.3), 0)]
     );
-    assert_eq!(money(&maria["stages"][0]["potential"]), rub_usd("30000.00", "1000.00"));
+    assert_eq!(money(&maria["stages"][0]["potential"]), rub_usd("75000.00", "1000.00"));
     // A department nobody of the figures belongs to: nothing.
     let other =
         ok(app.post("/api/v1/departments", Some(&w.admin), &json!({"name": "Service"})).await, 201).await;
@@ -810,11 +910,11 @@ async fn the_reports_open_as_csv_and_xlsx_with_the_same_figures() {
                 "potential RUB",
                 "potential USD"
             ]),
-            s(&["request", "Request", "6", "66.7", "16.7", "1", "420000.00", "1000.00"]),
-            s(&["proposal", "Proposal", "4", "50", "25", "0", "310000.00", "1000.00"]),
-            s(&["payment", "Payment", "2", "50", "50", "0", "250000.00", "0.00"]),
-            s(&["shipment", "Shipment", "1", "100", "100", "0", "50000.00", "0.00"]),
-            s(&["won", "Won", "1", "", "", "0", "50000.00", "0.00"]),
+            s(&["request", "Request", "9", "77.8", "22.2", "1", "535000.00", "1000.00"]),
+            s(&["proposal", "Proposal", "7", "42.9", "28.6", "1", "425000.00", "1000.00"]),
+            s(&["payment", "Payment", "3", "66.7", "66.7", "0", "280000.00", "0.00"]),
+            s(&["shipment", "Shipment", "2", "100", "100", "0", "80000.00", "0.00"]),
+            s(&["won", "Won", "2", "", "", "0", "80000.00", "0.00"]),
         ]
     );
     // The same as a workbook, asked for by the Accept header: the same cells,
@@ -830,14 +930,14 @@ async fn the_reports_open_as_csv_and_xlsx_with_the_same_figures() {
     let sheet = xlsx_rows(body);
     let at = sheet.iter().position(|r| r.first().is_some_and(|c| c == "stage")).unwrap();
     assert_eq!(sheet[0], s(&["report", "funnel"]));
-    assert_eq!(sheet[at + 1], s(&["request", "Request", "6", "66.7", "16.7", "1", "420000", "1000"]));
-    assert_eq!(sheet[at + 5], s(&["won", "Won", "1", "", "", "0", "50000", "0"]));
+    assert_eq!(sheet[at + 1], s(&["request", "Request", "9", "77.8", "22.2", "1", "535000", "1000"]));
+    assert_eq!(sheet[at + 5], s(&["won", "Won", "2", "", "", "0", "80000", "0"]));
 
     // Per manager, as a workbook: Ivan's row holds his hand-worked figures.
     let (_, body) = file(&app, &w.head, &format!("managers?{NOVEMBER}&format=xlsx"), None).await;
     let sheet = xlsx_rows(body);
     let ivan = sheet.iter().find(|r| r.get(1).is_some_and(|n| n == "User ivan@test.crm")).unwrap();
-    assert_eq!(ivan[2..], s(&["2", "4", "1", "1", "50", "9", "2", "2", "50000"]));
+    assert_eq!(ivan[2..], s(&["2", "5", "1", "2", "33.3", "7.33", "2", "2", "50000"]));
     // Every report answers both ways.
     for path in ["stage-durations", "win-rate", "loss-reasons", "forecast", "lead-sources", "stale-interests"]
     {

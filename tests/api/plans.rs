@@ -1,20 +1,22 @@
 //! Sales plans and plan against fact, on the analytics module's history
-//! (`analytics::history`): A won by Ivan on 12 November for 50 000 RUB, E
-//! lost by Maria (USD), nothing else won. This module adds H: Maria's,
-//! made and won on 3 December with an order of 30 chairs (30 000 RUB).
+//! (`analytics::history`): in November Ivan won A (50 000 RUB) and Maria
+//! won H (30 000 RUB); Maria's USD interest E was lost; nothing was won in
+//! December. The plan-fact test adds M: Maria's, made and won on 3
+//! December with an order of 30 chairs (30 000 RUB).
 //!
 //! The plans, worked out by hand against that:
 //!
 //! | month | target | plan | fact | won | % |
 //! |---|---|---|---|---|---|
-//! | Nov | Sales (department) | 150 000 RUB | 50 000 (A) | 1 | 33.3 |
+//! | Nov | Sales (department) | 150 000 RUB | 80 000 (A, H) | 2 | 53.3 |
 //! | Nov | Ivan | 40 000 RUB | 50 000 (A) | 1 | 125.0 |
+//! | Nov | Maria | 60 000 RUB | 30 000 (H) | 1 | 50.0 |
 //! | Nov | Maria | 1 500 USD | 0 (E was lost) | 0 | 0.0 |
-//! | Dec | Sales (department) | 200 000 RUB | 30 000 (H) | 1 | 15.0 |
+//! | Dec | Sales (department) | 200 000 RUB | 30 000 (M) | 1 | 15.0 |
 //! | Dec | Ivan | 100 000 RUB | 0 | 0 | 0.0 |
-//! | Dec | Maria | 90 000 RUB | 30 000 (H) | 1 | 33.3 |
+//! | Dec | Maria | 90 000 RUB | 30 000 (M) | 1 | 33.3 |
 //!
-//! A seventh plan (Maria, November, RUB) is set and deleted: it counts nowhere.
+//! An eighth plan (Ivan, November, EUR) is set and deleted: it counts nowhere.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -22,16 +24,16 @@ use serde_json::{json, Value};
 use crate::analytics::{csv_rows, file, history, interest, ok, report, spawn, World};
 use crate::helpers::*;
 
-/// H: Maria's interest, won today with 30 chairs paid and shipped.
-async fn win_h(app: &TestApp, w: &World) {
+/// M: Maria's interest, won today with 30 chairs paid and shipped.
+async fn win_m(app: &TestApp, w: &World) {
     let maria = app.token("maria@test.crm", PASSWORD).await;
     let client = ok(
-        app.post("/api/v1/clients", Some(&maria), &json!({"name": "ООО «Василёк»", "kind": "company"})).await,
+        app.post("/api/v1/clients", Some(&maria), &json!({"name": "ООО «Лютик»", "kind": "company"})).await,
         201,
     )
     .await;
     let h =
-        interest(app, &maria, json!({"title": "H", "potential_amount": "10000", "client_id": client["id"]}))
+        interest(app, &maria, json!({"title": "M", "potential_amount": "10000", "client_id": client["id"]}))
             .await;
     ok(
         app.post(
@@ -62,7 +64,7 @@ async fn win_h(app: &TestApp, w: &World) {
         app.post(
             "/api/v1/payments",
             Some(&w.olga),
-            &json!({"order_id": oid, "amount": "30000", "external_ref": "PP-H"}),
+            &json!({"order_id": oid, "amount": "30000", "external_ref": "PP-M"}),
         )
         .await,
         201,
@@ -97,12 +99,15 @@ async fn set_plans(app: &TestApp, w: &World) -> String {
         json!({"month": "2026-11", "user_id": ivan, "amount": "40000", "note": "First month"}),
     )
     .await;
+    plan(app, &w.head, json!({"month": "2026-11", "user_id": maria, "amount": "60000"})).await;
     plan(app, &w.head, json!({"month": "2026-11", "user_id": maria, "amount": "1500", "currency": "usd"}))
         .await;
     plan(app, &w.head, json!({"month": "2026-12", "department_id": dept, "amount": "200000.00"})).await;
     plan(app, &w.head, json!({"month": "2026-12", "user_id": ivan, "amount": "100000"})).await;
     plan(app, &w.head, json!({"month": "2026-12", "user_id": maria, "amount": "90000"})).await;
-    let gone = plan(app, &w.head, json!({"month": "2026-11", "user_id": maria, "amount": "1"})).await;
+    let gone =
+        plan(app, &w.head, json!({"month": "2026-11", "user_id": ivan, "amount": "1", "currency": "EUR"}))
+            .await;
     let id = gone["id"].as_str().unwrap().to_owned();
     let del = app
         .request(Method::DELETE, &format!("/api/v1/sales-plans/{id}"), Some(&w.head))
@@ -147,13 +152,14 @@ fn fact(text: [&str; 6], won: u64, pct: f64) -> FactRow {
 async fn plan_against_fact_gives_the_figures_worked_out_by_hand() {
     let app = spawn().await;
     let (w, _) = history(&app).await;
-    win_h(&app, &w).await;
+    win_m(&app, &w).await;
     set_plans(&app, &w).await;
 
     let (ivan, maria) = ("User ivan@test.crm", "User maria@test.crm");
     let november = vec![
-        fact(["2026-11", "department", "Sales", "RUB", "150000.00", "50000.00"], 1, 33.3),
+        fact(["2026-11", "department", "Sales", "RUB", "150000.00", "80000.00"], 2, 53.3),
         fact(["2026-11", "user", ivan, "RUB", "40000.00", "50000.00"], 1, 125.0),
+        fact(["2026-11", "user", maria, "RUB", "60000.00", "30000.00"], 1, 50.0),
         fact(["2026-11", "user", maria, "USD", "1500.00", "0.00"], 0, 0.0),
     ];
     let december = vec![
@@ -181,7 +187,7 @@ async fn plan_against_fact_gives_the_figures_worked_out_by_hand() {
     assert_eq!(fact_rows(&report(&app, &w.head, "plan-fact").await), december);
     // Ivan sees his own plans only; asking for Maria's gives him nothing.
     let mine = report(&app, &w.ivan, "plan-fact?from=2026-11-01&to=2026-12-31").await;
-    assert_eq!(fact_rows(&mine), vec![both[1].clone(), both[4].clone()]);
+    assert_eq!(fact_rows(&mine), vec![both[1].clone(), both[5].clone()]);
     let hers = report(
         &app,
         &w.ivan,
@@ -196,7 +202,7 @@ async fn plan_against_fact_gives_the_figures_worked_out_by_hand() {
         &format!("plan-fact?from=2026-11-01&to=2026-12-31&responsible_id={}", w.maria_id),
     )
     .await;
-    assert_eq!(fact_rows(&maria_only), vec![both[2].clone(), both[5].clone()]);
+    assert_eq!(fact_rows(&maria_only), vec![both[2].clone(), both[3].clone(), both[6].clone()]);
     let dept =
         report(&app, &w.head, &format!("plan-fact?from=2026-11-01&to=2026-12-31&department_id={}", w.dept))
             .await;
@@ -215,7 +221,7 @@ async fn plan_against_fact_gives_the_figures_worked_out_by_hand() {
     )
     .await;
     let facts: Vec<_> = fact_rows(&other).into_iter().map(|r| (r.5, r.6)).collect();
-    assert_eq!(facts, vec![("0.00".to_owned(), 0); 3]);
+    assert_eq!(facts, vec![("0.00".to_owned(), 0); 4]);
     let same =
         report(&app, &w.head, &format!("plan-fact?from=2026-11-01&to=2026-11-30&scenario_id={typical}"))
             .await;
@@ -232,8 +238,9 @@ async fn plan_against_fact_gives_the_figures_worked_out_by_hand() {
     assert_eq!(
         body,
         vec![
-            s(&["department", "Sales", "RUB", "150000.00", "50000.00", "1", "33.3"]),
+            s(&["department", "Sales", "RUB", "150000.00", "80000.00", "2", "53.3"]),
             s(&["user", ivan, "RUB", "40000.00", "50000.00", "1", "125"]),
+            s(&["user", maria, "RUB", "60000.00", "30000.00", "1", "50"]),
             s(&["user", maria, "USD", "1500.00", "0.00", "0", "0"]),
         ]
     );
@@ -279,9 +286,9 @@ async fn heads_set_plans_for_their_own_and_everyone_sees_only_theirs() {
     let petrs =
         plan(&app, &boss_token, json!({"month": "2026-12", "user_id": petr["id"], "amount": "70000"})).await;
 
-    // The admin sees all seven live plans; the Sales head six; Ivan his two; the Service head Petr's.
-    assert_eq!(list(&app, &w.admin, "?limit=200").await.len(), 7);
-    assert_eq!(list(&app, &w.head, "").await.len(), 6);
+    // The admin sees all eight live plans; the Sales head seven; Ivan his two; the Service head Petr's.
+    assert_eq!(list(&app, &w.admin, "?limit=200").await.len(), 8);
+    assert_eq!(list(&app, &w.head, "").await.len(), 7);
     let mut ivans = list(&app, &w.ivan, "").await;
     ivans.sort();
     assert_eq!(
@@ -362,7 +369,8 @@ async fn heads_set_plans_for_their_own_and_everyone_sees_only_theirs() {
     assert_eq!(again.problem(409)["errors"][0]["field"], "month", "{}", again.text);
     plan(&app, &w.head, json!({"month": "2026-12", "user_id": w.ivan_id, "amount": "5", "currency": "EUR"}))
         .await;
-    plan(&app, &w.head, json!({"month": "2026-11", "user_id": w.maria_id, "amount": "2"})).await;
+    plan(&app, &w.head, json!({"month": "2026-11", "user_id": w.ivan_id, "amount": "2", "currency": "EUR"}))
+        .await;
 
     // Changing: the amount and the note, with If-Match; a stale version is 412.
     let id = ivan_dec["id"].as_str().unwrap();

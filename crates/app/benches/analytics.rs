@@ -1,6 +1,7 @@
-//! Every sales report at scale: 100,000 interests of 200 managers made over
-//! a year, with 500,000 stage moves between them (a third won, a third lost
-//! from payment, a third open after going back once). Each report is timed
+//! Every sales report at scale: 100,000 interests of 200 managers of one
+//! department made over a year, with 500,000 stage moves between them (a
+//! third won, a third lost from payment, a third open after going back
+//! once), and a sales plan per manager and for the department each month. Each report is timed
 //! for one manager and for the whole company over the last full month, in
 //! process (the use case with its queries, no HTTP). SQLite in a temporary
 //! file, or PostgreSQL when `CRM_BENCH_DATABASE_URL` is set (the database is
@@ -12,12 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDateTime, Utc};
-use crm_app::analytics::{funnel, outcomes, people, ReportFilter};
+use crm_app::analytics::{funnel, outcomes, people, plans, ReportFilter};
 use crm_app::identity::principal::UserPrincipal;
 use crm_app::{App, AppError, Principal, Settings, SystemClock};
 use crm_domain::Role;
-use crm_store::queries::{sales as q, users as uq};
-use crm_store::rows::{InterestRow, StageMoveRow, UserInsertForm};
+use crm_store::queries::{departments as dq, sales as q, users as uq};
+use crm_store::rows::{DepartmentInsertForm, InterestRow, SalesPlanRow, StageMoveRow, UserInsertForm};
 
 const MANAGERS: usize = 200;
 const PER_MANAGER: usize = 500;
@@ -91,7 +92,21 @@ fn main() {
 
     let fill = Instant::now();
     let managers: Vec<uuid::Uuid> = (0..MANAGERS).map(|_| crm_domain::new_id()).collect();
+    let department = crm_domain::new_id();
     app.write(|c| {
+        dq::insert(
+            c,
+            &DepartmentInsertForm {
+                id: department.into(),
+                name: "Sales".into(),
+                name_key: "sales".into(),
+                head_id: None,
+                parent_id: None,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
         for (i, m) in managers.iter().enumerate() {
             uq::insert(
                 c,
@@ -100,7 +115,7 @@ fn main() {
                     email: format!("m{i}-{m}@bench.crm"),
                     name: format!("Manager {i:03}"),
                     role: "manager".into(),
-                    department_id: None,
+                    department_id: Some(department.into()),
                     time_zone: "Europe/Moscow".into(),
                     active: true,
                     password_hash: "-".into(),
@@ -181,6 +196,37 @@ fn main() {
         })
         .unwrap();
     }
+    // A plan per manager and one for the department, for each of the 13 months.
+    let mut plan_count = 0usize;
+    app.write(|c| {
+        let first = year_ago.date().with_day(1).unwrap();
+        for k in 0..13 {
+            let month = first.checked_add_months(chrono::Months::new(k)).unwrap();
+            let targets = managers.iter().map(|m| (Some(*m), None)).chain([(None, Some(department))]);
+            for (user, dept) in targets {
+                q::insert_plan(
+                    c,
+                    &SalesPlanRow {
+                        id: crm_domain::new_id().into(),
+                        month,
+                        user_id: user.map(Into::into),
+                        department_id: dept.map(Into::into),
+                        currency: "RUB".into(),
+                        amount_minor: 500_000_00,
+                        note: None,
+                        created_by: None,
+                        version: 1,
+                        created_at: now,
+                        updated_at: now,
+                        deleted_at: None,
+                    },
+                )?;
+                plan_count += 1;
+            }
+        }
+        Ok::<_, AppError>(())
+    })
+    .unwrap();
     let fill = fill.elapsed();
     if backend == "PostgreSQL" {
         // Fresh bulk loads have no planner statistics yet; a live database has.
@@ -188,7 +234,7 @@ fn main() {
         crm_store::db::execute_sql(&mut conn, "ANALYZE").unwrap();
     }
     println!(
-        "backend: {backend}; filled {} interests and {moves} stage moves in {:.1} s\n",
+        "backend: {backend}; filled {} interests, {moves} stage moves and {plan_count} plans in {:.1} s\n",
         MANAGERS * PER_MANAGER,
         fill.as_secs_f64()
     );
@@ -196,7 +242,7 @@ fn main() {
     let me = Principal::User(UserPrincipal {
         id: managers[0],
         role: Role::Manager,
-        department_id: None,
+        department_id: Some(department),
         session_id: uuid::Uuid::nil(),
     });
     let admin = Principal::User(UserPrincipal {
@@ -214,7 +260,7 @@ fn main() {
     println!("| report | one manager (500 interests): p50 / p95 / p99 ms | whole company (100,000): p50 / p95 / p99 ms |");
     println!("|---|---|---|");
     type Run = fn(&App, &Principal, &ReportFilter) -> Result<(), AppError>;
-    let reports: [(&str, Run); 8] = [
+    let reports: [(&str, Run); 9] = [
         ("funnel", |a, p, f| funnel::funnel(a, p, f).map(|_| ())),
         ("stage-durations", |a, p, f| funnel::stage_durations(a, p, f).map(|_| ())),
         ("win-rate", |a, p, f| outcomes::win_rate(a, p, f).map(|_| ())),
@@ -223,6 +269,7 @@ fn main() {
         ("managers", |a, p, f| people::managers(a, p, f).map(|_| ())),
         ("lead-sources", |a, p, f| people::lead_sources(a, p, f).map(|_| ())),
         ("stale-interests", |a, p, f| people::stale_interests(a, p, f, 14, 50).map(|_| ())),
+        ("plan-fact", |a, p, f| plans::plan_fact(a, p, f).map(|_| ())),
     ];
     for (name, run) in reports {
         let time = |who: &Principal, runs: usize| {

@@ -1,7 +1,9 @@
 //! Every sales report at scale: 100,000 interests of 200 managers of one
 //! department made over a year, with 500,000 stage moves between them (a
 //! third won, a third lost from payment, a third open after going back
-//! once), and a sales plan per manager and for the department each month. Each report is timed
+//! once), 60,000 leads (one for every other interest, taken an hour after
+//! it came, and 10,000 never taken) and a sales plan per manager and for
+//! the department each month. Each report is timed
 //! for one manager and for the whole company over the last full month, in
 //! process (the use case with its queries, no HTTP). SQLite in a temporary
 //! file, or PostgreSQL when `CRM_BENCH_DATABASE_URL` is set (the database is
@@ -16,9 +18,12 @@ use chrono::{Datelike, NaiveDateTime, Utc};
 use crm_app::analytics::{funnel, outcomes, people, plans, ReportFilter};
 use crm_app::identity::principal::UserPrincipal;
 use crm_app::{App, AppError, Principal, Settings, SystemClock};
+use crm_domain::status::LeadStatus;
 use crm_domain::Role;
-use crm_store::queries::{departments as dq, sales as q, users as uq};
-use crm_store::rows::{DepartmentInsertForm, InterestRow, SalesPlanRow, StageMoveRow, UserInsertForm};
+use crm_store::queries::{departments as dq, leads as lq, sales as q, users as uq};
+use crm_store::rows::{
+    DepartmentInsertForm, InterestRow, LeadRow, SalesPlanRow, StageMoveRow, UserInsertForm,
+};
 
 const MANAGERS: usize = 200;
 const PER_MANAGER: usize = 500;
@@ -65,6 +70,43 @@ fn path(n: usize) -> (&'static [(&'static str, i64)], &'static str) {
             ],
             "active",
         ),
+    }
+}
+
+/// The `n`-th lead, by one of four channels, for `manager`: taken into
+/// `interest` an hour after it came at `at` less an hour, or waiting.
+fn lead(n: usize, interest: Option<uuid::Uuid>, manager: uuid::Uuid, at: NaiveDateTime) -> LeadRow {
+    let (channel, source) =
+        [("email", "sales@"), ("phone", "Line 1"), ("form", "Website"), ("telegram", "Bot")][n % 4];
+    let status = if interest.is_some() { LeadStatus::Accepted } else { LeadStatus::New };
+    let came = at - chrono::Duration::hours(1);
+    LeadRow {
+        id: crm_domain::new_id().into(),
+        channel: channel.into(),
+        source: Some(source.into()),
+        external_id: None,
+        thread_key: None,
+        status: status.into(),
+        received_at: came,
+        name: Some(format!("Lead {n}")),
+        phone: None,
+        email: None,
+        contact_as_given: None,
+        subject: Some(format!("Request {n}")),
+        body: None,
+        client_id: None,
+        contact_id: None,
+        assignee_id: Some(manager.into()),
+        interest_id: interest.map(Into::into),
+        reject_reason: None,
+        reject_comment: None,
+        raw_payload: None,
+        parse_note: None,
+        processed_by: interest.map(|_| manager.into()),
+        processed_at: interest.map(|_| at),
+        version: 1,
+        created_at: came,
+        updated_at: at,
     }
 }
 
@@ -131,6 +173,7 @@ fn main() {
     .unwrap();
     let year_ago = now - chrono::Duration::days(365);
     let mut moves = 0usize;
+    let mut leads = 0usize;
     for chunk in 0..(MANAGERS * PER_MANAGER / 2_000) {
         app.write(|c| {
             for k in 0..2_000 {
@@ -170,6 +213,15 @@ fn main() {
                         expected_close_on: (start + chrono::Duration::days(30)).date(),
                     },
                 )?;
+                let manager = managers[n % MANAGERS];
+                if n % 2 == 0 {
+                    lq::insert_lead(c, &lead(n, Some(id), manager, start))?;
+                    leads += 1;
+                }
+                if n % 10 == 1 {
+                    lq::insert_lead(c, &lead(n, None, manager, start))?;
+                    leads += 1;
+                }
                 let mut from: Option<&str> = None;
                 for (stage, d) in steps {
                     q::insert_stage_move(
@@ -212,7 +264,7 @@ fn main() {
                         user_id: user.map(Into::into),
                         department_id: dept.map(Into::into),
                         currency: "RUB".into(),
-                        amount_minor: 500_000_00,
+                        amount_minor: 50_000_000,
                         note: None,
                         created_by: None,
                         version: 1,
@@ -234,7 +286,7 @@ fn main() {
         crm_store::db::execute_sql(&mut conn, "ANALYZE").unwrap();
     }
     println!(
-        "backend: {backend}; filled {} interests, {moves} stage moves and {plan_count} plans in {:.1} s\n",
+        "backend: {backend}; filled {} interests, {moves} stage moves, {leads} leads and {plan_count} plans in {:.1} s\n",
         MANAGERS * PER_MANAGER,
         fill.as_secs_f64()
     );

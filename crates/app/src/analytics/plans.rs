@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn percents_round_to_tenths_exactly() {
-        assert_eq!(percent_of(350_000_00, 500_000_00), 70.0);
+        assert_eq!(percent_of(35_000_000, 50_000_000), 70.0);
         assert_eq!(percent_of(2, 3), 66.7);
         assert_eq!(percent_of(1, 3), 33.3);
         assert_eq!(percent_of(1, 2000), 0.1); // 0.05 % rounds up

@@ -23,3 +23,10 @@ CREATE UNIQUE INDEX sales_plans_department_idx ON sales_plans (department_id, mo
     WHERE deleted_at IS NULL;
 CREATE INDEX sales_plans_month_idx ON sales_plans (month, id);
 CREATE INDEX sales_plans_updated_idx ON sales_plans (updated_at, id);
+
+-- The analytics of leads: received in a period (lead sources) and taken in
+-- a period by someone (the managers' report) page through these instead of
+-- every lead.
+CREATE INDEX leads_received_at_idx ON leads (received_at);
+CREATE INDEX leads_processed_idx ON leads (processed_by, processed_at);
+CREATE INDEX leads_processed_at_idx ON leads (processed_at);

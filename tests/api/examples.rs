@@ -517,6 +517,17 @@ async fn the_examples_of_the_spec_are_accepted_and_answered_as_shown() {
     t.call(&admin, "rotateWebhookSecret", M::POST, &format!("/api/v1/webhooks/{hid}/rotate-secret")).await;
     t.send(&admin, "updateWebhook", M::PATCH, &format!("/api/v1/webhooks/{hid}"), &[]).await;
 
+    // The manager's client goes to the head, with its open interests and tasks.
+    let head_id = id(&ok(app.get("/api/v1/me", &head).await));
+    t.send(
+        &admin,
+        "handOverWork",
+        M::POST,
+        &format!("/api/v1/users/{uid}/handover"),
+        &[("/to_user_id", head_id.into()), ("/client_ids", json!([cid]))],
+    )
+    .await;
+
     // The session ends as a client ends it: refreshed once, then signed out.
     let login = app.login("ivan.petrov@example.ru", "correct horse battery staple").await.body;
     let refresh = login["refresh_token"].clone();

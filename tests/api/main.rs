@@ -16,6 +16,7 @@ mod conventions;
 mod documents;
 mod examples;
 mod feed;
+mod handover;
 mod hardening;
 mod helpers;
 mod http;

@@ -21,7 +21,7 @@ use crate::routes::health;
 use crate::routes::identity::{api_keys, auth, departments, users};
 use crate::routes::intake::{leads, providers as intake};
 use crate::routes::parties::{clients, contacts};
-use crate::routes::sales::{board, interests, plans, scenarios, work};
+use crate::routes::sales::{board, handover, interests, plans, scenarios, work};
 use crate::routes::webhooks;
 
 #[derive(OpenApi)]
@@ -88,6 +88,7 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         analytics::plan_fact,
         plans::list_sales_plans, plans::create_sales_plan, plans::get_sales_plan, plans::update_sales_plan,
         plans::delete_sales_plan,
+        handover::hand_over,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -260,6 +261,7 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("createSalesPlan", &perm::WRITE_SALES_PLANS),
     ("updateSalesPlan", &perm::WRITE_SALES_PLANS),
     ("deleteSalesPlan", &perm::WRITE_SALES_PLANS),
+    ("handOverWork", &perm::HAND_OVER),
 ];
 
 /// Create operations and the read operation their `Location` points at.

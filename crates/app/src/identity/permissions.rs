@@ -91,6 +91,8 @@ pub const READ_SALES_PLANS: Access = Access {
 };
 pub const WRITE_SALES_PLANS: Access =
     Access { action: "set sales plans", roles: CONFIGURERS, key: KeyRule::Never };
+/// Heads for the people of their departments, admins for anyone.
+pub const HAND_OVER: Access = Access { action: "hand work over", roles: CONFIGURERS, key: KeyRule::Never };
 pub const READ_BOARD: Access =
     Access { action: "see the board", roles: &[Role::Manager, Role::Head, Role::Admin], key: KeyRule::Never };
 

@@ -215,6 +215,20 @@ pub fn update_user(
     expected_version: Option<i64>,
     changes: UserChanges,
 ) -> Result<UserView, AppError> {
+    update_user_with(app, actor, id, expected_version, changes, |_, _| Ok(()))
+}
+
+/// [`update_user`], with `before_deactivation` run in the same transaction
+/// when the change deactivates the user (an area above hands the user's work
+/// over, or refuses).
+pub fn update_user_with(
+    app: &App,
+    actor: &Principal,
+    id: Uuid,
+    expected_version: Option<i64>,
+    changes: UserChanges,
+    before_deactivation: impl Fn(&mut DbConnection, DateTime<Utc>) -> Result<(), AppError>,
+) -> Result<UserView, AppError> {
     actor.require(&permissions::UPDATE_USER)?;
     let Principal::User(me) = actor else {
         return Err(AppError::Forbidden("API keys may not update users".to_owned()));
@@ -331,6 +345,9 @@ pub fn update_user(
         }
         if !unmet.is_empty() {
             return Err(AppError::Rules(unmet));
+        }
+        if row.active && !form.active {
+            before_deactivation(conn, now)?;
         }
 
         if q::update(conn, id.into(), row.version, &form)? != 1 {

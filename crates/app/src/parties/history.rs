@@ -15,7 +15,7 @@ use crate::platform::error::AppError;
 use crate::platform::page::{Page, PageRequest};
 use crate::App;
 
-pub(in crate::parties) fn history(
+pub(crate) fn history(
     conn: &mut DbConnection,
     actor: &Principal,
     now: DateTime<Utc>,

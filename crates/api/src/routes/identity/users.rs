@@ -145,8 +145,14 @@ pub struct UpdateUserRequest {
     #[validate(length(min = 1, max = 64))]
     #[schema(example = "Asia/Yekaterinburg", min_length = 1, max_length = 64)]
     pub time_zone: Option<String>,
-    /// Admins only. Deactivating signs the user out everywhere.
+    /// Admins only. Deactivating signs the user out everywhere; a user who
+    /// still holds clients, open interests or open tasks is deactivated only
+    /// with `handover_to` (422 `work_handed_over` names what they hold).
     pub active: Option<bool>,
+    /// With `"active": false` only: who takes everything the user holds
+    /// first, in the same transaction, as `POST /users/{id}/handover` without
+    /// `client_ids` does.
+    pub handover_to: Option<Uuid>,
     /// A new password; signs out the user's other sessions.
     #[validate(length(min = 10, max = 128))]
     #[schema(min_length = 10, max_length = 128, format = Password)]
@@ -249,7 +255,8 @@ pub async fn get_user(
 /// Change a user.
 ///
 /// Admins may change every field of anyone. Others may change their own
-/// name, time zone and password (giving `current_password`). Send
+/// name, time zone and password (giving `current_password`). Deactivating
+/// someone who still holds work needs `handover_to`. Send
 /// `If-Match` with the ETag you read to avoid overwriting someone else's change.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", operation_id = "updateUser", tag = "users",
     params(("id" = Uuid, Path, description = "User id"),
@@ -278,9 +285,11 @@ pub async fn update_user(
         current_password: b.current_password,
         default_service_type: b.default_service_type,
     };
-    let user =
-        run(&state, move |app| crm_app::identity::users::update_user(app, &auth.0, id, if_match.0, changes))
-            .await?;
+    let handover_to = b.handover_to;
+    let user = run(&state, move |app| {
+        crm_app::sales::handover::update_user(app, &auth.0, id, if_match.0, changes, handover_to)
+    })
+    .await?;
     let version = user.version;
     Ok(versioned(&req, &UserDto::from(user), version))
 }

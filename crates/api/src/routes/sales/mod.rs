@@ -1,6 +1,7 @@
-//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications, sales plans.
+//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications, sales plans, hand-overs.
 
 pub mod board;
+pub mod handover;
 pub mod interests;
 pub mod plans;
 pub mod scenarios;
@@ -13,5 +14,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(interests::configure)
         .configure(board::configure)
         .configure(work::configure)
-        .configure(plans::configure);
+        .configure(plans::configure)
+        .configure(handover::configure);
 }

@@ -215,3 +215,22 @@ pub fn list_history(
     }
     q.order(entity_history::id.desc()).limit(limit).load(conn)
 }
+
+/// Every client this user is responsible for, by id.
+pub fn clients_of_responsible(conn: &mut DbConnection, user: DbUuid) -> QueryResult<Vec<ClientRow>> {
+    clients::table
+        .filter(clients::responsible_id.eq(user))
+        .order(clients::id.asc())
+        .select(ClientRow::as_select())
+        .load(conn)
+}
+
+/// Contacts of no client that this user is responsible for, by id.
+pub fn loose_contacts_of_responsible(conn: &mut DbConnection, user: DbUuid) -> QueryResult<Vec<ContactRow>> {
+    contacts::table
+        .filter(contacts::responsible_id.eq(user))
+        .filter(contacts::client_id.is_null())
+        .order(contacts::id.asc())
+        .select(ContactRow::as_select())
+        .load(conn)
+}

@@ -157,3 +157,14 @@ pub fn order_coverage(conn: &mut DbConnection, interest: DbUuid) -> QueryResult<
         .load(conn)?;
     Ok((totals, lines))
 }
+
+/// Open interests (active or awaiting a loss decision) this user is
+/// responsible for, by id.
+pub fn open_interests_of_responsible(conn: &mut DbConnection, user: DbUuid) -> QueryResult<Vec<InterestRow>> {
+    interests::table
+        .filter(interests::responsible_id.eq(user))
+        .filter(interests::state.ne_all(["won", "lost"]))
+        .order(interests::id.asc())
+        .select(InterestRow::as_select())
+        .load(conn)
+}

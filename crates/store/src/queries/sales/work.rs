@@ -154,3 +154,13 @@ pub fn mark_notification_read(conn: &mut DbConnection, id: DbUuid, at: NaiveDate
         .set(notifications::read_at.eq(Some(at)))
         .execute(conn)
 }
+
+/// Open tasks assigned to this user, by id.
+pub fn open_tasks_assigned_to(conn: &mut DbConnection, user: DbUuid) -> QueryResult<Vec<TaskRow>> {
+    tasks::table
+        .filter(tasks::assignee_id.eq(user))
+        .filter(tasks::status.eq(crm_domain::status::TaskStatus::Open.as_str()))
+        .order(tasks::id.asc())
+        .select(TaskRow::as_select())
+        .load(conn)
+}

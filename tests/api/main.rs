@@ -9,6 +9,7 @@ mod analytics;
 mod api_keys;
 mod areas;
 mod auth;
+mod calendar;
 mod catalog;
 mod clients;
 mod contract;

@@ -21,7 +21,7 @@ use crate::routes::health;
 use crate::routes::identity::{api_keys, auth, departments, users};
 use crate::routes::intake::{leads, providers as intake};
 use crate::routes::parties::{clients, contacts};
-use crate::routes::sales::{board, handover, interests, plans, scenarios, work};
+use crate::routes::sales::{board, calendar, handover, interests, plans, scenarios, work};
 use crate::routes::webhooks;
 
 #[derive(OpenApi)]
@@ -89,6 +89,7 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         plans::list_sales_plans, plans::create_sales_plan, plans::get_sales_plan, plans::update_sales_plan,
         plans::delete_sales_plan,
         handover::hand_over,
+        calendar::issue_calendar_feed, calendar::revoke_calendar_feed, calendar::calendar_feed,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -118,6 +119,7 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         (name = "events", description = "The change feed: every change you may see, gap-free, in commit order"),
         (name = "webhooks", description = "Signed pushes of the change feed to integrators, with deliveries, retries and replay"),
         (name = "analytics", description = "Sales reports for heads, computed from the stage-move log: funnel, time in stage, win rate, loss reasons, forecast, managers, lead sources, stale interests, plan against fact"),
+        (name = "calendar", description = "A personal iCalendar feed of your planned interactions and tasks"),
         (name = "sales-plans", description = "Monthly sales plans per manager and department, set by heads"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
@@ -262,6 +264,8 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("updateSalesPlan", &perm::WRITE_SALES_PLANS),
     ("deleteSalesPlan", &perm::WRITE_SALES_PLANS),
     ("handOverWork", &perm::HAND_OVER),
+    ("issueCalendarFeed", &perm::CALENDAR_FEED),
+    ("revokeCalendarFeed", &perm::CALENDAR_FEED),
 ];
 
 /// Create operations and the read operation their `Location` points at.
@@ -403,6 +407,9 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
             "422",
             "A filter breaks a rule: a stage the scenario does not have, a cursor without its column, `me` asked by an API key, or no order named by someone who may not see every payment",
         ));
+    }
+    if id == "listSalesPlans" {
+        errors.push(("422", "`month_to` is before `month_from`"));
     }
     if matches!(
         id.as_str(),

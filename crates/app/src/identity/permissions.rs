@@ -93,6 +93,12 @@ pub const WRITE_SALES_PLANS: Access =
     Access { action: "set sales plans", roles: CONFIGURERS, key: KeyRule::Never };
 /// Heads for the people of their departments, admins for anyone.
 pub const HAND_OVER: Access = Access { action: "hand work over", roles: CONFIGURERS, key: KeyRule::Never };
+/// Everyone who works in the system has a calendar; integrations and keys do not.
+pub const CALENDAR_FEED: Access = Access {
+    action: "manage your calendar feed",
+    roles: &[Role::Manager, Role::Head, Role::Accountant, Role::Procurement, Role::Admin],
+    key: KeyRule::Never,
+};
 pub const READ_BOARD: Access =
     Access { action: "see the board", roles: &[Role::Manager, Role::Head, Role::Admin], key: KeyRule::Never };
 

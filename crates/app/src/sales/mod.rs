@@ -2,6 +2,7 @@
 //! board and the timeline. Shared here: who sees which interests, applying a
 //! rule decision's effects, and writing the timeline.
 
+pub mod calendar;
 pub mod handover;
 pub mod interests;
 pub mod loss_reasons;

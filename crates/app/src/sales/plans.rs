@@ -189,18 +189,24 @@ pub fn list_plans(
     page: PageRequest,
 ) -> Result<Page<PlanView>, AppError> {
     actor.require(&permissions::READ_SALES_PLANS)?;
+    // A month outside its published pattern is malformed (400); months
+    // that end before they start break a rule (422).
     let mut p = Problems::new();
     let month_from = query.month_from.as_deref().and_then(|m| month_of(&mut p, "month_from", m));
     let month_to = query.month_to.as_deref().and_then(|m| month_of(&mut p, "month_to", m));
-    if let (Some(from), Some(to)) = (month_from, month_to) {
-        if to < from {
-            p.push("month_to", "before_from", format!("the months end before they start ({from})"));
-        }
-    }
     p.into_result().map_err(|e| match e {
         AppError::Validation(errors) => AppError::Malformed(errors),
         other => other,
     })?;
+    if let (Some(from), Some(to)) = (month_from, month_to) {
+        if to < from {
+            return Err(AppError::field(
+                "month_to",
+                "before_from",
+                format!("the months end before they start ({})", from.format("%Y-%m")),
+            ));
+        }
+    }
     let syncs = page.syncs(query.updated_since);
     let rows = app.read(|conn| {
         let visible = reach(conn, actor)?.map(|(u, d)| (db_ids(&u), db_ids(&d)));

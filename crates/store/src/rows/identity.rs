@@ -1,4 +1,4 @@
-//! Rows of departments, users, sessions, refresh tokens, API keys and sign-in attempts.
+//! Rows of departments, users, sessions, refresh tokens, API keys, sign-in attempts and calendar feeds.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -136,4 +136,13 @@ pub struct LoginAttemptInsertForm {
     pub address: String,
     pub succeeded: bool,
     pub attempted_at: NaiveDateTime,
+}
+
+/// A user's calendar feed: the SHA-256 of its token.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = calendar_feeds)]
+pub struct CalendarFeedRow {
+    pub user_id: DbUuid,
+    pub token_hash: String,
+    pub created_at: NaiveDateTime,
 }

@@ -1,4 +1,4 @@
-//! Tables of departments, users, sessions, tokens, API keys, sign-in attempts.
+//! Tables of departments, users, sessions, tokens, API keys, sign-in attempts, calendar feeds.
 
 use super::Uuid;
 
@@ -87,5 +87,15 @@ diesel::table! {
         address -> Text,
         succeeded -> Bool,
         attempted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    calendar_feeds (user_id) {
+        user_id -> Uuid,
+        token_hash -> Text,
+        created_at -> Timestamp,
     }
 }

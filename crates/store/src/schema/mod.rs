@@ -48,6 +48,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     timeline_entries,
     stage_moves,
     sales_plans,
+    calendar_feeds,
     clients,
     contacts,
     contact_points,

@@ -1,6 +1,7 @@
-//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications, sales plans, hand-overs.
+//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications, sales plans, hand-overs, the calendar feed.
 
 pub mod board;
+pub mod calendar;
 pub mod handover;
 pub mod interests;
 pub mod plans;
@@ -15,5 +16,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(board::configure)
         .configure(work::configure)
         .configure(plans::configure)
-        .configure(handover::configure);
+        .configure(handover::configure)
+        .configure(calendar::configure);
 }

@@ -101,7 +101,7 @@ pub struct CreateSalesPlanRequest {
 pub struct UpdateSalesPlanRequest {
     /// Above zero (not null).
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = "550000.00")]
+    #[schema(value_type = String, required = false, example = "550000.00")]
     pub amount: Option<Option<String>>,
     /// null clears it.
     #[serde(default, deserialize_with = "double_option")]

@@ -436,7 +436,7 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
     errors.push(("414", "The path and query are longer than 8 KiB"));
     errors.push(("431", "The request's header fields are larger than 32 KiB together"));
     errors.push(("500", "A fault on our side; logged with the request id"));
-    if access.is_some() || id == "login" || id == "refreshToken" {
+    if access.is_some() || matches!(id.as_str(), "login" | "refreshToken" | "getCalendarFeed") {
         errors.push((
             "503",
             "The database could not be reached or did not answer in time; retry after `Retry-After`",

@@ -788,7 +788,7 @@ async fn agreements_make_schedules_that_add_up_and_instalments_show_paid_due_and
 
 /// A minimal SMTP server: accepts one session, answers every command, and
 /// hands back what was sent between DATA and the final dot.
-async fn smtp_once(listener: tokio::net::TcpListener) -> String {
+pub(crate) async fn smtp_once(listener: tokio::net::TcpListener) -> String {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     let (socket, _) = listener.accept().await.unwrap();
     let (read, mut write) = socket.into_split();

@@ -426,6 +426,17 @@ async fn the_examples_of_the_spec_are_accepted_and_answered_as_shown() {
     let order = t.send(&manager, "updateOrder", M::PATCH, &format!("/api/v1/orders/{oid}"), &[]).await;
     t.call(&manager, "confirmOrder", M::POST, &format!("/api/v1/orders/{oid}/confirm")).await;
     t.send(&manager, "sendInvoice", M::POST, &format!("/api/v1/orders/{oid}/invoice/send"), &[]).await;
+    let mail = t
+        .send(
+            &manager,
+            "sendInterestEmail",
+            M::POST,
+            &format!("/api/v1/interests/{iid}/emails"),
+            &[("/attachments/0/id", oid.clone().into())],
+        )
+        .await;
+    t.call(&manager, "listInterestEmails", M::GET, &format!("/api/v1/interests/{iid}/emails")).await;
+    t.call(&manager, "getInterestEmail", M::GET, &format!("/api/v1/interest-emails/{}", id(&mail))).await;
     t.send(&admin, "recordRelatedDocument", M::POST, &format!("/api/v1/orders/{oid}/related-documents"), &[])
         .await;
 

@@ -47,7 +47,7 @@ async fn count(app: &TestApp, token: &str, channel: &str) -> usize {
         .len()
 }
 
-async fn post_raw(app: &TestApp, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+pub(crate) async fn post_raw(app: &TestApp, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
     let mut req = app.client.request(Method::POST, app.url(path));
     for (k, v) in headers {
         req = req.header(*k, *v);

@@ -15,6 +15,7 @@ mod clients;
 mod contract;
 mod conventions;
 mod documents;
+mod emails;
 mod examples;
 mod feed;
 mod handover;

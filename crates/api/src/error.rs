@@ -268,8 +268,8 @@ impl ApiError {
                     "the database could not be reached or did not answer in time; retry shortly",
                 )
             }
-            AppError::DeliveryFailed { message, attempt } => {
-                headers.push((header::LOCATION, format!("/api/v1/invoice-sendings/{attempt}")));
+            AppError::DeliveryFailed { message, attempt, path } => {
+                headers.push((header::LOCATION, format!("/api/v1/{path}/{attempt}")));
                 Problem::new(
                     StatusCode::BAD_GATEWAY,
                     "delivery_failed",

@@ -89,6 +89,12 @@ words! {
     /// One attempt to e-mail an invoice.
     SendingStatus "invoice sending status" { Pending = "pending", Sent = "sent", Failed = "failed" }
 
+    /// An interest's e-mail: ours waiting, sent or failed, or a reply received.
+    EmailStatus "e-mail status" { Pending = "pending", Sent = "sent", Failed = "failed", Received = "received" }
+
+    /// Whether an interest's e-mail went out from us or came in.
+    EmailDirection "e-mail direction" { Outgoing = "outgoing", Incoming = "incoming" }
+
     /// A lead in the inbox, and what became of it.
     LeadStatus "lead status" { New = "new", Accepted = "accepted", Linked = "linked", Rejected = "rejected" }
 
@@ -131,6 +137,7 @@ words! {
         ShipmentMade = "shipment_made", ShipmentUpdated = "shipment_updated", ShipmentCancelled = "shipment_cancelled",
         InvoiceSent = "invoice_sent", InvoiceSendFailed = "invoice_send_failed",
         RelatedDocumentAdded = "related_document_added",
+        EmailSent = "email_sent", EmailSendFailed = "email_send_failed", EmailReceived = "email_received",
     }
 }
 

@@ -2,8 +2,9 @@
 //! words, as enums the spec publishes, so a generated client knows them.
 
 use crm_domain::status::{
-    AgreementStatus, CallStatus, ClientStatus, InstalmentStatus, InteractionStatus, LeadStatus, OrderStatus,
-    PaymentStatus, QuoteStatus, SendingStatus, ShipmentStatus, TaskStatus, TimelineKind,
+    AgreementStatus, CallStatus, ClientStatus, EmailDirection, EmailStatus, InstalmentStatus,
+    InteractionStatus, LeadStatus, OrderStatus, PaymentStatus, QuoteStatus, SendingStatus, ShipmentStatus,
+    TaskStatus, TimelineKind,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -51,6 +52,10 @@ word_dtos! {
     InstalmentStatusDto => InstalmentStatus { Paid, PartiallyPaid, Due, Overdue }
     /// One attempt to e-mail an invoice.
     SendingStatusDto => SendingStatus { Pending, Sent, Failed }
+    /// An interest's e-mail: ours waiting, sent or failed, or a reply received.
+    EmailStatusDto => EmailStatus { Pending, Sent, Failed, Received }
+    /// Whether an interest's e-mail went out from us or came in.
+    EmailDirectionDto => EmailDirection { Outgoing, Incoming }
     /// A lead and what became of it.
     LeadStatusDto => LeadStatus { New, Accepted, Linked, Rejected }
     /// A client's standing.
@@ -70,6 +75,7 @@ word_dtos! {
         OrderCreated, OrderUpdated, OrderConfirmed, OrderCancelled,
         PaymentRegistered, PaymentCancelled, PaymentOverdue,
         ShipmentMade, ShipmentUpdated, ShipmentCancelled, InvoiceSent, InvoiceSendFailed, RelatedDocumentAdded,
+        EmailSent, EmailSendFailed, EmailReceived,
     }
 }
 
@@ -188,6 +194,8 @@ mod tests {
         same_words::<ShipmentStatus, ShipmentStatusDto>();
         same_words::<InstalmentStatus, InstalmentStatusDto>();
         same_words::<SendingStatus, SendingStatusDto>();
+        same_words::<EmailStatus, EmailStatusDto>();
+        same_words::<EmailDirection, EmailDirectionDto>();
         same_words::<LeadStatus, LeadStatusDto>();
         same_words::<ClientStatus, ClientStatusDto>();
         same_words::<InteractionStatus, InteractionStatusDto>();

@@ -5,6 +5,7 @@
 
 pub mod agreements;
 pub mod catalog;
+pub mod emails;
 pub mod invoices;
 pub mod lines;
 pub mod orders;

@@ -79,7 +79,8 @@ pub enum AppError {
     Unavailable,
     /// A mail server (or another outside system) refused or failed (502); the attempt is recorded.
     #[error("delivery failed: {message}")]
-    DeliveryFailed { message: String, attempt: uuid::Uuid },
+    /// `path`: the collection the attempt is read from (`invoice-sendings`).
+    DeliveryFailed { message: String, attempt: uuid::Uuid, path: &'static str },
     /// A fault of ours; the cause is logged, the client sees a generic message (500).
     #[error("internal error: {0}")]
     Internal(String),

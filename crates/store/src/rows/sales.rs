@@ -1,7 +1,7 @@
-//! Rows of scenarios, loss reasons, interests, interactions, tasks, notifications, the timeline and sales plans.
+//! Rows of scenarios, loss reasons, interests, interactions, tasks, notifications, the timeline, sales plans and interest e-mails.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use crm_domain::status::{InteractionStatus, InterestState, TaskStatus};
+use crm_domain::status::{EmailDirection, EmailStatus, InteractionStatus, InterestState, TaskStatus};
 use diesel::prelude::*;
 
 use crate::schema::*;
@@ -152,4 +152,32 @@ pub struct SalesPlanRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// An e-mail of an interest: sent from it, or a reply that came back.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = interest_emails, treat_none_as_null = true)]
+pub struct InterestEmailRow {
+    pub id: DbUuid,
+    pub interest_id: DbUuid,
+    pub direction: DbWord<EmailDirection>,
+    pub status: DbWord<EmailStatus>,
+    pub from_address: Option<String>,
+    /// Addresses joined by ", ".
+    pub to_addresses: String,
+    pub cc_addresses: String,
+    pub subject: String,
+    pub body: String,
+    /// JSON: `[{"kind": "invoice" | "quote", "id": …}]`.
+    pub attachments: String,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub interaction_id: Option<DbUuid>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub requested_by: Option<DbUuid>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }

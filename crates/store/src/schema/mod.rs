@@ -23,6 +23,8 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(interests -> scenarios (scenario_id));
 diesel::joinable!(orders -> interests (interest_id));
+diesel::joinable!(invoice_sendings -> orders (order_id));
+diesel::joinable!(interest_emails -> interests (interest_id));
 diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(order_instalments -> orders (order_id));
 diesel::joinable!(interests -> users (responsible_id));
@@ -49,6 +51,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stage_moves,
     sales_plans,
     calendar_feeds,
+    interest_emails,
     clients,
     contacts,
     contact_points,

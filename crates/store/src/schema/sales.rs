@@ -163,3 +163,30 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    interest_emails (id) {
+        id -> Uuid,
+        interest_id -> Uuid,
+        direction -> Text,
+        status -> Text,
+        from_address -> Nullable<Text>,
+        to_addresses -> Text,
+        cc_addresses -> Text,
+        subject -> Text,
+        body -> Text,
+        attachments -> Text,
+        message_id -> Text,
+        in_reply_to -> Nullable<Text>,
+        interaction_id -> Nullable<Uuid>,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        requested_by -> Nullable<Uuid>,
+        sent_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

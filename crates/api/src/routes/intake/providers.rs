@@ -40,13 +40,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub struct DeliveredDto {
     /// The lead made or joined; null when the event is not a lead.
     pub lead_id: Option<Uuid>,
+    /// The interest a reply joined: an e-mail whose `In-Reply-To` or
+    /// `References` names a message of it. Null otherwise.
+    pub interest_id: Option<Uuid>,
     /// False when this delivery had been received before (nothing changed).
     pub first_time: bool,
 }
 
 impl From<Delivered> for DeliveredDto {
     fn from(d: Delivered) -> Self {
-        Self { lead_id: d.lead_id, first_time: d.first_time }
+        Self { lead_id: d.lead_id, interest_id: d.interest_id, first_time: d.first_time }
     }
 }
 
@@ -169,6 +172,13 @@ pub async fn intake_vk(state: web::Data<AppState>, body: web::Bytes) -> Result<H
 /// charset and transfer encoding; `Message-ID` is the dedupe key. A message
 /// to a connected personal mailbox goes to its manager, others to the shared
 /// inbox. A message that is not MIME is kept as given with a parse note.
+///
+/// A reply is not a new lead. When `In-Reply-To` or `References` names a
+/// message of an interest (a letter sent from it, an invoice e-mailed from
+/// one of its orders, a reply kept there), it joins that interest's timeline
+/// as an incoming e-mail interaction and its responsible is notified
+/// (`interest_id` in the answer). When it names an e-mail lead's own message,
+/// it joins that lead while the lead is open, or the interest the lead became.
 #[utoipa::path(post, path = "/api/v1/intake/email", operation_id = "intakeEmail", tag = "intake",
     request_body(content = String, content_type = "message/rfc822", description = "The raw message",
         example = json!("From: Anna Smirnova <a.smirnova@romashka.ru>\r\nTo: sales@example.com\r\nSubject: Office chairs\r\nMessage-ID: <20261201093000.42@romashka.ru>\r\nDate: Tue, 1 Dec 2026 12:30:00 +0300\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nWe need 40 office chairs by January.\r\n")),

@@ -1,7 +1,8 @@
-//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications, sales plans, hand-overs, the calendar feed.
+//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications, sales plans, hand-overs, the calendar feed, interest e-mails.
 
 pub mod board;
 pub mod calendar;
+pub mod emails;
 pub mod handover;
 pub mod interests;
 pub mod plans;
@@ -17,5 +18,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(work::configure)
         .configure(plans::configure)
         .configure(handover::configure)
-        .configure(calendar::configure);
+        .configure(calendar::configure)
+        .configure(emails::configure);
 }

@@ -19,10 +19,27 @@ pub fn check_mailbox(raw: &str) -> Result<(), String> {
 /// A recipient the caller named: an e-mail address the mailer also takes,
 /// checked before an attempt is recorded, so an address it would refuse is
 /// the caller's to fix (422), not a failed delivery (502).
-pub(super) fn recipient(raw: &str) -> Result<String, AppError> {
+pub(crate) fn recipient(raw: &str) -> Result<String, AppError> {
     let email = Email::parse(raw).map_err(|e| AppError::field("to", e.code, e.message))?.to_string();
     email.parse::<lettre::Address>().map_err(|e| {
         AppError::field("to", "invalid_email", format!("{raw:?} is not an address mail can go to: {e}"))
     })?;
     Ok(email)
+}
+
+/// Where a letter about an interest goes when none is named: its contact's
+/// e-mail, else its client's.
+pub(crate) fn interest_recipient(
+    conn: &mut crm_store::DbConnection,
+    interest: &crm_store::rows::InterestRow,
+) -> Result<Option<String>, AppError> {
+    for (kind, owner) in [("contact", interest.contact_id), ("client", interest.client_id)] {
+        if let Some(owner) = owner {
+            let points = crm_store::queries::clients::points_of(conn, kind, &[owner])?;
+            if let Some(p) = points.into_iter().find(|p| p.kind == "email") {
+                return Ok(Some(p.value));
+            }
+        }
+    }
+    Ok(None)
 }

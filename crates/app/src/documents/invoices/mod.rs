@@ -6,6 +6,7 @@ mod addresses;
 pub mod pdf;
 
 pub use addresses::{check_mailbox, check_smtp_url};
+pub(crate) use addresses::{interest_recipient, recipient};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::events::EventType;
@@ -265,6 +266,12 @@ fn render_invoice(d: &InvoiceData) -> Result<Vec<u8>, AppError> {
 /// The invoice of an order as PDF (and its file name).
 pub fn invoice_pdf(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Vec<u8>), AppError> {
     actor.require(&permissions::READ_INVOICES)?;
+    invoice_pdf_seen(app, actor, id)
+}
+
+/// The invoice PDF of an order the actor sees, for a use case that has
+/// checked its own permission (an e-mail carrying it).
+pub(crate) fn invoice_pdf_seen(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Vec<u8>), AppError> {
     let day = today(app);
     let data = app.read(|conn| {
         let row = visible_order(conn, actor, id)?;
@@ -278,7 +285,13 @@ pub fn invoice_pdf(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Ve
 
 /// A printable quote: every variant with its lines and totals.
 pub fn quote_pdf(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Vec<u8>), AppError> {
-    let quote = crate::documents::quotes::get_quote(app, actor, id)?;
+    actor.require(&permissions::READ_QUOTES)?;
+    quote_pdf_seen(app, actor, id)
+}
+
+/// A printable quote the actor sees, for a use case that has checked its own permission.
+pub(crate) fn quote_pdf_seen(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Vec<u8>), AppError> {
+    let quote = crate::documents::quotes::quote_seen(app, actor, id)?;
     let (seller, client) = app.read(|conn| {
         let client = match quote.client_id {
             Some(c) => clq::find_client(conn, c.into())?.map(|c| c.name),
@@ -374,14 +387,7 @@ fn sending_view(r: InvoiceSendingRow) -> SendingView {
 /// The address an invoice goes to: the interest's contact's e-mail, else the client's.
 fn default_recipient(conn: &mut DbConnection, order: &OrderRow) -> Result<Option<String>, AppError> {
     let interest = sq::find_interest(conn, order.interest_id)?.ok_or(AppError::NotFound("order"))?;
-    for (kind, owner) in [("contact", interest.contact_id), ("client", interest.client_id)] {
-        if let Some(owner) = owner {
-            if let Some(p) = clq::points_of(conn, kind, &[owner])?.into_iter().find(|p| p.kind == "email") {
-                return Ok(Some(p.value));
-            }
-        }
-    }
-    Ok(None)
+    interest_recipient(conn, &interest)
 }
 
 /// E-mails the invoice of a confirmed order to `to` or the contact. The
@@ -520,7 +526,7 @@ fn build_message(
         .map_err(|e| e.to_string())
 }
 
-fn deliver(app: &App, message: &Message) -> Result<(), String> {
+pub(crate) fn deliver(app: &App, message: &Message) -> Result<(), String> {
     let mail = &app.settings().mail;
     match &mail.smtp_url {
         Some(url) => {
@@ -586,7 +592,7 @@ fn attempt(app: &App, actor: &Principal, sending: InvoiceSendingRow) -> Result<S
         Ok(()) => Ok(sending_view(saved)),
         Err(why) => {
             tracing::warn!(sending = %saved.id.0, error = %why, "invoice e-mail failed");
-            Err(AppError::DeliveryFailed { message: why, attempt: saved.id.0 })
+            Err(AppError::DeliveryFailed { message: why, attempt: saved.id.0, path: "invoice-sendings" })
         }
     }
 }

@@ -192,6 +192,11 @@ pub(super) fn visible_quote(
 
 pub fn get_quote(app: &App, actor: &Principal, id: Uuid) -> Result<QuoteView, AppError> {
     actor.require(&permissions::READ_QUOTES)?;
+    quote_seen(app, actor, id)
+}
+
+/// A quote the actor sees, for a use case that has checked its own permission.
+pub(crate) fn quote_seen(app: &App, actor: &Principal, id: Uuid) -> Result<QuoteView, AppError> {
     let day = today(app);
     app.read(|conn| {
         let row = visible_quote(conn, actor, id)?;

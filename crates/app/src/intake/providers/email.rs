@@ -1,8 +1,10 @@
 //! Raw e-mail (RFC 5322): decoded, deduplicated by Message-ID, routed by mailbox.
 
 use chrono::{TimeZone, Utc};
+use crm_domain::status::LeadStatus;
 use crm_domain::Email;
 use crm_store::queries::leads as q;
+use crm_store::queries::sales as sq;
 use crm_store::rows::LeadRow;
 
 use super::*;
@@ -11,6 +13,7 @@ use crate::identity::permissions;
 use crate::identity::principal::Principal;
 use crate::intake::leads::{intake_in, NewLead};
 use crate::platform::error::AppError;
+use crate::sales::work::{record_reply, IncomingEmail};
 use crate::App;
 
 /// A raw message (RFC 5322) as an MTA or a mail fetcher hands it over. The
@@ -18,6 +21,12 @@ use crate::App;
 /// A message to a connected mailbox with an owner goes to that manager;
 /// otherwise to the shared inbox. Text is taken from the plain part, or made
 /// from the HTML one; charsets and transfer encodings are decoded.
+///
+/// A reply is not a new lead: when `In-Reply-To` or `References` names a
+/// message of an interest (one we sent from it, an invoice e-mailed from its
+/// order, or a reply already kept there) it joins that interest's timeline;
+/// when it names an e-mail lead's own message, it joins the lead while it is
+/// open, or the interest the lead became.
 pub fn email(app: &App, actor: &Principal, raw_message: &[u8]) -> Result<Delivered, AppError> {
     actor.require(&permissions::PUSH_LEADS)?;
     if raw_message.iter().all(u8::is_ascii_whitespace) {
@@ -38,8 +47,9 @@ pub fn email(app: &App, actor: &Principal, raw_message: &[u8]) -> Result<Deliver
         .as_ref()
         .and_then(|m| m.message_id().map(|id| crm_domain::text::clean_inbound(id).0))
         .unwrap_or_else(|| format!("sha256:{}", sha256_hex(&raw_text)));
+    let thread = parsed.as_ref().map(thread_of).unwrap_or_default();
     app.write(|conn| {
-        once(conn, "email", &message_id, now, |conn| {
+        let mut delivered = once(conn, "email", &message_id, now, |conn| {
             let mut lead = NewLead {
                 channel: "email".into(),
                 external_id: Some(message_id.clone()),
@@ -47,6 +57,22 @@ pub fn email(app: &App, actor: &Principal, raw_message: &[u8]) -> Result<Deliver
                 ..Default::default()
             };
             let mut notes = Vec::new();
+            if let Some(m) = parsed.as_ref().filter(|_| !thread.is_empty()) {
+                let interest = match sq::interest_of_message(conn, &thread)? {
+                    Some(i) => Some(i),
+                    None => match sq::lead_of_message(conn, &thread)? {
+                        Some(lead) if lead.status == LeadStatus::New => {
+                            return join_lead(conn, lead, m, &clean, now).map(Some);
+                        }
+                        Some(lead) => lead.interest_id,
+                        None => None,
+                    },
+                };
+                if let Some(interest) = interest {
+                    record_reply(conn, actor, now, interest, incoming(m, &message_id, &clean))?;
+                    return Ok(None);
+                }
+            }
             match &parsed {
                 Some(m) => {
                     let from = m.from().and_then(|a| a.first());
@@ -102,6 +128,86 @@ pub fn email(app: &App, actor: &Principal, raw_message: &[u8]) -> Result<Deliver
                 q::update_lead(conn, &row, version)?;
             }
             Ok(Some(row.id))
-        })
+        })?;
+        if delivered.lead_id.is_none() {
+            delivered.interest_id =
+                sq::incoming_email_by_message(conn, &bracketed(&message_id))?.map(|e| e.interest_id.0);
+        }
+        Ok(delivered)
     })
+}
+
+/// The messages a reply answers, nearest first (`In-Reply-To`, then
+/// `References` from the last), each as written with and without `<>`:
+/// we store our own with them, a parsed one comes without.
+fn thread_of(m: &mail_parser::Message<'_>) -> Vec<String> {
+    let mut ids: Vec<&str> = Vec::new();
+    ids.extend(m.in_reply_to().as_text_list().unwrap_or_default().iter().map(|c| c.as_ref()));
+    ids.extend(m.references().as_text_list().unwrap_or_default().iter().rev().map(|c| c.as_ref()));
+    let mut out: Vec<String> = Vec::new();
+    for id in ids.into_iter().take(50) {
+        let bare = crm_domain::text::clean_inbound(id.trim().trim_start_matches('<').trim_end_matches('>')).0;
+        if bare.is_empty() || bare.len() > 500 {
+            continue;
+        }
+        for form in [format!("<{bare}>"), bare] {
+            if !out.contains(&form) {
+                out.push(form);
+            }
+        }
+    }
+    out
+}
+
+fn addresses_of(list: Option<&mail_parser::Address<'_>>, clean: &impl Fn(&str) -> String) -> Vec<String> {
+    list.into_iter().flat_map(|a| a.iter()).filter_map(|a| a.address()).map(clean).take(50).collect()
+}
+
+/// A Message-ID as it is written in a header, `<…>` (the parser drops them;
+/// a digest stands for a message that had none and stays as it is).
+fn bracketed(id: &str) -> String {
+    if id.starts_with('<') || id.starts_with("sha256:") {
+        id.to_owned()
+    } else {
+        format!("<{id}>")
+    }
+}
+
+/// A reply as the interest keeps it.
+fn incoming(
+    m: &mail_parser::Message<'_>,
+    message_id: &str,
+    clean: &impl Fn(&str) -> String,
+) -> IncomingEmail {
+    IncomingEmail {
+        from: m.from().and_then(|a| a.first()).and_then(|a| a.address()).map(clean),
+        to: addresses_of(m.to(), clean),
+        cc: addresses_of(m.cc(), clean),
+        subject: m.subject().map(clean),
+        body: m.body_text(0).map(|b| clean(b.trim()).chars().take(100_000).collect()),
+        message_id: bracketed(message_id),
+        in_reply_to: m.in_reply_to().as_text().map(|id| bracketed(&clean(id))),
+    }
+}
+
+/// Adds a reply to the open lead whose message it answers.
+fn join_lead(
+    conn: &mut crm_store::DbConnection,
+    mut lead: LeadRow,
+    m: &mail_parser::Message<'_>,
+    clean: &impl Fn(&str) -> String,
+    now: chrono::DateTime<Utc>,
+) -> Result<crm_store::DbUuid, AppError> {
+    let version = lead.version;
+    let from = m.from().and_then(|a| a.first()).and_then(|a| a.address()).map(clean).unwrap_or_default();
+    let text = m.body_text(0).map(|b| clean(b.trim())).unwrap_or_default();
+    let addition: String = format!("— {from} wrote again: {text}").chars().take(20_000).collect();
+    lead.body = Some(match lead.body.take() {
+        Some(b) => format!("{b}\n\n{addition}"),
+        None => addition,
+    });
+    lead.version += 1;
+    lead.updated_at = now.naive_utc();
+    q::update_lead(conn, &lead, version)?;
+    Ok(lead.id)
 }

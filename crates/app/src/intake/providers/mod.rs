@@ -30,6 +30,8 @@ use crate::platform::error::AppError;
 pub struct Delivered {
     /// The lead it made or joined; none when the event is not a lead.
     pub lead_id: Option<Uuid>,
+    /// The interest a reply joined (an e-mail answering one of ours).
+    pub interest_id: Option<Uuid>,
     /// False when this delivery was seen before.
     pub first_time: bool,
 }
@@ -43,17 +45,17 @@ fn once(
     make: impl FnOnce(&mut DbConnection) -> Result<Option<DbUuid>, AppError>,
 ) -> Result<Delivered, AppError> {
     if let Some(lead) = q::find_delivery(conn, channel, delivery)? {
-        return Ok(Delivered { lead_id: lead.map(Into::into), first_time: false });
+        return Ok(Delivered { lead_id: lead.map(Into::into), interest_id: None, first_time: false });
     }
     let lead = make(conn)?;
     match crm_store::db::savepoint(conn, |c| q::record_delivery(c, channel, delivery, lead, now.naive_utc()))
     {
-        Ok(()) => Ok(Delivered { lead_id: lead.map(Into::into), first_time: true }),
+        Ok(()) => Ok(Delivered { lead_id: lead.map(Into::into), interest_id: None, first_time: true }),
         // The same delivery raced in on another connection and was recorded
         // first: this one is its repeat.
         Err(e) if crm_store::db::is_unique_violation(&e) => {
             let first = q::find_delivery(conn, channel, delivery)?.flatten().or(lead);
-            Ok(Delivered { lead_id: first.map(Into::into), first_time: false })
+            Ok(Delivered { lead_id: first.map(Into::into), interest_id: None, first_time: false })
         }
         Err(e) => Err(e.into()),
     }

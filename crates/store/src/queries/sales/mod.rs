@@ -1,6 +1,7 @@
-//! Queries of the sales area: scenarios, interests, their work and timeline, sales plans.
+//! Queries of the sales area: scenarios, interests, their work and timeline, sales plans, e-mails.
 
 mod calendar;
+mod emails;
 mod interests;
 mod plans;
 mod scenarios;
@@ -8,6 +9,7 @@ mod timeline;
 mod work;
 
 pub use calendar::*;
+pub use emails::*;
 pub use interests::*;
 pub use plans::*;
 pub use scenarios::*;

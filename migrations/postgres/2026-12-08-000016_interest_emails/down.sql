@@ -1,0 +1,2 @@
+DROP TABLE interest_emails;
+DROP INDEX invoice_sendings_message_idx;

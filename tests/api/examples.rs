@@ -528,6 +528,13 @@ async fn the_examples_of_the_spec_are_accepted_and_answered_as_shown() {
     t.call(&admin, "rotateWebhookSecret", M::POST, &format!("/api/v1/webhooks/{hid}/rotate-secret")).await;
     t.send(&admin, "updateWebhook", M::PATCH, &format!("/api/v1/webhooks/{hid}"), &[]).await;
 
+    // The client's important date, and what comes up.
+    let date = t.send(&manager, "addClientDate", M::POST, &format!("/api/v1/clients/{cid}/dates"), &[]).await;
+    t.call(&manager, "listClientDates", M::GET, &format!("/api/v1/clients/{cid}/dates")).await;
+    t.call(&manager, "getClientDate", M::GET, &format!("/api/v1/client-dates/{}", id(&date))).await;
+    t.call(&manager, "listUpcomingDates", M::GET, "/api/v1/upcoming-dates?days=60").await;
+    t.call(&manager, "deleteClientDate", M::DELETE, &format!("/api/v1/client-dates/{}", id(&date))).await;
+
     // The manager's client goes to the head, with its open interests and tasks.
     let head_id = id(&ok(app.get("/api/v1/me", &head).await));
     t.send(

@@ -250,6 +250,10 @@ impl TestApp {
         Reply::read(self.request(Method::PATCH, path, Some(token)).json(body).send().await.unwrap()).await
     }
 
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        Reply::read(self.request(Method::DELETE, path, Some(token)).send().await.unwrap()).await
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Reply {
         self.post("/api/v1/auth/login", None, &json!({"email": email, "password": password})).await
     }

@@ -14,6 +14,7 @@ mod catalog;
 mod clients;
 mod contract;
 mod conventions;
+mod dates;
 mod documents;
 mod emails;
 mod examples;

@@ -47,6 +47,11 @@ pub struct Config {
     pub events_retention: Duration,
     /// `CRM_WEBHOOKS_ALLOW_PRIVATE`: webhooks may target `http` and private addresses.
     pub webhooks_allow_private: bool,
+    /// `CRM_DATE_REMINDER_DAYS` (0–60, default 3): how many days before a
+    /// client's date its responsible is reminded; `CRM_CONGRATULATE_STATUSES`
+    /// (comma-separated client statuses, default `active`; `none`): whose
+    /// dates also make a "Congratulate …" task.
+    pub date_reminders: crm_app::DateReminders,
     /// `CRM_WEBHOOKS_INTERVAL`: how often this instance sends due webhook deliveries (`off`: never).
     pub webhooks_interval: Option<Duration>,
     /// `CRM_ACCESS_AUDIT`: `on` holds every operation to the access the spec
@@ -194,6 +199,34 @@ impl Config {
                 return Err(err("CRM_WEBHOOKS_ALLOW_PRIVATE", format!("{v:?} is neither true nor false")))
             }
         };
+        let mut date_reminders = crm_app::DateReminders::default();
+        if let Some(raw) = get("CRM_DATE_REMINDER_DAYS") {
+            date_reminders.days_before = raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|d| *d <= crm_app::parties::dates::MAX_DAYS)
+                .ok_or_else(|| {
+                    err("CRM_DATE_REMINDER_DAYS", format!("{raw:?} is not a number of days from 0 to 60"))
+                })?;
+        }
+        if let Some(raw) = get("CRM_CONGRATULATE_STATUSES") {
+            date_reminders.task_for = if raw.trim() == "none" {
+                Vec::new()
+            } else {
+                raw.split(',')
+                    .map(|w| {
+                        <crm_domain::status::ClientStatus as crm_domain::status::Word>::parse(w.trim())
+                            .ok_or_else(|| {
+                                err(
+                                    "CRM_CONGRATULATE_STATUSES",
+                                    format!("{w:?} is not a client status (prospect, active, inactive)"),
+                                )
+                            })
+                    })
+                    .collect::<Result<_, _>>()?
+            };
+        }
         let webhooks_interval = match get("CRM_WEBHOOKS_INTERVAL").as_deref() {
             Some("off") => None,
             _ => Some(duration("CRM_WEBHOOKS_INTERVAL", Duration::from_secs(2))?),
@@ -273,6 +306,7 @@ impl Config {
             jobs_interval,
             events_retention,
             webhooks_allow_private,
+            date_reminders,
             webhooks_interval,
             smtp_url,
             mail_dir: get("CRM_MAIL_DIR").map(PathBuf::from),

@@ -56,6 +56,7 @@ pub fn prepare(config: &Config, clock: Arc<dyn Clock>) -> Result<App, StartError
         vat_rates: config.vat_rates.clone(),
         events_retention: config.events_retention,
         webhooks_allow_private: config.webhooks_allow_private,
+        date_reminders: config.date_reminders.clone(),
     };
     let app = App::new(pool, clock, settings).with_renderer(Arc::new(crate::routes::feed::AsGetReturns));
     crm_app::sales::scenarios::ensure_typical_sale(&app)
@@ -205,6 +206,17 @@ impl Application {
                         Ok(Ok(n)) => tracing::info!(instalments = n, "overdue payments announced"),
                         Ok(Err(e)) => tracing::warn!(error = %e, "overdue payments job failed"),
                         Err(e) => tracing::error!(error = %e, "overdue payments job panicked"),
+                    }
+                    let job = app.clone();
+                    match tokio::task::spawn_blocking(move || {
+                        crm_app::sales::reminders::remind_client_dates(&job)
+                    })
+                    .await
+                    {
+                        Ok(Ok(0)) => {}
+                        Ok(Ok(n)) => tracing::info!(dates = n, "client dates reminded"),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "client dates job failed"),
+                        Err(e) => tracing::error!(error = %e, "client dates job panicked"),
                     }
                     let job = app.clone();
                     match tokio::task::spawn_blocking(move || crm_app::feed::retention::prune(&job)).await {

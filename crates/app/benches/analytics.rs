@@ -51,6 +51,7 @@ fn settings(dir: &std::path::Path) -> Settings {
         vat_rates: vec![crm_domain::VatRate::Percent(2200), crm_domain::VatRate::Without],
         events_retention: Duration::from_secs(30 * 86_400),
         webhooks_allow_private: false,
+        date_reminders: crm_app::DateReminders::default(),
     }
 }
 

@@ -51,6 +51,7 @@ fn main() {
         vat_rates: vec![crm_domain::VatRate::Percent(2200), crm_domain::VatRate::Without],
         events_retention: Duration::from_secs(30 * 86_400),
         webhooks_allow_private: false,
+        date_reminders: crm_app::DateReminders::default(),
     };
     let app = App::new(pool, Arc::new(SystemClock), settings);
     crm_app::sales::scenarios::ensure_typical_sale(&app).unwrap();

@@ -70,6 +70,24 @@ pub struct Settings {
     /// Whether webhooks may target plain `http` and private addresses
     /// (`CRM_WEBHOOKS_ALLOW_PRIVATE`: tests, receivers on the same network).
     pub webhooks_allow_private: bool,
+    /// When and for whom clients' yearly dates are announced.
+    pub date_reminders: DateReminders,
+}
+
+/// How clients' dates are announced (`CRM_DATE_REMINDER_DAYS`,
+/// `CRM_CONGRATULATE_STATUSES`).
+#[derive(Debug, Clone)]
+pub struct DateReminders {
+    /// How many days ahead the responsible is reminded (3).
+    pub days_before: u32,
+    /// Client statuses whose dates also get a "Congratulate …" task (`active`).
+    pub task_for: Vec<crm_domain::status::ClientStatus>,
+}
+
+impl Default for DateReminders {
+    fn default() -> Self {
+        Self { days_before: 3, task_for: vec![crm_domain::status::ClientStatus::Active] }
+    }
 }
 
 impl Settings {

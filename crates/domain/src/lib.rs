@@ -15,6 +15,7 @@ pub mod events;
 pub mod text;
 pub mod values;
 pub mod words;
+pub mod yearly;
 
 pub use contact_data::{Phone, TaxId};
 pub use health::Health;
@@ -23,3 +24,4 @@ pub use money::{Money, TooLarge};
 pub use org::{Role, Scope};
 pub use pricing::{Quantity, VatRate};
 pub use values::{Currency, Email, PersonName, TimeZoneName, ValueError};
+pub use yearly::YearlyDate;

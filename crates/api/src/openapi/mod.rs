@@ -20,7 +20,7 @@ use crate::routes::feed;
 use crate::routes::health;
 use crate::routes::identity::{api_keys, auth, departments, users};
 use crate::routes::intake::{leads, providers as intake};
-use crate::routes::parties::{clients, contacts};
+use crate::routes::parties::{clients, contacts, dates};
 use crate::routes::sales::{board, calendar, emails, handover, interests, plans, scenarios, work};
 use crate::routes::webhooks;
 
@@ -64,6 +64,8 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         contacts::list_client_contacts, contacts::create_client_contact, contacts::create_contact,
         contacts::get_contact, contacts::update_contact, clients::client_history, contacts::contact_history,
         clients::search_duplicates,
+        dates::add_client_date, dates::list_client_dates, dates::get_client_date, dates::delete_client_date,
+        dates::upcoming_dates,
         intake::intake_call, intake::intake_telegram, intake::intake_vk, intake::intake_email, intake::intake_form,
         intake::list_channels, intake::create_channel, intake::deactivate_channel, intake::list_forms, intake::create_form,
         documents::catalog::list_products, documents::catalog::create_product, documents::catalog::get_product, documents::catalog::update_product,
@@ -265,6 +267,11 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("updateSalesPlan", &perm::WRITE_SALES_PLANS),
     ("deleteSalesPlan", &perm::WRITE_SALES_PLANS),
     ("handOverWork", &perm::HAND_OVER),
+    ("addClientDate", &perm::WRITE_CLIENTS),
+    ("listClientDates", &perm::READ_CLIENTS),
+    ("getClientDate", &perm::READ_CLIENTS),
+    ("deleteClientDate", &perm::WRITE_CLIENTS),
+    ("listUpcomingDates", &perm::READ_CLIENTS),
     ("sendInterestEmail", &perm::WRITE_INTERESTS),
     ("listInterestEmails", &perm::READ_INTERESTS),
     ("getInterestEmail", &perm::READ_INTERESTS),

@@ -106,7 +106,11 @@ pub fn send_email(
             AttachmentKind::Quote => (actor.may(&permissions::READ_QUOTES), "quotes"),
         };
         if !may {
-            p.push(&format!("attachments[{i}]"), "not_allowed", format!("you may not read {what}, so you may not send one"));
+            p.push(
+                &format!("attachments[{i}]"),
+                "not_allowed",
+                format!("you may not read {what}, so you may not send one"),
+            );
         } else if input.attachments[..i].contains(a) {
             p.push(&format!("attachments[{i}]"), "duplicate", "this document is already attached");
         }

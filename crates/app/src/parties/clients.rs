@@ -55,6 +55,7 @@ pub struct ClientView {
     pub address: Option<String>,
     pub responsible_id: Option<Uuid>,
     pub status: ClientStatus,
+    pub founded_on: Option<chrono::NaiveDate>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -77,6 +78,7 @@ pub(in crate::parties) fn client_view(
         address: row.address,
         responsible_id: row.responsible_id.map(Into::into),
         status: row.status.0,
+        founded_on: row.founded_on,
         version: row.version,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
@@ -132,7 +134,25 @@ pub struct ClientInput {
     pub address: Option<String>,
     pub responsible_id: Option<Uuid>,
     pub status: Option<String>,
+    pub founded_on: Option<chrono::NaiveDate>,
     pub confirm_new: bool,
+}
+
+/// A founding date: not in the future. Returns it with its `MM-DD`.
+fn founded(
+    p: &mut Problems,
+    on: Option<chrono::NaiveDate>,
+    now: DateTime<Utc>,
+) -> (Option<chrono::NaiveDate>, Option<String>) {
+    match on {
+        // Today anywhere on Earth: the caller's zone is not known here.
+        Some(d) if d > (now + chrono::Duration::hours(14)).date_naive() => {
+            p.push("founded_on", "in_the_future", "a client cannot have been founded after today");
+            (None, None)
+        }
+        Some(d) => (Some(d), Some(crm_domain::YearlyDate::of(d).month_day())),
+        None => (None, None),
+    }
 }
 
 pub(in crate::parties) fn check_status(p: &mut Problems, raw: &str) -> ClientStatus {
@@ -182,6 +202,7 @@ pub(crate) fn create_client_in(
     let points = parse_points(&mut p, &input.phones, &input.emails);
     let address = optional_text(&mut p, "address", input.address.as_deref(), 500);
     let status = check_status(&mut p, input.status.as_deref().unwrap_or(ClientStatus::Active.as_str()));
+    let (founded_on, founded_md) = founded(&mut p, input.founded_on, now);
     p.into_result()?;
     let kind = kind.ok_or_else(|| AppError::internal("validated kind missing"))?;
     let id = input.id.unwrap_or_else(crm_domain::new_id);
@@ -226,6 +247,8 @@ pub(crate) fn create_client_in(
         version: 1,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        founded_on,
+        founded_md,
     };
     q::insert_client(conn, &row)?;
     q::replace_points(conn, "client", row.id, &points)?;
@@ -315,6 +338,7 @@ pub struct ClientChanges {
     pub address: Option<Option<String>>,
     pub responsible_id: Option<Uuid>,
     pub status: Option<String>,
+    pub founded_on: Option<Option<chrono::NaiveDate>>,
     pub confirm_new: bool,
 }
 
@@ -355,6 +379,10 @@ pub fn update_client(
             None => row.address.clone(),
         };
         let status = changes.status.as_deref().map(|s| check_status(&mut p, s)).unwrap_or(row.status.0);
+        let (founded_on, founded_md) = match changes.founded_on {
+            Some(on) => founded(&mut p, on, now),
+            None => (row.founded_on, row.founded_md.clone()),
+        };
         p.into_result()?;
 
         let new_points: Vec<(String, String)> =
@@ -392,6 +420,7 @@ pub fn update_client(
             ("address", row.address.clone(), address.clone()),
             ("responsible_id", fmt(row.responsible_id), fmt(responsible)),
             ("status", Some(row.status.as_str().to_owned()), Some(status.as_str().to_owned())),
+            ("founded_on", row.founded_on.map(|d| d.to_string()), founded_on.map(|d| d.to_string())),
         ];
         history(conn, actor, now, ("client", row.id), &changed)?;
         let version = row.version;
@@ -402,6 +431,8 @@ pub fn update_client(
         row.address = address;
         row.responsible_id = responsible;
         row.status = status.into();
+        row.founded_on = founded_on;
+        row.founded_md = founded_md;
         row.version += 1;
         row.updated_at = now.naive_utc();
         if q::update_client(conn, &row, version)? != 1 {

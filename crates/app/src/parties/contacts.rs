@@ -32,6 +32,8 @@ pub struct ContactView {
     pub vk: Option<String>,
     pub whatsapp: Option<String>,
     pub responsible_id: Option<Uuid>,
+    /// `YYYY-MM-DD`, or `--MM-DD` when the year is not known.
+    pub birthday: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -55,6 +57,7 @@ pub(in crate::parties) fn contact_view(
         vk: row.vk,
         whatsapp: row.whatsapp,
         responsible_id: row.responsible_id.map(Into::into),
+        birthday: row.birthday,
         version: row.version,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
@@ -77,7 +80,19 @@ pub struct ContactInput {
     pub telegram: Option<String>,
     pub vk: Option<String>,
     pub whatsapp: Option<String>,
+    pub birthday: Option<String>,
     pub confirm_new: bool,
+}
+
+/// A birthday as given, checked: the stored text and its `MM-DD`.
+fn birthday(p: &mut Problems, raw: Option<&str>) -> (Option<String>, Option<String>) {
+    match raw.filter(|b| !b.trim().is_empty()) {
+        Some(b) => match p.check("birthday", crm_domain::YearlyDate::parse(b)) {
+            Some(d) => (Some(d.to_string()), Some(d.month_day())),
+            None => (None, None),
+        },
+        None => (None, None),
+    }
 }
 
 /// Creates a contact, of a client or standing alone until a client is made.
@@ -104,6 +119,7 @@ pub(crate) fn create_contact_in(
         Some(w) => p.check("whatsapp", Phone::parse(w)).map(|ph| ph.as_str().to_owned()),
         None => None,
     };
+    let (birthday, birthday_md) = birthday(&mut p, input.birthday.as_deref());
     p.into_result()?;
     let id = input.id.unwrap_or_else(crm_domain::new_id);
     if let Some(client) = input.client_id {
@@ -134,6 +150,8 @@ pub(crate) fn create_contact_in(
         version: 1,
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        birthday,
+        birthday_md,
     };
     q::insert_contact(conn, &row)?;
     q::replace_points(conn, "contact", row.id, &points)?;
@@ -216,6 +234,7 @@ pub struct ContactChanges {
     pub telegram: Option<Option<String>>,
     pub vk: Option<Option<String>>,
     pub whatsapp: Option<Option<String>>,
+    pub birthday: Option<Option<String>>,
     pub confirm_new: bool,
 }
 
@@ -257,6 +276,10 @@ pub fn update_contact(
             Some(_) => None,
             None => row.whatsapp.clone(),
         };
+        let (birthday, birthday_md) = match &changes.birthday {
+            Some(v) => birthday(&mut p, v.as_deref()),
+            None => (row.birthday.clone(), row.birthday_md.clone()),
+        };
         let phones = changes.phones.clone().unwrap_or_else(|| {
             old_points.iter().filter(|(k, _)| k == "phone").map(|(_, v)| v.clone()).collect()
         });
@@ -294,6 +317,7 @@ pub fn update_contact(
             ("telegram", row.telegram.clone(), telegram.clone()),
             ("vk", row.vk.clone(), vk.clone()),
             ("whatsapp", row.whatsapp.clone(), whatsapp.clone()),
+            ("birthday", row.birthday.clone(), birthday.clone()),
         ];
         history(conn, actor, now, ("contact", row.id), &changed)?;
         let version = row.version;
@@ -304,6 +328,8 @@ pub fn update_contact(
         row.telegram = telegram;
         row.vk = vk;
         row.whatsapp = whatsapp;
+        row.birthday = birthday;
+        row.birthday_md = birthday_md;
         row.version += 1;
         row.updated_at = now.naive_utc();
         if q::update_contact(conn, &row, version)? != 1 {

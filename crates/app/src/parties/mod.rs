@@ -1,7 +1,8 @@
 //! The people and companies we sell to: clients, contacts, the duplicate
-//! check and the per-field history. Uses `identity` and `platform`.
+//! check, the per-field history and the dates that come round every year. Uses `identity` and `platform`.
 
 pub mod clients;
 pub mod contacts;
+pub mod dates;
 pub mod duplicates;
 pub mod history;

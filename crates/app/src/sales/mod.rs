@@ -7,6 +7,7 @@ pub mod handover;
 pub mod interests;
 pub mod loss_reasons;
 pub mod plans;
+pub mod reminders;
 pub mod scenarios;
 pub mod work;
 

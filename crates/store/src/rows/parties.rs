@@ -1,6 +1,6 @@
-//! Rows of clients, contacts, contact points, name tokens and field history.
+//! Rows of clients, contacts, contact points, name tokens, field history and clients' yearly dates.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use crm_domain::status::ClientStatus;
 use diesel::prelude::*;
 
@@ -21,6 +21,9 @@ pub struct ClientRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub founded_on: Option<NaiveDate>,
+    /// `MM-DD` of `founded_on`.
+    pub founded_md: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -38,6 +41,10 @@ pub struct ContactRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `YYYY-MM-DD`, or `--MM-DD` when the year is not known.
+    pub birthday: Option<String>,
+    /// `MM-DD` of `birthday`.
+    pub birthday_md: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -71,4 +78,18 @@ pub struct HistoryRow {
     pub actor_kind: String,
     pub actor_id: Option<DbUuid>,
     pub changed_at: NaiveDateTime,
+}
+
+/// A client's important date, with its title; it comes round every year.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = client_dates)]
+pub struct ClientDateRow {
+    pub id: DbUuid,
+    pub client_id: DbUuid,
+    pub title: String,
+    /// `YYYY-MM-DD`, or `--MM-DD` when the year is not known.
+    pub date: String,
+    pub md: String,
+    pub created_by: Option<DbUuid>,
+    pub created_at: NaiveDateTime,
 }

@@ -23,6 +23,8 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(interests -> scenarios (scenario_id));
 diesel::joinable!(orders -> interests (interest_id));
+diesel::joinable!(contacts -> clients (client_id));
+diesel::joinable!(client_dates -> clients (client_id));
 diesel::joinable!(invoice_sendings -> orders (order_id));
 diesel::joinable!(interest_emails -> interests (interest_id));
 diesel::joinable!(order_lines -> orders (order_id));
@@ -54,6 +56,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     interest_emails,
     clients,
     contacts,
+    client_dates,
+    date_reminders,
     contact_points,
     name_tokens,
     entity_history,

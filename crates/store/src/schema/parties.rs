@@ -17,6 +17,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        founded_on -> Nullable<Date>,
+        founded_md -> Nullable<Text>,
     }
 }
 
@@ -36,6 +38,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        birthday -> Nullable<Text>,
+        birthday_md -> Nullable<Text>,
     }
 }
 
@@ -75,5 +79,30 @@ diesel::table! {
         actor_kind -> Text,
         actor_id -> Nullable<Uuid>,
         changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    client_dates (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        title -> Text,
+        date -> Text,
+        md -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    date_reminders (kind, subject_id, year) {
+        kind -> Text,
+        subject_id -> Uuid,
+        year -> Integer,
+        reminded_at -> Timestamp,
     }
 }

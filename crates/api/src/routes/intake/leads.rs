@@ -370,6 +370,7 @@ fn client_input(b: CreateClientRequest) -> crm_app::parties::clients::ClientInpu
         address: b.address,
         responsible_id: b.responsible_id,
         status: b.status,
+        founded_on: b.founded_on,
         confirm_new: b.confirm_new,
     }
 }
@@ -385,6 +386,7 @@ fn contact_input(b: CreateContactRequest) -> crm_app::parties::contacts::Contact
         telegram: b.telegram,
         vk: b.vk,
         whatsapp: b.whatsapp,
+        birthday: b.birthday,
         confirm_new: b.confirm_new,
     }
 }

@@ -106,6 +106,9 @@ pub struct ClientDto {
     pub responsible_id: Option<Uuid>,
     /// `prospect`, `active` or `inactive`.
     pub status: ClientStatusDto,
+    /// When the company was founded (a person's client: their own dates are on the contact).
+    #[schema(example = "2009-03-17")]
+    pub founded_on: Option<chrono::NaiveDate>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -123,6 +126,7 @@ impl From<ClientView> for ClientDto {
             address: v.address,
             responsible_id: v.responsible_id,
             status: v.status.into(),
+            founded_on: v.founded_on,
             version: v.version,
             created_at: v.created_at,
             updated_at: v.updated_at,
@@ -132,7 +136,7 @@ impl From<ClientView> for ClientDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"kind": "company", "name": "ООО «Ромашка»", "tax_id": "7707083893", "phones": ["+7 495 123-45-67"], "emails": ["info@romashka.ru"], "address": "г. Москва, ул. Ленина, д. 5"}))]
+#[schema(example = json!({"kind": "company", "name": "ООО «Ромашка»", "tax_id": "7707083893", "phones": ["+7 495 123-45-67"], "emails": ["info@romashka.ru"], "address": "г. Москва, ул. Ленина, д. 5", "founded_on": "2009-03-17"}))]
 pub struct CreateClientRequest {
     pub id: Option<Uuid>,
     #[validate(length(min = 1, max = 300))]
@@ -158,6 +162,8 @@ pub struct CreateClientRequest {
     /// `prospect`, `active` (default) or `inactive`.
     #[schema(value_type = Option<crate::routes::words::ClientStatusDto>)]
     pub status: Option<String>,
+    /// When the company was founded; not after today. Its anniversary is reminded of.
+    pub founded_on: Option<chrono::NaiveDate>,
     /// Create even though records with the same phone, e-mail or tax id exist.
     #[serde(default)]
     pub confirm_new: bool,
@@ -186,6 +192,10 @@ pub struct UpdateClientRequest {
     pub responsible_id: Option<Uuid>,
     #[schema(value_type = Option<crate::routes::words::ClientStatusDto>)]
     pub status: Option<String>,
+    /// Null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<chrono::NaiveDate>, nullable)]
+    pub founded_on: Option<Option<chrono::NaiveDate>>,
     #[serde(default)]
     pub confirm_new: bool,
 }
@@ -244,6 +254,7 @@ pub async fn create_client(
         address: b.address,
         responsible_id: b.responsible_id,
         status: b.status,
+        founded_on: b.founded_on,
         confirm_new: b.confirm_new,
     };
     let v = run(&state, move |app| crm_app::parties::clients::create_client(app, &auth.0, input)).await?;
@@ -295,6 +306,7 @@ pub async fn update_client(
         address: b.address,
         responsible_id: b.responsible_id,
         status: b.status,
+        founded_on: b.founded_on,
         confirm_new: b.confirm_new,
     };
     let id = id.into_inner();

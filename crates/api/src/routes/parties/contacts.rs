@@ -40,6 +40,9 @@ pub struct ContactDto {
     /// E.164.
     pub whatsapp: Option<String>,
     pub responsible_id: Option<Uuid>,
+    /// `YYYY-MM-DD`, or `--MM-DD` when the year is not known.
+    #[schema(example = "--05-14")]
+    pub birthday: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -58,6 +61,7 @@ impl From<ContactView> for ContactDto {
             vk: v.vk,
             whatsapp: v.whatsapp,
             responsible_id: v.responsible_id,
+            birthday: v.birthday,
             version: v.version,
             created_at: v.created_at,
             updated_at: v.updated_at,
@@ -67,7 +71,7 @@ impl From<ContactView> for ContactDto {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Анна Смирнова", "position": "Procurement manager", "phones": ["+7 916 765-43-21"], "emails": ["a.smirnova@romashka.ru"]}))]
+#[schema(example = json!({"name": "Анна Смирнова", "position": "Procurement manager", "phones": ["+7 916 765-43-21"], "emails": ["a.smirnova@romashka.ru"], "birthday": "1985-12-14"}))]
 pub struct CreateContactRequest {
     pub id: Option<Uuid>,
     /// With `POST /contacts`: the client, or none for a contact standing alone.
@@ -85,6 +89,9 @@ pub struct CreateContactRequest {
     pub telegram: Option<String>,
     pub vk: Option<String>,
     pub whatsapp: Option<String>,
+    /// `YYYY-MM-DD`, or `--MM-DD` when the year is not known.
+    #[schema(example = "1985-05-14", pattern = r"^(\d{4}-|--)\d{2}-\d{2}$")]
+    pub birthday: Option<String>,
     #[serde(default)]
     pub confirm_new: bool,
 }
@@ -114,6 +121,10 @@ pub struct UpdateContactRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, nullable)]
     pub whatsapp: Option<Option<String>>,
+    /// `YYYY-MM-DD`, or `--MM-DD` when the year is not known; null clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable, pattern = r"^(\d{4}-|--)\d{2}-\d{2}$")]
+    pub birthday: Option<Option<String>>,
     #[serde(default)]
     pub confirm_new: bool,
 }
@@ -129,6 +140,7 @@ pub(crate) fn contact_input(b: CreateContactRequest, client: Option<Uuid>) -> Co
         telegram: b.telegram,
         vk: b.vk,
         whatsapp: b.whatsapp,
+        birthday: b.birthday,
         confirm_new: b.confirm_new,
     }
 }
@@ -234,6 +246,7 @@ pub async fn update_contact(
         telegram: b.telegram,
         vk: b.vk,
         whatsapp: b.whatsapp,
+        birthday: b.birthday,
         confirm_new: b.confirm_new,
     };
     let id = id.into_inner();

@@ -271,7 +271,11 @@ pub fn invoice_pdf(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Ve
 
 /// The invoice PDF of an order the actor sees, for a use case that has
 /// checked its own permission (an e-mail carrying it).
-pub(crate) fn invoice_pdf_seen(app: &App, actor: &Principal, id: Uuid) -> Result<(String, Vec<u8>), AppError> {
+pub(crate) fn invoice_pdf_seen(
+    app: &App,
+    actor: &Principal,
+    id: Uuid,
+) -> Result<(String, Vec<u8>), AppError> {
     let day = today(app);
     let data = app.read(|conn| {
         let row = visible_order(conn, actor, id)?;

@@ -1,3 +1,4 @@
 //! Queries of the parties area.
 
 pub mod clients;
+pub mod dates;

@@ -1,0 +1,119 @@
+//! Clients' yearly dates: important dates, and the birthdays and foundings
+//! whose `MM-DD` falls in a window, for the people who see them.
+
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::queries::PageQuery;
+use crate::rows::*;
+use crate::schema::*;
+use crate::types::DbUuid;
+
+pub fn insert_client_date(conn: &mut DbConnection, row: &ClientDateRow) -> QueryResult<()> {
+    diesel::insert_into(client_dates::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn find_client_date(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<ClientDateRow>> {
+    client_dates::table.find(id).select(ClientDateRow::as_select()).first(conn).optional()
+}
+
+pub fn delete_client_date(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
+    diesel::delete(client_dates::table.find(id)).execute(conn)
+}
+
+/// A client's important dates, a page at a time in id order.
+pub fn client_dates_page(
+    conn: &mut DbConnection,
+    client: DbUuid,
+    page: PageQuery,
+) -> QueryResult<Vec<ClientDateRow>> {
+    let mut q = client_dates::table.filter(client_dates::client_id.eq(client)).into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(client_dates::id.gt(after));
+    }
+    q.order(client_dates::id.asc()).limit(page.limit).select(ClientDateRow::as_select()).load(conn)
+}
+
+fn some(users: &[DbUuid]) -> Vec<Option<DbUuid>> {
+    users.iter().copied().map(Some).collect()
+}
+
+/// Clients founded on one of `days` (`MM-DD`), of the responsible in `users` (`None`: all).
+pub fn clients_founded_on(
+    conn: &mut DbConnection,
+    days: &[String],
+    users: Option<&[DbUuid]>,
+) -> QueryResult<Vec<ClientRow>> {
+    let mut q = clients::table.filter(clients::founded_md.eq_any(days.to_vec())).into_boxed();
+    if let Some(u) = users {
+        q = q.filter(clients::responsible_id.eq_any(some(u)));
+    }
+    q.order(clients::id.asc()).select(ClientRow::as_select()).load(conn)
+}
+
+/// Important dates on one of `days`, with their client, of clients whose
+/// responsible is in `users` (`None`: all).
+pub fn client_dates_on(
+    conn: &mut DbConnection,
+    days: &[String],
+    users: Option<&[DbUuid]>,
+) -> QueryResult<Vec<(ClientDateRow, ClientRow)>> {
+    let mut q = client_dates::table
+        .inner_join(clients::table)
+        .filter(client_dates::md.eq_any(days.to_vec()))
+        .into_boxed();
+    if let Some(u) = users {
+        q = q.filter(clients::responsible_id.eq_any(some(u)));
+    }
+    q.order(client_dates::id.asc()).select((ClientDateRow::as_select(), ClientRow::as_select())).load(conn)
+}
+
+/// Contacts born on one of `days`, with their client when they have one:
+/// those of clients whose responsible is in `users`, and contacts of no
+/// client in `users`' care (`None`: all).
+pub fn contacts_born_on(
+    conn: &mut DbConnection,
+    days: &[String],
+    users: Option<&[DbUuid]>,
+) -> QueryResult<Vec<(ContactRow, Option<ClientRow>)>> {
+    let mut q = contacts::table
+        .left_join(clients::table)
+        .filter(contacts::birthday_md.eq_any(days.to_vec()))
+        .into_boxed();
+    if let Some(u) = users {
+        q = q.filter(
+            clients::responsible_id
+                .eq_any(some(u))
+                .or(contacts::client_id.is_null().and(contacts::responsible_id.eq_any(some(u)))),
+        );
+    }
+    q.order(contacts::id.asc()).select((ContactRow::as_select(), Option::<ClientRow>::as_select())).load(conn)
+}
+
+/// Records a reminder for (`kind`, `subject`, `year`); false when it was given before.
+pub fn remember_reminder(
+    conn: &mut DbConnection,
+    kind: &str,
+    subject: DbUuid,
+    year: i32,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<bool> {
+    let seen = date_reminders::table
+        .filter(date_reminders::kind.eq(kind))
+        .filter(date_reminders::subject_id.eq(subject))
+        .filter(date_reminders::year.eq(year))
+        .count()
+        .get_result::<i64>(conn)?;
+    if seen > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(date_reminders::table)
+        .values((
+            date_reminders::kind.eq(kind),
+            date_reminders::subject_id.eq(subject),
+            date_reminders::year.eq(year),
+            date_reminders::reminded_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}

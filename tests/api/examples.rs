@@ -537,6 +537,26 @@ async fn the_examples_of_the_spec_are_accepted_and_answered_as_shown() {
 
     // The manager's client goes to the head, with its open interests and tasks.
     let head_id = id(&ok(app.get("/api/v1/me", &head).await));
+
+    // The manager plans a week away with the head standing in, then withdraws it.
+    let away = app.clock_now() + chrono::Duration::days(13);
+    let absence = t
+        .send(
+            &manager,
+            "createAbsence",
+            M::POST,
+            "/api/v1/absences",
+            &[
+                ("/user_id", uid.clone().into()),
+                ("/deputy_id", head_id.clone().into()),
+                ("/from", json!(away)),
+                ("/to", json!(away + chrono::Duration::days(14))),
+            ],
+        )
+        .await;
+    t.call(&manager, "listAbsences", M::GET, "/api/v1/absences").await;
+    t.call(&manager, "getAbsence", M::GET, &format!("/api/v1/absences/{}", id(&absence))).await;
+    t.call(&manager, "cancelAbsence", M::DELETE, &format!("/api/v1/absences/{}", id(&absence))).await;
     t.send(
         &admin,
         "handOverWork",

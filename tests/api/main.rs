@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod absences;
 mod access;
 mod analytics;
 mod api_keys;

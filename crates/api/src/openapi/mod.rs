@@ -21,7 +21,7 @@ use crate::routes::health;
 use crate::routes::identity::{api_keys, auth, departments, users};
 use crate::routes::intake::{leads, providers as intake};
 use crate::routes::parties::{clients, contacts, dates};
-use crate::routes::sales::{board, calendar, emails, handover, interests, plans, scenarios, work};
+use crate::routes::sales::{absences, board, calendar, emails, handover, interests, plans, scenarios, work};
 use crate::routes::webhooks;
 
 #[derive(OpenApi)]
@@ -91,6 +91,7 @@ lie in the years 1900–2200 (400 `date_out_of_range`).",
         plans::list_sales_plans, plans::create_sales_plan, plans::get_sales_plan, plans::update_sales_plan,
         plans::delete_sales_plan,
         handover::hand_over,
+        absences::create_absence, absences::list_absences, absences::get_absence, absences::cancel_absence,
         emails::send_email, emails::list_emails, emails::get_email, emails::retry_email,
         calendar::issue_calendar_feed, calendar::revoke_calendar_feed, calendar::calendar_feed,
         health::healthz, health::readyz, health::metrics,
@@ -267,6 +268,10 @@ pub const ACCESS: &[(&str, &Access)] = &[
     ("updateSalesPlan", &perm::WRITE_SALES_PLANS),
     ("deleteSalesPlan", &perm::WRITE_SALES_PLANS),
     ("handOverWork", &perm::HAND_OVER),
+    ("createAbsence", &perm::ABSENCES),
+    ("listAbsences", &perm::ABSENCES),
+    ("getAbsence", &perm::ABSENCES),
+    ("cancelAbsence", &perm::ABSENCES),
     ("addClientDate", &perm::WRITE_CLIENTS),
     ("listClientDates", &perm::READ_CLIENTS),
     ("getClientDate", &perm::READ_CLIENTS),

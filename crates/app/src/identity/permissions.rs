@@ -99,6 +99,13 @@ pub const CALENDAR_FEED: Access = Access {
     roles: &[Role::Manager, Role::Head, Role::Accountant, Role::Procurement, Role::Admin],
     key: KeyRule::Never,
 };
+/// Absences: anyone who works may plan their own; heads those of their
+/// departments' people; admins anyone's (checked per absence).
+pub const ABSENCES: Access = Access {
+    action: "plan absences",
+    roles: &[Role::Manager, Role::Head, Role::Accountant, Role::Procurement, Role::Admin],
+    key: KeyRule::Never,
+};
 pub const READ_BOARD: Access =
     Access { action: "see the board", roles: &[Role::Manager, Role::Head, Role::Admin], key: KeyRule::Never };
 

@@ -57,10 +57,15 @@ pub fn visibility(conn: &mut DbConnection, actor: &Principal) -> Result<Visibili
         Principal::ApiKey(_) => return Ok(Visibility::All),
         Principal::User(u) => u,
     };
+    // While an absence runs, its deputy sees what the absent user sees of
+    // their own (the absent user's work, not their reach as a head).
+    let covered = crm_store::queries::identity::absences::covered_by(conn, user.id.into())?;
+    let covered = covered.into_iter().map(Uuid::from);
     match user.role {
         Role::Admin | Role::Integration => Ok(Visibility::All),
         Role::Head => {
             let mut users = vec![user.id];
+            users.extend(covered);
             let headed: Vec<Uuid> =
                 dq::headed_by(conn, user.id.into())?.into_iter().map(|d| d.id.0).collect();
             let mut depts = Vec::new();
@@ -73,8 +78,16 @@ pub fn visibility(conn: &mut DbConnection, actor: &Principal) -> Result<Visibili
             }
             Ok(Visibility::Responsible(users))
         }
-        Role::Manager | Role::Accountant | Role::Procurement => Ok(Visibility::Responsible(vec![user.id])),
+        Role::Manager | Role::Accountant | Role::Procurement => {
+            Ok(Visibility::Responsible(std::iter::once(user.id).chain(covered).collect()))
+        }
     }
+}
+
+/// Who takes work meant for `user` now: their deputy while an absence of
+/// theirs runs, else they themselves.
+pub(crate) fn stand_in(conn: &mut DbConnection, user: DbUuid) -> Result<DbUuid, AppError> {
+    Ok(crm_store::queries::identity::absences::running_of(conn, user)?.map_or(user, |a| a.deputy_id))
 }
 
 /// Clients and contacts: accountants read all (they bill them); others as

@@ -2,6 +2,7 @@
 //! board and the timeline. Shared here: who sees which interests, applying a
 //! rule decision's effects, and writing the timeline.
 
+pub mod absences;
 pub mod calendar;
 pub mod handover;
 pub mod interests;
@@ -325,7 +326,9 @@ pub(crate) fn apply_effects(
                 )?;
             }
             Effect::CreateTask { title, task_kind, assignee, due_at, stage, rule } => {
-                let who = resolve(conn, row, assignee)?;
+                // A rule's task for someone away goes to their deputy.
+                let meant = resolve(conn, row, assignee)?;
+                let who = crate::identity::policy::stand_in(conn, meant)?;
                 create_task(
                     conn,
                     actor,

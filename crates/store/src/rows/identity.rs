@@ -1,4 +1,4 @@
-//! Rows of departments, users, sessions, refresh tokens, API keys, sign-in attempts and calendar feeds.
+//! Rows of departments, users, sessions, refresh tokens, API keys, sign-in attempts, calendar feeds and absences.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -145,4 +145,21 @@ pub struct CalendarFeedRow {
     pub user_id: DbUuid,
     pub token_hash: String,
     pub created_at: NaiveDateTime,
+}
+
+/// A user's absence with their deputy; `state`: `planned`, `running`, `ended` or `cancelled`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = absences, treat_none_as_null = true)]
+pub struct AbsenceRow {
+    pub id: DbUuid,
+    pub user_id: DbUuid,
+    pub deputy_id: DbUuid,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub reason: Option<String>,
+    pub state: String,
+    pub created_by: Option<DbUuid>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
 }

@@ -1,4 +1,4 @@
-//! Tables of departments, users, sessions, tokens, API keys, sign-in attempts, calendar feeds.
+//! Tables of departments, users, sessions, tokens, API keys, sign-in attempts, calendar feeds, absences.
 
 use super::Uuid;
 
@@ -97,5 +97,23 @@ diesel::table! {
         user_id -> Uuid,
         token_hash -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::Uuid;
+    absences (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        deputy_id -> Uuid,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        reason -> Nullable<Text>,
+        state -> Text,
+        created_by -> Nullable<Uuid>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }

@@ -53,6 +53,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stage_moves,
     sales_plans,
     calendar_feeds,
+    absences,
     interest_emails,
     clients,
     contacts,

@@ -30,6 +30,8 @@ pub struct BoardCardDto {
     pub no_next_step: bool,
     pub days_in_stage: i64,
     pub awaiting_approval: bool,
+    /// You stand in for the card's responsible while their absence runs.
+    pub standing_in: bool,
     pub version: i64,
 }
 
@@ -124,6 +126,7 @@ impl From<Board<crm_app::intake::leads::LeadView>> for BoardDto {
                             no_next_step: k.no_next_step,
                             days_in_stage: k.days_in_stage,
                             awaiting_approval: k.awaiting_approval,
+                            standing_in: k.standing_in,
                             version: k.version,
                         })
                         .collect(),

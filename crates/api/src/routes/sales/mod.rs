@@ -1,5 +1,6 @@
-//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications, sales plans, hand-overs, the calendar feed, interest e-mails.
+//! Routes of the sales area: scenarios, interests, the board, interactions, tasks and notifications, sales plans, hand-overs, the calendar feed, interest e-mails, absences.
 
+pub mod absences;
 pub mod board;
 pub mod calendar;
 pub mod emails;
@@ -19,5 +20,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(plans::configure)
         .configure(handover::configure)
         .configure(calendar::configure)
-        .configure(emails::configure);
+        .configure(emails::configure)
+        .configure(absences::configure);
 }

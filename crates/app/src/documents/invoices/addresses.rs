@@ -1,10 +1,12 @@
-//! The addresses mail goes from and to, as the mailer (lettre) reads them.
+//! Mail as the mailer (lettre) takes it: the addresses it goes from and to,
+//! and its delivery over SMTP or into the mail folder.
 
 use crm_domain::Email;
 use lettre::message::Mailbox;
-use lettre::SmtpTransport;
+use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
 use crate::platform::error::AppError;
+use crate::App;
 
 /// Refuses an SMTP URL lettre cannot use (checked at start-up).
 pub fn check_smtp_url(url: &str) -> Result<(), String> {
@@ -42,4 +44,24 @@ pub(crate) fn interest_recipient(
         }
     }
     Ok(None)
+}
+
+/// Sends one message: over SMTP when `CRM_SMTP_URL` is set, else as an
+/// `.eml` file in the mail folder. The error is the reason, for the record.
+pub(crate) fn deliver(app: &App, message: &Message) -> Result<(), String> {
+    let mail = &app.settings().mail;
+    match &mail.smtp_url {
+        Some(url) => {
+            let transport = SmtpTransport::from_url(url)
+                .map_err(|e| e.to_string())?
+                .timeout(Some(std::time::Duration::from_secs(15)))
+                .build();
+            transport.send(message).map(|_| ()).map_err(|e| format!("SMTP: {e}"))
+        }
+        None => {
+            std::fs::create_dir_all(&mail.dir)
+                .map_err(|e| format!("mail folder {}: {e}", mail.dir.display()))?;
+            FileTransport::new(&mail.dir).send(message).map(|_| ()).map_err(|e| format!("mail folder: {e}"))
+        }
+    }
 }

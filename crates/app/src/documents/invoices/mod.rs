@@ -6,7 +6,7 @@ mod addresses;
 pub mod pdf;
 
 pub use addresses::{check_mailbox, check_smtp_url};
-pub(crate) use addresses::{interest_recipient, recipient};
+pub(crate) use addresses::{deliver, interest_recipient, recipient};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use crm_domain::events::EventType;
@@ -18,7 +18,7 @@ use crm_store::rows::{InvoiceSendingRow, OrderRow};
 use crm_store::DbConnection;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::{FileTransport, Message, SmtpTransport, Transport};
+use lettre::Message;
 use uuid::Uuid;
 
 use crate::documents::invoices::pdf::{rub, Doc, LEFT, RIGHT};
@@ -388,12 +388,6 @@ fn sending_view(r: InvoiceSendingRow) -> SendingView {
     }
 }
 
-/// The address an invoice goes to: the interest's contact's e-mail, else the client's.
-fn default_recipient(conn: &mut DbConnection, order: &OrderRow) -> Result<Option<String>, AppError> {
-    let interest = sq::find_interest(conn, order.interest_id)?.ok_or(AppError::NotFound("order"))?;
-    interest_recipient(conn, &interest)
-}
-
 /// E-mails the invoice of a confirmed order to `to` or the contact. The
 /// request is stored first; the outcome (sent, or failed with the reason)
 /// is recorded on it and on the interest's timeline.
@@ -419,7 +413,13 @@ pub fn send_invoice(
         }
         let recipient = match to.clone() {
             Some(t) => t,
-            None => default_recipient(conn, &row)?.ok_or_else(|| {
+            // The interest's contact's e-mail, else its client's.
+            None => {
+                let interest =
+                    sq::find_interest(conn, row.interest_id)?.ok_or(AppError::NotFound("order"))?;
+                interest_recipient(conn, &interest)?
+            }
+            .ok_or_else(|| {
                 AppError::rule(
                     "recipient_known",
                     "the interest's contact and client have no e-mail; give \"to\"",
@@ -528,24 +528,6 @@ fn build_message(
                 .singlepart(Attachment::new(format!("invoice-{}.pdf", o.number)).body(pdf, pdf_type)),
         )
         .map_err(|e| e.to_string())
-}
-
-pub(crate) fn deliver(app: &App, message: &Message) -> Result<(), String> {
-    let mail = &app.settings().mail;
-    match &mail.smtp_url {
-        Some(url) => {
-            let transport = SmtpTransport::from_url(url)
-                .map_err(|e| e.to_string())?
-                .timeout(Some(std::time::Duration::from_secs(15)))
-                .build();
-            transport.send(message).map(|_| ()).map_err(|e| format!("SMTP: {e}"))
-        }
-        None => {
-            std::fs::create_dir_all(&mail.dir)
-                .map_err(|e| format!("mail folder {}: {e}", mail.dir.display()))?;
-            FileTransport::new(&mail.dir).send(message).map(|_| ()).map_err(|e| format!("mail folder: {e}"))
-        }
-    }
 }
 
 /// One delivery attempt outside any transaction (SMTP may take seconds), then

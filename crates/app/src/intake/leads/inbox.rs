@@ -165,6 +165,17 @@ pub(crate) fn intake_in(
             }
         }
     }
+    // A lead meant for someone away goes to their deputy while the absence runs.
+    let assignee = match lead.assignee_id {
+        Some(meant) => {
+            let takes = crate::identity::policy::stand_in(conn, meant.into())?;
+            if takes.0 != meant {
+                notes.push(format!("meant for user {meant}, who is away; given to their deputy"));
+            }
+            Some(takes)
+        }
+        None => None,
+    };
     let raw = lead.raw_payload.map(|r| {
         if r.len() > MAX_RAW_PAYLOAD {
             notes.push(format!("raw payload cut to {MAX_RAW_PAYLOAD} bytes"));
@@ -193,7 +204,7 @@ pub(crate) fn intake_in(
         body: clip(lead.body, 20_000),
         client_id,
         contact_id,
-        assignee_id: lead.assignee_id.map(Into::into),
+        assignee_id: assignee,
         interest_id: None,
         reject_reason: None,
         reject_comment: None,

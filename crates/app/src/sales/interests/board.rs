@@ -35,6 +35,8 @@ pub struct BoardCard {
     pub no_next_step: bool,
     pub days_in_stage: i64,
     pub awaiting_approval: bool,
+    /// The caller stands in for the card's responsible (an absence runs).
+    pub standing_in: bool,
     pub version: i64,
 }
 
@@ -105,6 +107,10 @@ pub fn board<L>(
             }
         }
         let vis = visibility(conn, actor)?;
+        let covered = match actor.user() {
+            Some(me) => crm_store::queries::identity::absences::covered_by(conn, me.id.into())?,
+            None => Vec::new(),
+        };
         let responsible_in = responsible_filter(actor, &vis, query.responsible.as_deref())?;
         let base =
             InterestFilter { scenario_id: Some(scenario_row.id), responsible_in, ..Default::default() };
@@ -150,6 +156,7 @@ pub fn board<L>(
                         no_next_step: open && planned.is_empty(),
                         days_in_stage: (now.naive_utc() - r.stage_entered_at).num_days(),
                         awaiting_approval: r.state == InterestState::AwaitingLossApproval,
+                        standing_in: covered.contains(&r.responsible_id),
                         version: r.version,
                     }
                 })

@@ -126,6 +126,13 @@ async fn an_absence_routes_leads_and_rule_tasks_to_the_deputy_and_opens_the_work
     let iid = id(&interest);
     let cid = id(&client);
     assert_eq!(mail_to_ivan(&app, &w, 1).await["assignee_id"], w.ivan_id.as_str());
+    let due = app.clock_now() + Duration::days(3);
+    let own_task = ok(
+        app.post("/api/v1/tasks", Some(&w.ivan), &json!({"title": "Call the bank", "due_at": due})).await,
+        201,
+    )
+    .await;
+    let complete = format!("/api/v1/tasks/{}/complete", id(&own_task));
 
     // Ivan plans a week away from tomorrow, with Maria standing in.
     let from = app.clock_now() + Duration::days(1);
@@ -146,6 +153,7 @@ async fn an_absence_routes_leads_and_rule_tasks_to_the_deputy_and_opens_the_work
 
     // Before it starts: nothing of Ivan's for Maria, and the job starts nothing.
     assert_eq!(run_job(&app), 0);
+    app.post(&complete, Some(&w.maria), &json!({})).await.problem(404);
     app.get(&format!("/api/v1/interests/{iid}"), &w.maria).await.problem(404);
     app.get(&format!("/api/v1/clients/{cid}"), &w.maria).await.problem(404);
 
@@ -159,6 +167,7 @@ async fn an_absence_routes_leads_and_rule_tasks_to_the_deputy_and_opens_the_work
     assert!(notes(&app, &ivan).await.iter().any(|n| n.contains("stands in for you until")));
     ok(app.get(&format!("/api/v1/interests/{iid}"), &maria).await, 200).await;
     ok(app.get(&format!("/api/v1/clients/{cid}"), &maria).await, 200).await;
+    ok(app.post(&complete, Some(&maria), &json!({})).await, 200).await;
     let board = ok(app.get(&format!("/api/v1/board?scenario_id={}", id(&scenario)), &maria).await, 200).await;
     let card = &board["columns"][0]["cards"][0];
     assert_eq!(

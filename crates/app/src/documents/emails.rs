@@ -129,7 +129,7 @@ pub fn send_email(
                     Some(o) if o.interest_id == row.id && o.status == OrderStatus::Cancelled => {
                         p.push(
                             &field,
-                            "order_not_cancelled",
+                            "cancelled",
                             format!("order {} is cancelled: it has no invoice", o.number),
                         );
                         true
@@ -157,21 +157,16 @@ pub fn send_email(
             },
             None => None,
         };
+        p.into_result()?;
         let recipients = match &to {
             Some(list) => list.clone(),
-            None => match interest_recipient(conn, &row)? {
-                Some(a) => vec![a],
-                None => {
-                    p.push(
-                        "to",
-                        "recipient_known",
-                        "the interest's contact and client have no e-mail; give \"to\"",
-                    );
-                    Vec::new()
-                }
-            },
+            None => vec![interest_recipient(conn, &row)?.ok_or_else(|| {
+                AppError::rule(
+                    "recipient_known",
+                    "the interest's contact and client have no e-mail; give \"to\"",
+                )
+            })?],
         };
-        p.into_result()?;
         let e = InterestEmailRow {
             id: id.into(),
             interest_id: row.id,

@@ -93,7 +93,7 @@ pub fn create_absence(app: &App, actor: &Principal, input: NewAbsence) -> Result
     let mut p = Problems::new();
     let reason = input.reason.as_deref().map(|r| p.text("reason", r, 500)).filter(|r| !r.is_empty());
     if input.ends_at <= input.starts_at {
-        p.push("ends_at", "before_start", "an absence ends after it starts");
+        p.push("ends_at", "before_from", "an absence ends after it starts");
     } else if input.ends_at <= now {
         p.push("ends_at", "in_the_past", "this absence would be over already");
     }

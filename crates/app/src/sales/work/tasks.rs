@@ -57,7 +57,8 @@ pub(crate) fn task_view(r: TaskRow) -> TaskView {
     }
 }
 
-/// A task is the assignee's and the creator's, and visible wherever its interest is.
+/// A task is the assignee's and the creator's (and their deputy's while an
+/// absence runs), and visible wherever its interest is.
 pub(super) fn visible_task(
     conn: &mut DbConnection,
     actor: &Principal,
@@ -69,6 +70,13 @@ pub(super) fn visible_task(
         .is_some_and(|u| u.id == row.assignee_id.0 || Some(u.id) == row.created_by.map(Uuid::from));
     if mine || actor.is_admin() || matches!(actor, Principal::ApiKey(_)) {
         return Ok(row);
+    }
+    // A deputy works the tasks of whom they stand in for, with or without an interest.
+    if let Some(me) = actor.user() {
+        if crm_store::queries::identity::absences::covered_by(conn, me.id.into())?.contains(&row.assignee_id)
+        {
+            return Ok(row);
+        }
     }
     match row.interest_id {
         Some(i) if visible_interest(conn, actor, i.0).is_ok() => Ok(row),

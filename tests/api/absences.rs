@@ -74,6 +74,13 @@ async fn mail_to_ivan(app: &TestApp, w: &World, n: u32) -> Value {
     ok(app.get(&format!("/api/v1/leads/{lead}"), &app.admin_token().await).await, 200).await
 }
 
+/// The types of the feed's events of `kind` (`absence`, `client_date`) a reader gets.
+pub(crate) async fn feed_types(app: &TestApp, token: &str, kind: &str) -> Vec<String> {
+    crate::feed::settle(app).await;
+    let r = ok(app.get(&format!("/api/v1/events?types={kind}.*&limit=500"), token).await, 200).await;
+    r["items"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect()
+}
+
 fn run_job(app: &TestApp) -> usize {
     crm_app::sales::absences::run_absences(&app.app).unwrap()
 }
@@ -202,6 +209,16 @@ async fn an_absence_routes_leads_and_rule_tasks_to_the_deputy_and_opens_the_work
     assert!(notes(&app, &maria).await.iter().any(|n| n.contains("is back")));
     assert_eq!(mail_to_ivan(&app, &w, 3).await["assignee_id"], w.ivan_id.as_str());
     assert_eq!(run_job(&app), 0);
+
+    // The feed tells the absent user, the deputy and the head; not a colleague.
+    let life = ["absence.planned", "absence.started", "absence.ended"];
+    let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    let head = app.token("head@test.crm", PASSWORD).await;
+    for token in [&ivan, &maria, &head] {
+        assert_eq!(feed_types(&app, token, "absence").await, life);
+    }
+    let olga = app.token("olga@test.crm", PASSWORD).await;
+    assert!(feed_types(&app, &olga, "absence").await.is_empty());
 }
 
 #[tokio::test]

@@ -198,6 +198,12 @@ async fn upcoming_dates_list_what_the_caller_sees_day_by_day() {
     assert_eq!(ok(app.get(&one, &w.ivan).await, 200).await["title"], "Day of the furniture maker");
     assert_eq!(app.delete(&one, &w.ivan).await.status, 204);
     app.get(&one, &w.ivan).await.problem(404);
+    app.delete(&one, &w.ivan).await.problem(404);
+    // The feed carries the date's life to Ivan (and his head), not to Maria.
+    let life = ["client_date.added", "client_date.deleted"];
+    assert_eq!(crate::absences::feed_types(&app, &w.ivan, "client_date").await, life);
+    assert_eq!(crate::absences::feed_types(&app, &w.head, "client_date").await, life);
+    assert!(crate::absences::feed_types(&app, &w.maria, "client_date").await.is_empty());
     let _ = w.admin;
 }
 

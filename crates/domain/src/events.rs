@@ -77,6 +77,12 @@ words! {
         SalesPlanCreated = "sales_plan.created",
         SalesPlanUpdated = "sales_plan.updated",
         SalesPlanDeleted = "sales_plan.deleted",
+        AbsencePlanned = "absence.planned",
+        AbsenceStarted = "absence.started",
+        AbsenceEnded = "absence.ended",
+        AbsenceCancelled = "absence.cancelled",
+        ClientDateAdded = "client_date.added",
+        ClientDateDeleted = "client_date.deleted",
         WebhookTest = "webhook.test",
     }
 }

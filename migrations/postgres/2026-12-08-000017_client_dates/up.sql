@@ -15,7 +15,9 @@ CREATE TABLE client_dates (
     date TEXT NOT NULL,
     md TEXT NOT NULL,
     created_by UUID,
-    created_at TIMESTAMP NOT NULL
+    created_at TIMESTAMP NOT NULL,
+    -- A removed date keeps its row so the change feed can show it as it went.
+    deleted_at TIMESTAMP
 );
 CREATE INDEX client_dates_client_idx ON client_dates (client_id, id);
 CREATE INDEX client_dates_md_idx ON client_dates (md);

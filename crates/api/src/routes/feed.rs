@@ -47,6 +47,8 @@ impl Render for AsGetReturns {
             },
             Snapshot::LossReason(v) => value(s::scenarios::LossReasonDto::from(v)),
             Snapshot::SalesPlan(v) => value(s::plans::SalesPlanDto::from(v)),
+            Snapshot::Absence(v) => value(s::absences::AbsenceDto::from(v)),
+            Snapshot::ClientDate(v) => value(p::dates::ClientDateDto::from(v)),
             Snapshot::Channel(v) => value(n::providers::ChannelDto::from(v)),
             Snapshot::Lead(v) => value(n::leads::LeadDto::from(v)),
             Snapshot::Client(v) => value(p::clients::ClientDto::from(v)),

@@ -153,6 +153,9 @@ fn rule(entity_type: &str) -> Option<(&'static Access, Family)> {
         "shipment" => (&p::READ_SHIPMENTS, Family::Orders),
         "related_document" => (&p::READ_PURCHASING, Family::Orders),
         "sales_plan" => (&p::READ_SALES_PLANS, Family::Plans),
+        // The absent user and whoever sees their work; the deputy by name.
+        "absence" => (&p::ABSENCES, Family::Plans),
+        "client_date" => (&p::READ_CLIENTS, Family::Clients),
         _ => return None,
     })
 }

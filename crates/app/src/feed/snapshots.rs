@@ -59,6 +59,8 @@ pub enum Snapshot {
     Shipment(ShipmentView),
     RelatedDocument(RelatedView),
     SalesPlan(PlanView),
+    Absence(crate::sales::absences::AbsenceView),
+    ClientDate(crate::parties::dates::ClientDateView),
 }
 
 /// The port through which the API renders entities: the feed's `data` is
@@ -312,6 +314,20 @@ fn load(
             Some(r) => {
                 let audience = crate::sales::plans::audience(conn, &r)?;
                 Some((Snapshot::SalesPlan(crate::sales::plans::view(r)?), Some(audience)))
+            }
+            None => None,
+        },
+        "absence" => match crm_store::queries::identity::absences::find(conn, key)? {
+            Some(r) => {
+                let audience = Audience { owners: vec![r.user_id.0], persons: vec![r.deputy_id.0] };
+                Some((Snapshot::Absence(crate::sales::absences::view(r)), Some(audience)))
+            }
+            None => None,
+        },
+        "client_date" => match crm_store::queries::parties::dates::find_client_date(conn, key)? {
+            Some(r) => {
+                let audience = client_owner(conn, r.client_id)?;
+                Some((Snapshot::ClientDate(crate::parties::dates::date_view(r)), Some(audience)))
             }
             None => None,
         },

@@ -3,6 +3,7 @@
 //! list of those coming up that the caller sees.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use crm_domain::events::EventType;
 use crm_domain::YearlyDate;
 use crm_store::queries::parties::dates as q;
 use crm_store::rows::{ClientDateRow, ClientRow, ContactRow};
@@ -15,6 +16,7 @@ use crate::identity::principal::{actor_parts, Principal};
 use crate::parties::clients::visible_client;
 use crate::parties::history::history;
 use crate::platform::error::{AppError, Problems};
+use crate::platform::outbox;
 use crate::platform::page::{Page, PageRequest};
 use crate::App;
 
@@ -29,16 +31,38 @@ pub struct ClientDateView {
     /// `YYYY-MM-DD`, or `--MM-DD` when the year is not known.
     pub date: String,
     pub created_at: DateTime<Utc>,
+    /// Set once removed (the change feed's `client_date.deleted` shows it so).
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
-fn date_view(r: ClientDateRow) -> ClientDateView {
+pub(crate) fn date_view(r: ClientDateRow) -> ClientDateView {
     ClientDateView {
         id: r.id.0,
         client_id: r.client_id.0,
         title: r.title,
         date: r.date,
         created_at: r.created_at.and_utc(),
+        deleted_at: r.deleted_at.map(|t| t.and_utc()),
     }
+}
+
+/// Writes a date's event: the feed renders it as GET returns it.
+fn record(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    now: DateTime<Utc>,
+    kind: EventType,
+    row: &ClientDateRow,
+) -> Result<(), AppError> {
+    outbox::record(
+        conn,
+        now,
+        Some(actor),
+        kind,
+        "client_date",
+        row.id.0,
+        serde_json::json!({"id": row.id.0, "client_id": row.client_id.0, "title": row.title, "date": row.date}),
+    )
 }
 
 /// Adds an important date to a client (a contract's anniversary, a
@@ -67,8 +91,10 @@ pub fn add_client_date(
             md: date.month_day(),
             created_by: actor_parts(Some(actor)).1,
             created_at: now.naive_utc(),
+            deleted_at: None,
         };
         q::insert_client_date(conn, &row)?;
+        record(conn, actor, now, EventType::ClientDateAdded, &row)?;
         history(
             conn,
             actor,
@@ -97,7 +123,9 @@ pub fn list_client_dates(
 pub fn get_client_date(app: &App, actor: &Principal, id: Uuid) -> Result<ClientDateView, AppError> {
     actor.require(&permissions::READ_CLIENTS)?;
     app.read(|conn| {
-        let row = q::find_client_date(conn, id.into())?.ok_or(AppError::NotFound("client date"))?;
+        let row = q::find_client_date(conn, id.into())?
+            .filter(|d| d.deleted_at.is_none())
+            .ok_or(AppError::NotFound("client date"))?;
         visible_client(conn, actor, row.client_id.0).map_err(|_| AppError::NotFound("client date"))?;
         Ok(date_view(row))
     })
@@ -107,9 +135,13 @@ pub fn delete_client_date(app: &App, actor: &Principal, id: Uuid) -> Result<(), 
     actor.require(&permissions::WRITE_CLIENTS)?;
     let now = app.now();
     app.write(|conn| {
-        let row = q::find_client_date(conn, id.into())?.ok_or(AppError::NotFound("client date"))?;
+        let row = q::find_client_date(conn, id.into())?
+            .filter(|d| d.deleted_at.is_none())
+            .ok_or(AppError::NotFound("client date"))?;
         visible_client(conn, actor, row.client_id.0).map_err(|_| AppError::NotFound("client date"))?;
-        q::delete_client_date(conn, row.id)?;
+        q::delete_client_date(conn, row.id, now.naive_utc())?;
+        let gone = q::find_client_date(conn, row.id)?.ok_or(AppError::NotFound("client date"))?;
+        record(conn, actor, now, EventType::ClientDateDeleted, &gone)?;
         history(
             conn,
             actor,

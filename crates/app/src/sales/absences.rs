@@ -5,6 +5,7 @@
 //! for the absent user go to the deputy (`identity::policy::stand_in`).
 
 use chrono::{DateTime, Utc};
+use crm_domain::events::EventType;
 use crm_domain::Role;
 use crm_store::queries::identity::absences as q;
 use crm_store::queries::users as uq;
@@ -16,6 +17,7 @@ use crate::identity::permissions;
 use crate::identity::policy::{self, Visibility};
 use crate::identity::principal::{actor_parts, Principal};
 use crate::platform::error::{AppError, Problems, Unmet};
+use crate::platform::outbox;
 use crate::platform::page::{Page, PageRequest};
 use crate::sales::notify;
 use crate::App;
@@ -35,7 +37,7 @@ pub struct AbsenceView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn view(r: AbsenceRow) -> AbsenceView {
+pub(crate) fn view(r: AbsenceRow) -> AbsenceView {
     AbsenceView {
         id: r.id.0,
         user_id: r.user_id.0,
@@ -77,6 +79,25 @@ fn may_manage(conn: &mut DbConnection, actor: &Principal, user: Uuid) -> Result<
 
 fn name(conn: &mut DbConnection, user: DbUuid) -> Result<String, AppError> {
     Ok(uq::find(conn, user)?.map_or_else(|| user.0.to_string(), |u| u.name))
+}
+
+/// Writes the absence's event: the feed renders it as GET returns it.
+fn record(
+    conn: &mut DbConnection,
+    actor: Option<&Principal>,
+    now: DateTime<Utc>,
+    kind: EventType,
+    row: &AbsenceRow,
+) -> Result<(), AppError> {
+    outbox::record(
+        conn,
+        now,
+        actor,
+        kind,
+        "absence",
+        row.id.0,
+        serde_json::json!({"id": row.id.0, "user_id": row.user_id.0, "deputy_id": row.deputy_id.0, "state": row.state}),
+    )
 }
 
 fn when(t: chrono::NaiveDateTime) -> String {
@@ -154,6 +175,7 @@ pub fn create_absence(app: &App, actor: &Principal, input: NewAbsence) -> Result
             updated_at: now.naive_utc(),
         };
         q::insert(conn, &row)?;
+        record(conn, Some(actor), now, EventType::AbsencePlanned, &row)?;
         let (absent, stands_in) = (name(conn, row.user_id)?, name(conn, deputy)?);
         let period = format!("from {} to {}", when(from), when(to));
         notify(conn, deputy, None, &format!("You will stand in for {absent} {period}"), now)?;
@@ -220,6 +242,7 @@ pub fn cancel_absence(app: &App, actor: &Principal, id: Uuid) -> Result<AbsenceV
         if q::update(conn, &row, version)? != 1 {
             return Err(AppError::conflict(None, "the absence changed meanwhile; read it again"));
         }
+        record(conn, Some(actor), now, EventType::AbsenceCancelled, &row)?;
         let (absent, stands_in) = (name(conn, row.user_id)?, name(conn, row.deputy_id)?);
         notify(
             conn,
@@ -276,6 +299,9 @@ pub fn run_absences(app: &App) -> Result<usize, AppError> {
                 if q::update(conn, &row, version)? != 1 {
                     return Ok(0);
                 }
+                let kind =
+                    if row.state == q::RUNNING { EventType::AbsenceStarted } else { EventType::AbsenceEnded };
+                record(conn, None, now, kind, &row)?;
                 notify(conn, row.deputy_id, None, &to_deputy, now)?;
                 notify(conn, row.user_id, None, &to_user, now)?;
                 Ok(1)

@@ -92,4 +92,5 @@ pub struct ClientDateRow {
     pub md: String,
     pub created_by: Option<DbUuid>,
     pub created_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
 }

@@ -93,6 +93,7 @@ diesel::table! {
         md -> Text,
         created_by -> Nullable<Uuid>,
         created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 

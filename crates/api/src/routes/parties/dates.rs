@@ -21,7 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4ea0", "client_id": "0193b1c2-7d7e-7c1a-9f4e-0a1b2c3d4e70",
-    "title": "Supply agreement anniversary", "date": "2019-06-01", "created_at": "2026-12-01T09:00:00Z"}))]
+    "title": "Supply agreement anniversary", "date": "2019-06-01", "created_at": "2026-12-01T09:00:00Z", "deleted_at": null}))]
 pub struct ClientDateDto {
     pub id: Uuid,
     pub client_id: Uuid,
@@ -29,11 +29,20 @@ pub struct ClientDateDto {
     /// `YYYY-MM-DD`, or `--MM-DD` when the year is not known.
     pub date: String,
     pub created_at: DateTime<Utc>,
+    /// Set only in the change feed's `client_date.deleted`: when it was removed.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl From<ClientDateView> for ClientDateDto {
     fn from(v: ClientDateView) -> Self {
-        Self { id: v.id, client_id: v.client_id, title: v.title, date: v.date, created_at: v.created_at }
+        Self {
+            id: v.id,
+            client_id: v.client_id,
+            title: v.title,
+            date: v.date,
+            created_at: v.created_at,
+            deleted_at: v.deleted_at,
+        }
     }
 }
 

@@ -13,12 +13,20 @@ pub fn insert_client_date(conn: &mut DbConnection, row: &ClientDateRow) -> Query
     diesel::insert_into(client_dates::table).values(row).execute(conn).map(|_| ())
 }
 
+/// A date, removed or not (`deleted_at`).
 pub fn find_client_date(conn: &mut DbConnection, id: DbUuid) -> QueryResult<Option<ClientDateRow>> {
     client_dates::table.find(id).select(ClientDateRow::as_select()).first(conn).optional()
 }
 
-pub fn delete_client_date(conn: &mut DbConnection, id: DbUuid) -> QueryResult<usize> {
-    diesel::delete(client_dates::table.find(id)).execute(conn)
+/// Marks a date removed; its row stays for the change feed.
+pub fn delete_client_date(
+    conn: &mut DbConnection,
+    id: DbUuid,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(client_dates::table.find(id).filter(client_dates::deleted_at.is_null()))
+        .set(client_dates::deleted_at.eq(Some(at)))
+        .execute(conn)
 }
 
 /// A client's important dates, a page at a time in id order.
@@ -27,7 +35,10 @@ pub fn client_dates_page(
     client: DbUuid,
     page: PageQuery,
 ) -> QueryResult<Vec<ClientDateRow>> {
-    let mut q = client_dates::table.filter(client_dates::client_id.eq(client)).into_boxed();
+    let mut q = client_dates::table
+        .filter(client_dates::client_id.eq(client))
+        .filter(client_dates::deleted_at.is_null())
+        .into_boxed();
     if let Some(after) = page.after {
         q = q.filter(client_dates::id.gt(after));
     }
@@ -61,6 +72,7 @@ pub fn client_dates_on(
     let mut q = client_dates::table
         .inner_join(clients::table)
         .filter(client_dates::md.eq_any(days.to_vec()))
+        .filter(client_dates::deleted_at.is_null())
         .into_boxed();
     if let Some(u) = users {
         q = q.filter(clients::responsible_id.eq_any(some(u)));

@@ -259,4 +259,18 @@ async fn an_absence_is_refused_with_every_reason_and_can_be_withdrawn() {
     app.delete(&path, &w.head).await.problem(409);
     app.advance(Duration::days(2));
     assert_eq!(run_job(&app), 0);
+
+    // A period that passes whole while the job does not run ends at once.
+    let head = app.token("head@test.crm", PASSWORD).await;
+    let start = app.clock_now() + Duration::hours(1);
+    let brief = json!({"user_id": w.ivan_id, "deputy_id": w.maria_id, "from": start, "to": start + Duration::hours(1)});
+    let brief = ok(app.post("/api/v1/absences", Some(&head), &brief).await, 201).await;
+    app.advance(Duration::hours(3));
+    assert_eq!(run_job(&app), 1);
+    let ivan = app.token("ivan@test.crm", PASSWORD).await;
+    assert_eq!(
+        ok(app.get(&format!("/api/v1/absences/{}", id(&brief)), &ivan).await, 200).await["state"],
+        "ended"
+    );
+    assert!(notes(&app, &ivan).await.iter().any(|n| n.starts_with("Your absence is over")));
 }

@@ -279,12 +279,20 @@ pub fn run_absences(app: &App) -> Result<usize, AppError> {
                 let version = row.version;
                 let (absent, stands_in) = (name(conn, row.user_id)?, name(conn, row.deputy_id)?);
                 let (to_deputy, to_user) = if row.state == q::PLANNED && row.starts_at <= now.naive_utc() {
-                    // A period that passed while the job was down is started and ended at once.
-                    row.state = if row.ends_at <= now.naive_utc() { q::ENDED } else { q::RUNNING }.to_owned();
-                    (
-                        format!("You stand in for {absent} until {}", when(row.ends_at)),
-                        format!("{stands_in} stands in for you until {}", when(row.ends_at)),
-                    )
+                    if row.ends_at <= now.naive_utc() {
+                        // The whole period passed while the job was not running.
+                        row.state = q::ENDED.to_owned();
+                        (
+                            format!("{absent}'s absence is over; you no longer stand in for them"),
+                            format!("Your absence is over; {stands_in} no longer stands in for you"),
+                        )
+                    } else {
+                        row.state = q::RUNNING.to_owned();
+                        (
+                            format!("You stand in for {absent} until {}", when(row.ends_at)),
+                            format!("{stands_in} stands in for you until {}", when(row.ends_at)),
+                        )
+                    }
                 } else if row.state == q::RUNNING && row.ends_at <= now.naive_utc() {
                     row.state = q::ENDED.to_owned();
                     (

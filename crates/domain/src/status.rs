@@ -175,7 +175,9 @@ mod tests {
         assert_eq!(round_trip::<CallStatus>(), ["answered", "missed"]);
         assert_eq!(round_trip::<IdempotencyState>(), ["in_flight", "applied", "done"]);
         assert_eq!(round_trip::<InterestState>(), ["active", "awaiting_loss_approval", "won", "lost"]);
-        assert_eq!(round_trip::<TimelineKind>().len(), 35);
+        assert_eq!(round_trip::<EmailStatus>(), ["pending", "sent", "failed", "received"]);
+        assert_eq!(round_trip::<EmailDirection>(), ["outgoing", "incoming"]);
+        assert_eq!(round_trip::<TimelineKind>().len(), 38);
         assert_eq!(TimelineKind::StageChanged.as_str(), "stage_changed");
         assert_eq!(TimelineKind::RelatedDocumentAdded.as_str(), "related_document_added");
         assert_eq!(OrderStatus::Confirmed.to_string(), "confirmed");

@@ -398,6 +398,14 @@ async fn heads_set_plans_for_their_own_and_everyone_sees_only_theirs() {
     let cleared =
         ok(app.patch(&format!("/api/v1/sales-plans/{id}"), &w.head, &json!({"note": null})).await, 200).await;
     assert_eq!((cleared["note"].clone(), cleared["amount"].as_str()), (Value::Null, Some("120000.50")));
+    // Saying again what the plan holds changes nothing: no new version, no event.
+    let same = json!({"amount": "120000.50", "note": null});
+    let same = ok(app.patch(&format!("/api/v1/sales-plans/{id}"), &w.head, &same).await, 200).await;
+    assert_eq!(same["version"], 3);
+    assert_eq!(
+        ok(app.patch(&format!("/api/v1/sales-plans/{id}"), &w.head, &json!({})).await, 200).await["version"],
+        3
+    );
     let stale_delete = app
         .request(Method::DELETE, &format!("/api/v1/sales-plans/{id}"), Some(&w.head))
         .header("If-Match", "\"2\"")

@@ -447,6 +447,11 @@ pub fn update_plan(
         check_version(expected_version, row.version)?;
         let amount_minor = amount.flatten().map_or(row.amount_minor, Money::minor);
         let note = note.unwrap_or_else(|| row.note.clone());
+        // Nothing to change (an empty PATCH, or the values it holds): no new
+        // version and no event, as for every other resource.
+        if amount_minor == row.amount_minor && note == row.note {
+            return view(row);
+        }
         if q::update_plan(conn, row.id, row.version, amount_minor, note.as_deref(), now.naive_utc())? != 1 {
             return Err(AppError::PreconditionFailed { expected: row.version, current: row.version + 1 });
         }

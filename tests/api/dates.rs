@@ -152,6 +152,13 @@ async fn upcoming_dates_list_what_the_caller_sees_day_by_day() {
     for q in ["days=0", "days=61", "limit=0", "cursor=nonsense", "days=x"] {
         app.get(&format!("/api/v1/upcoming-dates?{q}"), &w.ivan).await.problem(400);
     }
+    // Another list's cursor (an id, as the client list pages) is well formed but not this list's.
+    let foreign = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{}", id(&romashka)))
+    };
+    let r = app.get(&format!("/api/v1/upcoming-dates?cursor={foreign}"), &w.ivan).await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "cursor", "{}", r.text);
     let contacts = format!("/api/v1/clients/{}/contacts", id(&romashka));
     for bad in ["1985-02-29", "--13-01", "14.05.1985"] {
         let r = app

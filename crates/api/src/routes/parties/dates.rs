@@ -248,9 +248,26 @@ pub async fn upcoming_dates(
     }
     let after = match q.cursor.as_deref() {
         None | Some("") => None,
-        Some(c) => Some(decode(c).ok_or_else(|| {
-            ApiError::field("cursor", "invalid", "not a cursor this server issued; start again without it")
-        })?),
+        Some(c) => match decode(c) {
+            Some(key) => Some(key),
+            // Well formed, but another list's (an id): the request is sound,
+            // the cursor does not belong here (422, as for any rule).
+            None if crate::extract::page_request(None, Some(c)).is_ok() => {
+                return Err(crm_app::AppError::field(
+                    "cursor",
+                    "invalid",
+                    "a cursor of another list; start again without it",
+                )
+                .into())
+            }
+            None => {
+                return Err(ApiError::field(
+                    "cursor",
+                    "invalid",
+                    "not a cursor this server issued; start again without it",
+                ))
+            }
+        },
     };
     let (items, next) = run(&state, move |app| {
         crm_app::parties::dates::upcoming_dates(app, &auth.0, days, after, limit as usize)

@@ -428,6 +428,9 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
     if id == "listSalesPlans" {
         errors.push(("422", "`month_to` is before `month_from`"));
     }
+    if id == "listUpcomingDates" {
+        errors.push(("422", "`cursor` is another list's: start again without it"));
+    }
     if matches!(
         id.as_str(),
         "getFunnel"

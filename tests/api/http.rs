@@ -118,6 +118,47 @@ async fn each_caller_has_its_own_budget_and_past_it_gets_429_with_retry_after() 
 }
 
 #[tokio::test]
+async fn keys_and_signed_out_tokens_spend_their_own_budgets_and_are_still_checked_in_full() {
+    let app = spawn_app_with(&[("CRM_RATE_LIMIT", "5/h")]).await;
+    let admin = app.admin_token().await;
+    let key =
+        app.post("/api/v1/api-keys", Some(&admin), &json!({"name": "PBX", "scopes": ["users:read"]})).await;
+    assert_eq!(key.status, 201, "{}", key.text);
+    let secret = key.body["secret"].as_str().unwrap().to_owned();
+
+    // The first request looks the key up; the next are charged to it by the
+    // secret's digest, without a lookup, and still checked in full.
+    for left in ["4", "3", "2"] {
+        let r = app.get("/api/v1/users", &secret).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.header("ratelimit-remaining"), Some(left));
+    }
+    let path = format!("/api/v1/api-keys/{}", key.body["id"].as_str().unwrap());
+    assert_eq!(app.request(Method::DELETE, &path, Some(&admin)).send().await.unwrap().status(), 204);
+    let revoked = app.get("/api/v1/users", &secret).await;
+    revoked.problem(401);
+    assert_eq!(revoked.header("ratelimit-remaining"), Some("1"), "the revoked key's own budget");
+
+    // A key that was never issued spends the address's budget (the sign-in spent one).
+    let never = app.get("/api/v1/users", "crm_abcdefabcdef_never-issued").await;
+    never.problem(401);
+    assert_eq!(never.header("ratelimit-remaining"), Some("3"));
+
+    // A signed-out token still names its user: their budget, and a 401.
+    app.create_user(&admin, "leaver@test.crm", "manager", None).await;
+    let login = app.login("leaver@test.crm", PASSWORD).await;
+    assert_eq!(login.header("ratelimit-remaining"), Some("2"), "the address's");
+    let access = login.body["access_token"].as_str().unwrap().to_owned();
+    let out = app.request(Method::POST, "/api/v1/auth/logout", Some(&access)).send().await.unwrap();
+    assert_eq!(out.status(), 204);
+    let after = app.get("/api/v1/me", &access).await;
+    after.problem(401);
+    assert_eq!(after.header("ratelimit-remaining"), Some("3"), "the user's budget, not the address's");
+    let me = app.get("/api/v1/me", &app.admin_token().await).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+}
+
+#[tokio::test]
 async fn an_overlong_uri_is_414_and_oversized_headers_431_as_problems_that_change_nothing() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;

@@ -5,9 +5,10 @@
 //! response carries `RateLimit-Limit`, `RateLimit-Remaining` and
 //! `RateLimit-Reset`; a request past the budget is 429 with `Retry-After`.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::body::BoxBody;
@@ -20,6 +21,8 @@ use chrono::{DateTime, Utc};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::AppState;
@@ -82,7 +85,13 @@ pub struct Limits {
     rate: Rate,
     clock: AppClock,
     checks: Arc<AtomicU64>,
+    /// API keys that authenticated, by the SHA-256 of the presented secret:
+    /// which budget a key spends, never whether it is let in.
+    keys: Arc<Mutex<HashMap<[u8; 32], Uuid>>>,
 }
+
+/// Keys remembered at most; past it the memory starts again empty.
+const KNOWN_KEYS: usize = 10_000;
 
 impl Limits {
     pub fn new(rate: Rate, now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>) -> Self {
@@ -94,7 +103,26 @@ impl Limits {
             .allow_burst(rate.requests);
         let limiter = RateLimiter::dashmap_with_clock(quota, clock.clone())
             .with_middleware::<StateInformationMiddleware>();
-        Limits { limiter: Arc::new(limiter), rate, clock, checks: Arc::new(AtomicU64::new(0)) }
+        Limits {
+            limiter: Arc::new(limiter),
+            rate,
+            clock,
+            checks: Arc::new(AtomicU64::new(0)),
+            keys: Arc::default(),
+        }
+    }
+
+    fn known_key(&self, digest: &[u8; 32]) -> Option<Uuid> {
+        self.keys.lock().ok()?.get(digest).copied()
+    }
+
+    fn remember_key(&self, digest: [u8; 32], id: Uuid) {
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= KNOWN_KEYS {
+                keys.clear();
+            }
+            keys.insert(digest, id);
+        }
     }
 
     /// Takes one request from `key`'s budget: the headers to send, and
@@ -127,15 +155,34 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: u64) {
     headers.insert(name, HeaderValue::from(value));
 }
 
-/// Whose budget a request spends. A credential that authenticates is its
-/// user or key (kept for the handler, which then does not look it up again);
-/// anything else is its address.
-async fn caller(req: &ServiceRequest, state: &web::Data<AppState>) -> String {
+/// Whose budget a request spends: the user an access token names (its
+/// signature is checked here, without the database), the key an API key is
+/// (found once, then known by its digest), and anything else its address.
+/// The session and the key are still checked in full where the use case
+/// runs: a signed-out token or a revoked key spends its own budget and is
+/// then refused.
+async fn caller(req: &ServiceRequest, state: &web::Data<AppState>, limits: &Limits) -> String {
     let address = || format!("address:{}", crate::extract::client_address(req.request(), &state.proxies));
     let Ok(Some(cred)) = crate::extract::credential(req.request()) else { return address() };
+    if !cred.starts_with(crm_app::identity::auth::API_KEY_PREFIX) {
+        return match crm_app::identity::auth::verify_access_token(&state.app, &cred) {
+            Ok(claim) => format!("user:{}", claim.user_id),
+            Err(_) => address(),
+        };
+    }
+    let digest: [u8; 32] = Sha256::digest(cred.as_bytes()).into();
+    if let Some(id) = limits.known_key(&digest) {
+        return format!("key:{id}");
+    }
+    // A key not seen before is looked up here, and the handler then uses
+    // what was found; a key that is not one spends its address's budget.
     let found =
-        crate::extract::run(state, move |app| crm_app::identity::auth::authenticate_bearer(app, &cred)).await;
+        crate::extract::run(state, move |app| crm_app::identity::auth::authenticate_api_key(app, &cred))
+            .await;
     let Ok(principal) = found else { return address() };
+    if let crm_app::Principal::ApiKey(key) = &principal {
+        limits.remember_key(digest, key.id);
+    }
     let key = crate::middleware::principal_key(&principal);
     req.extensions_mut().insert(Authenticated(principal));
     key
@@ -154,7 +201,7 @@ pub async fn limit(
     if !req.path().starts_with("/api/") {
         return next.call(req).await;
     }
-    let key = caller(&req, &state).await;
+    let key = caller(&req, &state, &limits).await;
     let (limit, remaining, reset, refused) = limits.take(&key);
     let mut res = match refused {
         Some(retry) => {

@@ -1,8 +1,5 @@
 //! The app state, running a use case, authentication, versions, cursors.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -41,9 +38,47 @@ where
     result.map_err(ApiError::from)
 }
 
-/// The authenticated caller. Accepts `Authorization: Bearer <JWT or API key>`
-/// or `X-Api-Key: <API key>`.
-pub struct Auth(pub Principal);
+/// The caller. Accepts `Authorization: Bearer <JWT or API key>` or
+/// `X-Api-Key: <API key>`.
+///
+/// Extracting it checks what needs no database: that a credential is sent,
+/// and a token's signature and times, so a missing or forged one is 401
+/// before anything else is read. The rest — the session not signed out, the
+/// user active, the key known and not revoked — is checked by [`Auth::run`]
+/// on the blocking-pool thread that then runs the use case: one trip to that
+/// pool per request, not one to authenticate and another to work.
+#[must_use = "the caller is authenticated only when `Auth::run` runs"]
+pub struct Auth(Caller);
+
+enum Caller {
+    /// Already authenticated before the handler (idempotency, rate limit).
+    Known(Principal),
+    /// A verified access token whose session and user are still to be read.
+    Session(crm_app::identity::auth::SessionClaim),
+    /// An API key, to be looked up.
+    ApiKey(String),
+}
+
+impl Auth {
+    /// Authenticates the caller and runs `f` as them, both on one trip to the
+    /// blocking pool (see [`run`]).
+    pub async fn run<T, F>(self, state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&App, &Principal) -> Result<T, crm_app::AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let caller = self.0;
+        run(state, move |app| {
+            let principal = match caller {
+                Caller::Known(principal) => principal,
+                Caller::Session(claim) => crm_app::identity::auth::authenticate_session(app, claim)?,
+                Caller::ApiKey(key) => crm_app::identity::auth::authenticate_api_key(app, &key)?,
+            };
+            f(app, &principal)
+        })
+        .await
+    }
+}
 
 /// The raw credential on a request, if any.
 pub fn credential(req: &HttpRequest) -> Result<Option<String>, ApiError> {
@@ -71,25 +106,27 @@ pub fn credential(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 
 impl FromRequest for Auth {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let known = req.extensions().get::<crate::middleware::Authenticated>().map(|a| a.0.clone());
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let cred = credential(req);
-        Box::pin(async move {
-            if let Some(principal) = known {
-                return Ok(Auth(principal));
-            }
-            let state = state.ok_or_else(|| ApiError::App(crm_app::AppError::internal("state missing")))?;
-            let Some(cred) = cred? else {
-                return Err(ApiError::unauthenticated("sign in: send Authorization: Bearer <token>"));
-            };
-            let principal =
-                run(&state, move |app| crm_app::identity::auth::authenticate_bearer(app, &cred)).await?;
-            Ok(Auth(principal))
-        })
+        std::future::ready(caller(req).map(Auth))
     }
+}
+
+fn caller(req: &HttpRequest) -> Result<Caller, ApiError> {
+    if let Some(known) = req.extensions().get::<crate::middleware::Authenticated>() {
+        return Ok(Caller::Known(known.0.clone()));
+    }
+    let Some(cred) = credential(req)? else {
+        return Err(ApiError::unauthenticated("sign in: send Authorization: Bearer <token>"));
+    };
+    if cred.starts_with(crm_app::identity::auth::API_KEY_PREFIX) {
+        return Ok(Caller::ApiKey(cred));
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::App(crm_app::AppError::internal("state missing")))?;
+    Ok(Caller::Session(crm_app::identity::auth::verify_access_token(&state.app, &cred)?))
 }
 
 /// The version a client expects (`If-Match: "3"`); `None` when absent or `*`.

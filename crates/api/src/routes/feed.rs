@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{run, AppState, Auth};
+use crate::extract::{AppState, Auth};
 use crate::routes::{documents as d, identity as i, intake as n, parties as p, sales as s};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -234,10 +234,11 @@ pub async fn list_events(
     };
     let raw: Vec<String> = q.types.unwrap_or_default().split(',').map(str::to_owned).collect();
     let types = crm_app::feed::events::parse_types(&raw)?;
-    let page: FeedPage = run(&state, move |app| {
-        crm_app::feed::events::read(app, &auth.0, after, &types, usize::try_from(limit).unwrap_or(100))
-    })
-    .await?;
+    let page: FeedPage = auth
+        .run(&state, move |app, principal| {
+            crm_app::feed::events::read(app, principal, after, &types, usize::try_from(limit).unwrap_or(100))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(EventPageDto {
         next_cursor: encode(page.next),
         has_more: page.has_more,

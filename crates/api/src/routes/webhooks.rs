@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/webhooks").get(list_webhooks).post(create_webhook))
@@ -118,8 +118,9 @@ pub async fn create_webhook(
         description: b.description.map(Some),
         active: b.active,
     };
-    let (w, secret) =
-        run(&state, move |app| crm_app::feed::webhooks::create_webhook(app, &auth.0, input)).await?;
+    let (w, secret) = auth
+        .run(&state, move |app, principal| crm_app::feed::webhooks::create_webhook(app, principal, input))
+        .await?;
     let id = w.id;
     let version = w.version;
     Ok(created(
@@ -138,7 +139,9 @@ pub async fn list_webhooks(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
-    let found = run(&state, move |app| crm_app::feed::webhooks::list_webhooks(app, &auth.0, page)).await?;
+    let found = auth
+        .run(&state, move |app, principal| crm_app::feed::webhooks::list_webhooks(app, principal, page))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<WebhookDto>::of(found)))
 }
 
@@ -154,7 +157,9 @@ pub async fn get_webhook(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let w = run(&state, move |app| crm_app::feed::webhooks::get_webhook(app, &auth.0, id)).await?;
+    let w = auth
+        .run(&state, move |app, principal| crm_app::feed::webhooks::get_webhook(app, principal, id))
+        .await?;
     let version = w.version;
     Ok(versioned(&req, &WebhookDto::from(w), version))
 }
@@ -175,9 +180,11 @@ pub async fn update_webhook(
     let id = id.into_inner();
     let b = body.into_inner();
     let input = WebhookInput { url: b.url, types: b.types, description: b.description, active: b.active };
-    let w =
-        run(&state, move |app| crm_app::feed::webhooks::update_webhook(app, &auth.0, id, if_match.0, input))
-            .await?;
+    let w = auth
+        .run(&state, move |app, principal| {
+            crm_app::feed::webhooks::update_webhook(app, principal, id, if_match.0, input)
+        })
+        .await?;
     let version = w.version;
     Ok(versioned(&req, &WebhookDto::from(w), version))
 }
@@ -192,7 +199,8 @@ pub async fn delete_webhook(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    run(&state, move |app| crm_app::feed::webhooks::delete_webhook(app, &auth.0, id)).await?;
+    auth.run(&state, move |app, principal| crm_app::feed::webhooks::delete_webhook(app, principal, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -206,8 +214,9 @@ pub async fn rotate_secret(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (w, secret) =
-        run(&state, move |app| crm_app::feed::webhooks::rotate_secret(app, &auth.0, id)).await?;
+    let (w, secret) = auth
+        .run(&state, move |app, principal| crm_app::feed::webhooks::rotate_secret(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(WebhookWithSecretDto { webhook: w.into(), secret: Some(secret) }))
 }
 
@@ -316,9 +325,11 @@ pub async fn list_deliveries(
     let id = id.into_inner();
     let status = query.into_inner().status.map(DeliveryStatus::from);
     let page = page.request()?;
-    let found =
-        run(&state, move |app| crm_app::feed::webhooks::list_deliveries(app, &auth.0, id, status, page))
-            .await?;
+    let found = auth
+        .run(&state, move |app, principal| {
+            crm_app::feed::webhooks::list_deliveries(app, principal, id, status, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<DeliveryDto>::of(found)))
 }
 
@@ -332,7 +343,9 @@ pub async fn redeliver(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let d = run(&state, move |app| crm_app::feed::webhooks::redeliver(app, &auth.0, id)).await?;
+    let d = auth
+        .run(&state, move |app, principal| crm_app::feed::webhooks::redeliver(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(DeliveryDto::from(d)))
 }
 
@@ -372,7 +385,9 @@ pub async fn replay(
             "not a feed cursor this server issued (next_cursor of GET /events)",
         )
     })?;
-    let requeued = run(&state, move |app| crm_app::feed::webhooks::replay(app, &auth.0, id, after)).await?;
+    let requeued = auth
+        .run(&state, move |app, principal| crm_app::feed::webhooks::replay(app, principal, id, after))
+        .await?;
     Ok(HttpResponse::Ok().json(ReplayDto { requeued }))
 }
 
@@ -386,7 +401,9 @@ pub async fn test_webhook(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let target = run(&state, move |app| crm_app::feed::webhooks::test_target(app, &auth.0, id)).await?;
+    let target = auth
+        .run(&state, move |app, principal| crm_app::feed::webhooks::test_target(app, principal, id))
+        .await?;
     let now = state.app.now();
     let event = crate::routes::feed::EventDto {
         id: crm_domain::new_id(),

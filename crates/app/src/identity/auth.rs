@@ -291,10 +291,33 @@ pub fn authenticate_bearer(app: &App, credential: &str) -> Result<Principal, App
 /// Checks a JWT's signature, algorithm, issuer, audience and times, then that
 /// its user is active and its session not revoked.
 pub fn authenticate_jwt(app: &App, token: &str) -> Result<Principal, AppError> {
+    authenticate_session(app, verify_access_token(app, token)?)
+}
+
+/// Whom a verified access token names: what can be known of a caller
+/// before the database is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionClaim {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+}
+
+/// Checks a JWT without touching the database (signature, algorithm, issuer,
+/// audience, times): a forged or stale token is refused before any other
+/// work, and the rest of the check runs where the use case runs.
+pub fn verify_access_token(app: &App, token: &str) -> Result<SessionClaim, AppError> {
     let claims = decode_access_token(app, token)?;
     let bad = || AppError::Unauthenticated("the access token is no longer valid".to_owned());
     let user_id = Uuid::parse_str(&claims.sub).map_err(|_| bad())?;
     let session_id = Uuid::parse_str(&claims.sid).map_err(|_| bad())?;
+    Ok(SessionClaim { user_id, session_id })
+}
+
+/// The second half of a token's check: its user is active and its session
+/// not signed out, read on every request so either acts at once.
+pub fn authenticate_session(app: &App, claim: SessionClaim) -> Result<Principal, AppError> {
+    let SessionClaim { user_id, session_id } = claim;
+    let bad = || AppError::Unauthenticated("the access token is no longer valid".to_owned());
     // One statement, no transaction around it: the round trips of BEGIN and
     // COMMIT would double the cost of every request.
     let row =
@@ -348,12 +371,6 @@ fn decode_access_token(app: &App, token: &str) -> Result<Claims, AppError> {
         return Err(AppError::Unauthenticated("the access token is issued in the future".to_owned()));
     }
     Ok(data.claims)
-}
-
-/// The principal for a JWT, checked cryptographically only (no database):
-/// used to scope idempotency keys before the handler authenticates fully.
-pub fn jwt_subject(app: &App, token: &str) -> Option<Uuid> {
-    decode_access_token(app, token).ok().and_then(|c| Uuid::parse_str(&c.sub).ok())
 }
 
 /// Splits `crm_<prefix>_<secret>` into its lookup prefix.

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{run, AppState, Auth};
+use crate::extract::{AppState, Auth};
 use crate::routes::sales::board::CurrencySumDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -148,7 +148,7 @@ where
 {
     let format = export::negotiate(q.format, &req);
     let filter = ReportFilter::from(&q);
-    let view = run(&state, move |app| report(app, &auth.0, &filter)).await?;
+    let view = auth.run(&state, move |app, principal| report(app, principal, &filter)).await?;
     let dto = shape(view);
     export::respond(format, &dto, |d| table(d, q.shown(d.period())))
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::export::{self, currencies, money_cells, money_header, Cell, Table};
 use super::{answer, period_dto, sums, PeriodDto, ReportParams};
 use crate::error::ApiError;
-use crate::extract::{run, AppState, Auth};
+use crate::extract::{AppState, Auth};
 use crate::routes::sales::board::CurrencySumDto;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -236,10 +236,11 @@ pub async fn stale_interests(
         responsible_id: p.responsible_id,
         ..ReportFilter::default()
     };
-    let s = run(&state, move |app| {
-        pq::stale_interests(app, &auth.0, &filter, days, usize::try_from(limit).unwrap_or(50))
-    })
-    .await?;
+    let s = auth
+        .run(&state, move |app, principal| {
+            pq::stale_interests(app, principal, &filter, days, usize::try_from(limit).unwrap_or(50))
+        })
+        .await?;
     let dto = StaleInterestsDto {
         days: s.days,
         count: s.count,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 use crate::routes::words::AgreementStatusDto;
 
@@ -130,7 +130,10 @@ pub async fn create_agreement(
         payment_terms: b.payment_terms.into_iter().map(Into::into).collect(),
     };
     let id = id.into_inner();
-    let a = run(&state, move |app| crm_app::documents::agreements::create_agreement(app, &auth.0, id, input))
+    let a = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::agreements::create_agreement(app, principal, id, input)
+        })
         .await?;
     let (aid, version) = (a.id, a.version);
     Ok(created(format!("/api/v1/agreements/{aid}"), &AgreementDto::from(a), Some(version)))
@@ -148,9 +151,11 @@ pub async fn list_agreements(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
     let id = id.into_inner();
-    let page =
-        run(&state, move |app| crm_app::documents::agreements::list_agreements(app, &auth.0, id, page))
-            .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::agreements::list_agreements(app, principal, id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<AgreementDto>::of(page)))
 }
 
@@ -166,7 +171,9 @@ pub async fn get_agreement(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let a = run(&state, move |app| crm_app::documents::agreements::get_agreement(app, &auth.0, id)).await?;
+    let a = auth
+        .run(&state, move |app, principal| crm_app::documents::agreements::get_agreement(app, principal, id))
+        .await?;
     let version = a.version;
     Ok(versioned(&req, &AgreementDto::from(a), version))
 }
@@ -208,10 +215,11 @@ pub async fn update_agreement(
         payment_terms: b.payment_terms.map(|t| t.into_iter().map(Into::into).collect()),
     };
     let id = id.into_inner();
-    let a = run(&state, move |app| {
-        crm_app::documents::agreements::update_agreement(app, &auth.0, id, if_match.0, changes)
-    })
-    .await?;
+    let a = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::agreements::update_agreement(app, principal, id, if_match.0, changes)
+        })
+        .await?;
     let version = a.version;
     Ok(versioned(&req, &AgreementDto::from(a), version))
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/products").get(list_products).post(create_product))
@@ -122,10 +122,11 @@ pub async fn list_products(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = page.request()?;
-    let page = run(&state, move |app| {
-        crm_app::documents::catalog::list_products(app, &auth.0, q.active, q.updated_since, page)
-    })
-    .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::catalog::list_products(app, principal, q.active, q.updated_since, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<ProductDto>::of(page)))
 }
 
@@ -152,7 +153,9 @@ pub async fn create_product(
         price_includes_vat: b.price_includes_vat,
         active: b.active,
     };
-    let v = run(&state, move |app| crm_app::documents::catalog::create_product(app, &auth.0, input)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::documents::catalog::create_product(app, principal, input))
+        .await?;
     let (id, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/products/{id}"), &ProductDto::from(v), Some(version)))
 }
@@ -169,7 +172,9 @@ pub async fn get_product(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::documents::catalog::get_product(app, &auth.0, id)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::documents::catalog::get_product(app, principal, id))
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &ProductDto::from(v), version))
 }
@@ -200,10 +205,11 @@ pub async fn update_product(
         active: b.active,
     };
     let id = id.into_inner();
-    let v = run(&state, move |app| {
-        crm_app::documents::catalog::update_product(app, &auth.0, id, if_match.0, input)
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::catalog::update_product(app, principal, id, if_match.0, input)
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &ProductDto::from(v), version))
 }
@@ -300,7 +306,7 @@ pub async fn get_organization(
     req: HttpRequest,
     auth: Auth,
 ) -> Result<HttpResponse, ApiError> {
-    let o = run(&state, move |app| crm_app::documents::catalog::get_organization(app, &auth.0)).await?;
+    let o = auth.run(&state, crm_app::documents::catalog::get_organization).await?;
     let version = o.version;
     Ok(versioned(&req, &OrganizationDto::from(o), version))
 }
@@ -331,10 +337,11 @@ pub async fn put_organization(
         version: 0,
         updated_at: None,
     };
-    let o = run(&state, move |app| {
-        crm_app::documents::catalog::put_organization(app, &auth.0, if_match.0, input)
-    })
-    .await?;
+    let o = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::catalog::put_organization(app, principal, if_match.0, input)
+        })
+        .await?;
     let version = o.version;
     Ok(versioned(&req, &OrganizationDto::from(o), version))
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{created, run, AppState, Auth, Json, Page, PageParams};
+use crate::extract::{created, AppState, Auth, Json, Page, PageParams};
 use crate::routes::documents::quotes::*;
 use crate::routes::words::SendingStatusDto;
 
@@ -35,8 +35,9 @@ pub async fn invoice_pdf(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (name, bytes) =
-        run(&state, move |app| crm_app::documents::invoices::invoice_pdf(app, &auth.0, id)).await?;
+    let (name, bytes) = auth
+        .run(&state, move |app, principal| crm_app::documents::invoices::invoice_pdf(app, principal, id))
+        .await?;
     Ok(pdf_response(&name, bytes))
 }
 
@@ -102,7 +103,9 @@ pub async fn send_invoice(
     body: Json<SendInvoiceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, to) = (id.into_inner(), body.into_inner().to);
-    let s = run(&state, move |app| crm_app::documents::invoices::send_invoice(app, &auth.0, id, to)).await?;
+    let s = auth
+        .run(&state, move |app, principal| crm_app::documents::invoices::send_invoice(app, principal, id, to))
+        .await?;
     Ok(created(format!("/api/v1/invoice-sendings/{}", s.id), &InvoiceSendingDto::from(s), None))
 }
 
@@ -118,8 +121,11 @@ pub async fn list_sendings(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let page = page.request()?;
-    let found =
-        run(&state, move |app| crm_app::documents::invoices::list_sendings(app, &auth.0, id, page)).await?;
+    let found = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::invoices::list_sendings(app, principal, id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<InvoiceSendingDto>::of(found)))
 }
 
@@ -133,7 +139,9 @@ pub async fn get_sending(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::documents::invoices::get_sending(app, &auth.0, id)).await?;
+    let s = auth
+        .run(&state, move |app, principal| crm_app::documents::invoices::get_sending(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(InvoiceSendingDto::from(s)))
 }
 
@@ -151,6 +159,8 @@ pub async fn retry_sending(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::documents::invoices::retry_sending(app, &auth.0, id)).await?;
+    let s = auth
+        .run(&state, move |app, principal| crm_app::documents::invoices::retry_sending(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(InvoiceSendingDto::from(s)))
 }

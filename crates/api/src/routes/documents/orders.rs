@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::words::{InstalmentStatusDto, OrderStatusDto};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -262,7 +262,11 @@ pub async fn create_order(
         schedule: body.schedule.map(|s| s.into_iter().map(Into::into).collect()),
     };
     let id = id.into_inner();
-    let o = run(&state, move |app| crm_app::documents::orders::create_order(app, &auth.0, id, input)).await?;
+    let o = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::orders::create_order(app, principal, id, input)
+        })
+        .await?;
     let (oid, version) = (o.id, o.version);
     Ok(created(format!("/api/v1/orders/{oid}"), &OrderDto::from(o), Some(version)))
 }
@@ -279,9 +283,11 @@ pub async fn list_interest_orders(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let page = page.request()?;
-    let found =
-        run(&state, move |app| crm_app::documents::orders::list_interest_orders(app, &auth.0, id, page))
-            .await?;
+    let found = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::orders::list_interest_orders(app, principal, id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<OrderDto>::of(found)))
 }
 
@@ -297,7 +303,9 @@ pub async fn get_order(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let o = run(&state, move |app| crm_app::documents::orders::get_order(app, &auth.0, id)).await?;
+    let o = auth
+        .run(&state, move |app, principal| crm_app::documents::orders::get_order(app, principal, id))
+        .await?;
     let version = o.version;
     Ok(versioned(&req, &OrderDto::from(o), version))
 }
@@ -326,10 +334,11 @@ pub async fn update_order(
         schedule: body.schedule.map(|s| s.into_iter().map(Into::into).collect()),
     };
     let id = id.into_inner();
-    let o = run(&state, move |app| {
-        crm_app::documents::orders::update_order(app, &auth.0, id, if_match.0, changes)
-    })
-    .await?;
+    let o = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::orders::update_order(app, principal, id, if_match.0, changes)
+        })
+        .await?;
     let version = o.version;
     Ok(versioned(&req, &OrderDto::from(o), version))
 }
@@ -346,7 +355,10 @@ pub async fn confirm_order(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let o = run(&state, move |app| crm_app::documents::orders::confirm_order(app, &auth.0, id, if_match.0))
+    let o = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::orders::confirm_order(app, principal, id, if_match.0)
+        })
         .await?;
     let version = o.version;
     Ok(versioned(&req, &OrderDto::from(o), version))
@@ -364,7 +376,10 @@ pub async fn cancel_order(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let o = run(&state, move |app| crm_app::documents::orders::cancel_order(app, &auth.0, id, if_match.0))
+    let o = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::orders::cancel_order(app, principal, id, if_match.0)
+        })
         .await?;
     let version = o.version;
     Ok(versioned(&req, &OrderDto::from(o), version))
@@ -390,15 +405,16 @@ pub async fn list_orders(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = page.request()?;
-    let page = run(&state, move |app| {
-        crm_app::documents::orders::list_orders(
-            app,
-            &auth.0,
-            q.status.map(|s| s.as_str().to_owned()),
-            q.updated_since,
-            page,
-        )
-    })
-    .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::orders::list_orders(
+                app,
+                principal,
+                q.status.map(|s| s.as_str().to_owned()),
+                q.updated_since,
+                page,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<OrderDto>::of(page)))
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::words::PaymentStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -107,8 +107,11 @@ pub async fn register_payment(
         payer: b.payer,
         comment: b.comment,
     };
-    let (p, fresh) =
-        run(&state, move |app| crm_app::documents::payments::register_payment(app, &auth.0, input)).await?;
+    let (p, fresh) = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::payments::register_payment(app, principal, input)
+        })
+        .await?;
     let id = p.id;
     if fresh {
         Ok(created(format!("/api/v1/payments/{id}"), &PaymentDto::from(p), None))
@@ -128,9 +131,11 @@ pub async fn cancel_payment(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p =
-        run(&state, move |app| crm_app::documents::payments::cancel_payment(app, &auth.0, id, if_match.0))
-            .await?;
+    let p = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::payments::cancel_payment(app, principal, id, if_match.0)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(PaymentDto::from(p)))
 }
 
@@ -146,7 +151,9 @@ pub async fn get_payment(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let p = run(&state, move |app| crm_app::documents::payments::get_payment(app, &auth.0, id)).await?;
+    let p = auth
+        .run(&state, move |app, principal| crm_app::documents::payments::get_payment(app, principal, id))
+        .await?;
     let version = p.version;
     Ok(versioned(&req, &PaymentDto::from(p), version))
 }
@@ -163,8 +170,11 @@ pub async fn list_payments(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let page = page.request()?;
-    let found =
-        run(&state, move |app| crm_app::documents::payments::list_payments(app, &auth.0, id, page)).await?;
+    let found = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::payments::list_payments(app, principal, id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<PaymentDto>::of(found)))
 }
 
@@ -187,10 +197,11 @@ pub async fn list_all_payments(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = page.request()?;
-    let page = run(&state, move |app| {
-        crm_app::documents::payments::list_all_payments(app, &auth.0, q.order_id, q.updated_since, page)
-    })
-    .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::payments::list_all_payments(app, principal, q.order_id, q.updated_since, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<PaymentDto>::of(page)))
 }
 
@@ -263,8 +274,11 @@ pub async fn register_payments(
     body: Json<RegisterPaymentsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let lines: Vec<_> = body.into_inner().payments.into_iter().map(statement_line).collect();
-    let done =
-        run(&state, move |app| crm_app::documents::payments::register_payments(app, &auth.0, lines)).await?;
+    let done = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::payments::register_payments(app, principal, lines)
+        })
+        .await?;
     let results = done
         .into_iter()
         .enumerate()

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, AppState, Auth, Json, Page, PageParams};
+use crate::extract::{created, AppState, Auth, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/orders/{id}/related-documents").get(list_related).post(record_related))
@@ -95,9 +95,11 @@ pub async fn record_related(
         external_id: b.external_id,
     };
     let id = id.into_inner();
-    let (r, new) =
-        run(&state, move |app| crm_app::documents::purchasing::record_related(app, &auth.0, id, input))
-            .await?;
+    let (r, new) = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::purchasing::record_related(app, principal, id, input)
+        })
+        .await?;
     let dto = RelatedDocumentDto::from(r);
     Ok(if new {
         created(format!("/api/v1/related-documents/{}", dto.id), &dto, None)
@@ -116,7 +118,9 @@ pub async fn get_related(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let r = run(&state, move |app| crm_app::documents::purchasing::get_related(app, &auth.0, id)).await?;
+    let r = auth
+        .run(&state, move |app, principal| crm_app::documents::purchasing::get_related(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(RelatedDocumentDto::from(r)))
 }
 
@@ -132,7 +136,10 @@ pub async fn list_related(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let page = page.request()?;
-    let found =
-        run(&state, move |app| crm_app::documents::purchasing::list_related(app, &auth.0, id, page)).await?;
+    let found = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::purchasing::list_related(app, principal, id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<RelatedDocumentDto>::of(found)))
 }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::documents::orders::{InstalmentRequest, LineRequest, OrderDto};
 use crate::routes::double_option;
 use crate::routes::words::QuoteStatusDto;
@@ -176,7 +176,11 @@ pub async fn create_quote(
         variants: b.variants.into_iter().map(Into::into).collect(),
     };
     let id = id.into_inner();
-    let q = run(&state, move |app| crm_app::documents::quotes::create_quote(app, &auth.0, id, input)).await?;
+    let q = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::quotes::create_quote(app, principal, id, input)
+        })
+        .await?;
     let (qid, version) = (q.id, q.version);
     Ok(created(format!("/api/v1/quotes/{qid}"), &QuoteDto::from(q), Some(version)))
 }
@@ -193,9 +197,11 @@ pub async fn list_interest_quotes(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let page = page.request()?;
-    let found =
-        run(&state, move |app| crm_app::documents::quotes::list_interest_quotes(app, &auth.0, id, page))
-            .await?;
+    let found = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::quotes::list_interest_quotes(app, principal, id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<QuoteDto>::of(found)))
 }
 
@@ -211,7 +217,9 @@ pub async fn get_quote(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let q = run(&state, move |app| crm_app::documents::quotes::get_quote(app, &auth.0, id)).await?;
+    let q = auth
+        .run(&state, move |app, principal| crm_app::documents::quotes::get_quote(app, principal, id))
+        .await?;
     let version = q.version;
     Ok(versioned(&req, &QuoteDto::from(q), version))
 }
@@ -254,10 +262,11 @@ pub async fn update_quote(
         status: b.status,
     };
     let id = id.into_inner();
-    let q = run(&state, move |app| {
-        crm_app::documents::quotes::update_quote(app, &auth.0, id, if_match.0, changes)
-    })
-    .await?;
+    let q = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::quotes::update_quote(app, principal, id, if_match.0, changes)
+        })
+        .await?;
     let version = q.version;
     Ok(versioned(&req, &QuoteDto::from(q), version))
 }
@@ -284,10 +293,11 @@ pub async fn approve_quote(
     body: Json<ApproveQuoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, variant) = (id.into_inner(), body.variant_id);
-    let q = run(&state, move |app| {
-        crm_app::documents::quotes::approve_quote(app, &auth.0, id, if_match.0, variant)
-    })
-    .await?;
+    let q = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::quotes::approve_quote(app, principal, id, if_match.0, variant)
+        })
+        .await?;
     let version = q.version;
     Ok(versioned(&req, &QuoteDto::from(q), version))
 }
@@ -347,9 +357,11 @@ pub async fn orders_from_quote(
         schedule: b.schedule.map(|s| s.into_iter().map(Into::into).collect()),
     };
     let id = id.into_inner();
-    let orders =
-        run(&state, move |app| crm_app::documents::quotes::create_orders_from_quote(app, &auth.0, id, input))
-            .await?;
+    let orders = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::quotes::create_orders_from_quote(app, principal, id, input)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(Page::new(orders.into_iter().map(OrderDto::from).collect(), None)))
 }
 
@@ -370,7 +382,8 @@ pub async fn quote_pdf(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (name, bytes) =
-        run(&state, move |app| crm_app::documents::invoices::quote_pdf(app, &auth.0, id)).await?;
+    let (name, bytes) = auth
+        .run(&state, move |app, principal| crm_app::documents::invoices::quote_pdf(app, principal, id))
+        .await?;
     Ok(pdf_response(&name, bytes))
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::words::ShipmentStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -56,8 +56,11 @@ pub async fn list_shipments(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let page = page.request()?;
-    let found =
-        run(&state, move |app| crm_app::documents::shipments::list_shipments(app, &auth.0, id, page)).await?;
+    let found = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::shipments::list_shipments(app, principal, id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<ShipmentDto>::of(found)))
 }
 
@@ -145,7 +148,10 @@ pub async fn create_shipment(
         notes: b.notes,
     };
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::documents::shipments::create_shipment(app, &auth.0, id, input))
+    let s = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::shipments::create_shipment(app, principal, id, input)
+        })
         .await?;
     let (sid, version) = (s.id, s.version);
     Ok(created(format!("/api/v1/shipments/{sid}"), &ShipmentDto::from(s), Some(version)))
@@ -162,7 +168,9 @@ pub async fn get_shipment(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let s = run(&state, move |app| crm_app::documents::shipments::get_shipment(app, &auth.0, id)).await?;
+    let s = auth
+        .run(&state, move |app, principal| crm_app::documents::shipments::get_shipment(app, principal, id))
+        .await?;
     let version = s.version;
     Ok(versioned(&req, &ShipmentDto::from(s), version))
 }
@@ -183,10 +191,11 @@ pub async fn update_shipment(
     let b = body.into_inner();
     let c = ShipmentChanges { status: b.status, route_sheet: b.route_sheet, notes: b.notes };
     let id = id.into_inner();
-    let s = run(&state, move |app| {
-        crm_app::documents::shipments::update_shipment(app, &auth.0, id, if_match.0, c)
-    })
-    .await?;
+    let s = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::shipments::update_shipment(app, principal, id, if_match.0, c)
+        })
+        .await?;
     let version = s.version;
     Ok(versioned(&req, &ShipmentDto::from(s), version))
 }
@@ -202,8 +211,10 @@ pub async fn cancel_shipment(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let s =
-        run(&state, move |app| crm_app::documents::shipments::cancel_shipment(app, &auth.0, id, if_match.0))
-            .await?;
+    let s = auth
+        .run(&state, move |app, principal| {
+            crm_app::documents::shipments::cancel_shipment(app, principal, id, if_match.0)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(ShipmentDto::from(s)))
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{run, AppState, Auth};
+use crate::extract::{AppState, Auth};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/interests/{id}/documents").get(document_tree));
@@ -65,7 +65,8 @@ pub async fn document_tree(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let tree =
-        run(&state, move |app| crm_app::documents::purchasing::document_tree(app, &auth.0, id)).await?;
+    let tree = auth
+        .run(&state, move |app, principal| crm_app::documents::purchasing::document_tree(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(DocumentNodeDto::from(tree)))
 }

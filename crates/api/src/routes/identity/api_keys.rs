@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, AppState, Auth, Json, Page, PageParams};
+use crate::extract::{created, validate, AppState, Auth, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api-keys").get(list_api_keys).post(create_api_key))
@@ -99,7 +99,9 @@ pub async fn list_api_keys(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
-    let page = run(&state, move |app| crm_app::identity::api_keys::list_api_keys(app, &auth.0, page)).await?;
+    let page = auth
+        .run(&state, move |app, principal| crm_app::identity::api_keys::list_api_keys(app, principal, page))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<ApiKeyDto>::of(page)))
 }
 
@@ -120,8 +122,9 @@ pub async fn create_api_key(
     validate(&*body)?;
     let b = body.into_inner();
     let input = NewApiKey { name: b.name, scopes: b.scopes, expires_at: b.expires_at };
-    let made =
-        run(&state, move |app| crm_app::identity::api_keys::create_api_key(app, &auth.0, input)).await?;
+    let made = auth
+        .run(&state, move |app, principal| crm_app::identity::api_keys::create_api_key(app, principal, input))
+        .await?;
     let id = made.key.id;
     let dto = CreatedApiKeyDto { key: made.key.into(), secret: Some(made.secret) };
     Ok(created(format!("/api/v1/api-keys/{id}"), &dto, None))
@@ -139,6 +142,7 @@ pub async fn revoke_api_key(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    run(&state, move |app| crm_app::identity::api_keys::revoke_api_key(app, &auth.0, id)).await?;
+    auth.run(&state, move |app, principal| crm_app::identity::api_keys::revoke_api_key(app, principal, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -151,7 +151,7 @@ pub async fn logout(
     // misspelt `all_sessions` must not quietly sign out one session only.
     let request: LogoutRequest = crate::extract::optional_json(&body)?;
     let all = request.all_sessions;
-    run(&state, move |app| crm_app::identity::auth::logout(app, &auth.0, all)).await?;
+    auth.run(&state, move |app, principal| crm_app::identity::auth::logout(app, principal, all)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -162,7 +162,7 @@ pub async fn logout(
         (status = 304, description = "Unchanged since the given ETag"),
     ))]
 pub async fn me(state: web::Data<AppState>, req: HttpRequest, auth: Auth) -> Result<HttpResponse, ApiError> {
-    let user = run(&state, move |app| crm_app::identity::users::me(app, &auth.0)).await?;
+    let user = auth.run(&state, crm_app::identity::users::me).await?;
     let version = user.version;
     Ok(versioned(&req, &UserDto::from(user), version))
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -100,9 +100,11 @@ pub async fn list_departments(
     let q = query.into_inner();
     let page = page.request()?;
     let filter = DepartmentListFilter { parent_id: q.parent_id, updated_since: q.updated_since };
-    let page =
-        run(&state, move |app| crm_app::identity::departments::list_departments(app, &auth.0, filter, page))
-            .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::identity::departments::list_departments(app, principal, filter, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<DepartmentDto>::of(page)))
 }
 
@@ -123,7 +125,10 @@ pub async fn create_department(
     validate(&*body)?;
     let b = body.into_inner();
     let input = NewDepartment { id: b.id, name: b.name, head_id: b.head_id, parent_id: b.parent_id };
-    let d = run(&state, move |app| crm_app::identity::departments::create_department(app, &auth.0, input))
+    let d = auth
+        .run(&state, move |app, principal| {
+            crm_app::identity::departments::create_department(app, principal, input)
+        })
         .await?;
     let version = d.version;
     Ok(created(format!("/api/v1/departments/{}", d.id), &DepartmentDto::from(d), Some(version)))
@@ -143,7 +148,9 @@ pub async fn get_department(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let d = run(&state, move |app| crm_app::identity::departments::get_department(app, &auth.0, id)).await?;
+    let d = auth
+        .run(&state, move |app, principal| crm_app::identity::departments::get_department(app, principal, id))
+        .await?;
     let version = d.version;
     Ok(versioned(&req, &DepartmentDto::from(d), version))
 }
@@ -168,10 +175,11 @@ pub async fn update_department(
     let b = body.into_inner();
     let id = id.into_inner();
     let changes = DepartmentChanges { name: b.name, head_id: b.head_id, parent_id: b.parent_id };
-    let d = run(&state, move |app| {
-        crm_app::identity::departments::update_department(app, &auth.0, id, if_match.0, changes)
-    })
-    .await?;
+    let d = auth
+        .run(&state, move |app, principal| {
+            crm_app::identity::departments::update_department(app, principal, id, if_match.0, changes)
+        })
+        .await?;
     let version = d.version;
     Ok(versioned(&req, &DepartmentDto::from(d), version))
 }

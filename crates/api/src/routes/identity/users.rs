@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -198,8 +198,9 @@ pub async fn list_users(
         active: q.active,
         updated_since: q.updated_since,
     };
-    let page =
-        run(&state, move |app| crm_app::identity::users::list_users(app, &auth.0, filter, page)).await?;
+    let page = auth
+        .run(&state, move |app, principal| crm_app::identity::users::list_users(app, principal, filter, page))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<UserDto>::of(page)))
 }
 
@@ -228,7 +229,9 @@ pub async fn create_user(
         active: b.active,
         default_service_type: b.default_service_type,
     };
-    let user = run(&state, move |app| crm_app::identity::users::create_user(app, &auth.0, input)).await?;
+    let user = auth
+        .run(&state, move |app, principal| crm_app::identity::users::create_user(app, principal, input))
+        .await?;
     let version = user.version;
     Ok(created(format!("/api/v1/users/{}", user.id), &UserDto::from(user), Some(version)))
 }
@@ -247,7 +250,9 @@ pub async fn get_user(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let user = run(&state, move |app| crm_app::identity::users::get_user(app, &auth.0, id)).await?;
+    let user = auth
+        .run(&state, move |app, principal| crm_app::identity::users::get_user(app, principal, id))
+        .await?;
     let version = user.version;
     Ok(versioned(&req, &UserDto::from(user), version))
 }
@@ -286,10 +291,11 @@ pub async fn update_user(
         default_service_type: b.default_service_type,
     };
     let handover_to = b.handover_to;
-    let user = run(&state, move |app| {
-        crm_app::sales::handover::update_user(app, &auth.0, id, if_match.0, changes, handover_to)
-    })
-    .await?;
+    let user = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::handover::update_user(app, principal, id, if_match.0, changes, handover_to)
+        })
+        .await?;
     let version = user.version;
     Ok(versioned(&req, &UserDto::from(user), version))
 }

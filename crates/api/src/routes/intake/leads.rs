@@ -11,7 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::parties::clients::{CandidateDto, ClientDto, CreateClientRequest};
 use crate::routes::words::LeadStatusDto;
 
@@ -155,7 +155,9 @@ pub async fn list_leads(
         channel: q.channel.map(|c| c.as_str().to_owned()),
         updated_since: q.updated_since,
     };
-    let page = run(&state, move |app| crm_app::intake::leads::list_leads(app, &auth.0, filter, page)).await?;
+    let page = auth
+        .run(&state, move |app, principal| crm_app::intake::leads::list_leads(app, principal, filter, page))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<LeadDto>::of(page)))
 }
 
@@ -189,7 +191,9 @@ pub async fn create_lead(
         thread_key: None,
         notes: Vec::new(),
     };
-    let (v, fresh) = run(&state, move |app| crm_app::intake::leads::create_lead(app, &auth.0, lead)).await?;
+    let (v, fresh) = auth
+        .run(&state, move |app, principal| crm_app::intake::leads::create_lead(app, principal, lead))
+        .await?;
     let (id, version) = (v.id, v.version);
     if fresh {
         Ok(created(format!("/api/v1/leads/{id}"), &LeadDto::from(v), Some(version)))
@@ -210,7 +214,8 @@ pub async fn get_lead(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::intake::leads::get_lead(app, &auth.0, id)).await?;
+    let v =
+        auth.run(&state, move |app, principal| crm_app::intake::leads::get_lead(app, principal, id)).await?;
     let version = v.version;
     Ok(versioned(&req, &LeadDto::from(v), version))
 }
@@ -288,7 +293,9 @@ pub async fn acceptance(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let a = run(&state, move |app| crm_app::intake::leads::acceptance(app, &auth.0, id)).await?;
+    let a = auth
+        .run(&state, move |app, principal| crm_app::intake::leads::acceptance(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(AcceptanceDto::from(a)))
 }
 
@@ -457,7 +464,10 @@ pub async fn accept_lead(
         },
     };
     let id = id.into_inner();
-    let done = run(&state, move |app| crm_app::intake::leads::accept_lead(app, &auth.0, id, if_match.0, how))
+    let done = auth
+        .run(&state, move |app, principal| {
+            crm_app::intake::leads::accept_lead(app, principal, id, if_match.0, how)
+        })
         .await?;
     Ok(HttpResponse::Ok()
         .json(AcceptedDto { lead: done.lead.into(), interest: done.interest.map(InterestDto::from) }))
@@ -491,9 +501,10 @@ pub async fn reject_lead(
     validate(&*body)?;
     let b = body.into_inner();
     let id = id.into_inner();
-    let v = run(&state, move |app| {
-        crm_app::intake::leads::reject_lead(app, &auth.0, id, if_match.0, &b.reason, b.comment)
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::intake::leads::reject_lead(app, principal, id, if_match.0, &b.reason, b.comment)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(LeadDto::from(v)))
 }

@@ -108,7 +108,9 @@ pub async fn intake_call(
         status: b.status,
         recording_url: b.recording_url,
     };
-    let d = run(&state, move |app| crm_app::intake::providers::call(app, &auth.0, e, raw)).await?;
+    let d = auth
+        .run(&state, move |app, principal| crm_app::intake::providers::call(app, principal, e, raw))
+        .await?;
     Ok(HttpResponse::Ok().json(DeliveredDto::from(d)))
 }
 
@@ -199,7 +201,9 @@ pub async fn intake_email(
         )));
     }
     let raw = body.to_vec();
-    let d = run(&state, move |app| crm_app::intake::providers::email(app, &auth.0, &raw)).await?;
+    let d = auth
+        .run(&state, move |app, principal| crm_app::intake::providers::email(app, principal, &raw))
+        .await?;
     Ok(HttpResponse::Ok().json(DeliveredDto::from(d)))
 }
 
@@ -414,16 +418,17 @@ pub async fn list_channels(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = page.request()?;
-    let page = run(&state, move |app| {
-        crm_app::intake::channels::list_channels(
-            app,
-            &auth.0,
-            q.kind.map(|k| k.as_str().to_owned()),
-            q.updated_since,
-            page,
-        )
-    })
-    .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::intake::channels::list_channels(
+                app,
+                principal,
+                q.kind.map(|k| k.as_str().to_owned()),
+                q.updated_since,
+                page,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<ChannelDto>::of(page)))
 }
 
@@ -438,7 +443,9 @@ pub async fn create_channel(
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let input = new_channel(body.into_inner());
-    let v = run(&state, move |app| crm_app::intake::channels::create_channel(app, &auth.0, input)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::intake::channels::create_channel(app, principal, input))
+        .await?;
     let id = v.id;
     Ok(created(format!("/api/v1/channels/{id}"), &ChannelDto::from(v), None))
 }
@@ -452,7 +459,8 @@ pub async fn deactivate_channel(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    run(&state, move |app| crm_app::intake::channels::deactivate_channel(app, &auth.0, id)).await?;
+    auth.run(&state, move |app, principal| crm_app::intake::channels::deactivate_channel(app, principal, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -480,10 +488,11 @@ pub async fn list_forms(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
-    let page = run(&state, move |app| {
-        crm_app::intake::channels::list_channels(app, &auth.0, Some("form".into()), None, page)
-    })
-    .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::intake::channels::list_channels(app, principal, Some("form".into()), None, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<ChannelDto>::of(page)))
 }
 
@@ -506,7 +515,9 @@ pub async fn create_form(
         assignee_id: b.assignee_id,
         ..Default::default()
     };
-    let v = run(&state, move |app| crm_app::intake::channels::create_channel(app, &auth.0, input)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::intake::channels::create_channel(app, principal, input))
+        .await?;
     let id = v.id;
     Ok(created(format!("/api/v1/channels/{id}"), &ChannelDto::from(v), None))
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 use crate::routes::words::ClientStatusDto;
 
@@ -224,8 +224,11 @@ pub async fn list_clients(
         status: q.status.map(|s| s.as_str().to_owned()),
         updated_since: q.updated_since,
     };
-    let page =
-        run(&state, move |app| crm_app::parties::clients::list_clients(app, &auth.0, filter, page)).await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::parties::clients::list_clients(app, principal, filter, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<ClientDto>::of(page)))
 }
 
@@ -257,7 +260,9 @@ pub async fn create_client(
         founded_on: b.founded_on,
         confirm_new: b.confirm_new,
     };
-    let v = run(&state, move |app| crm_app::parties::clients::create_client(app, &auth.0, input)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::parties::clients::create_client(app, principal, input))
+        .await?;
     let (id, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/clients/{id}"), &ClientDto::from(v), Some(version)))
 }
@@ -274,7 +279,9 @@ pub async fn get_client(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::parties::clients::get_client(app, &auth.0, id)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::parties::clients::get_client(app, principal, id))
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &ClientDto::from(v), version))
 }
@@ -310,10 +317,11 @@ pub async fn update_client(
         confirm_new: b.confirm_new,
     };
     let id = id.into_inner();
-    let v = run(&state, move |app| {
-        crm_app::parties::clients::update_client(app, &auth.0, id, if_match.0, changes)
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::parties::clients::update_client(app, principal, id, if_match.0, changes)
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &ClientDto::from(v), version))
 }
@@ -361,9 +369,11 @@ pub async fn client_history(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
     let id = id.into_inner();
-    let page =
-        run(&state, move |app| crm_app::parties::history::entity_history(app, &auth.0, "client", id, page))
-            .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::parties::history::entity_history(app, principal, "client", id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(history_page(page)))
 }
 
@@ -402,8 +412,11 @@ pub async fn search_duplicates(
     validate(&*body)?;
     let b = body.into_inner();
     let query = DuplicateQuery { name: b.name, phone: b.phone, email: b.email, tax_id: b.tax_id };
-    let found =
-        run(&state, move |app| crm_app::parties::duplicates::search_duplicates(app, &auth.0, query)).await?;
+    let found = auth
+        .run(&state, move |app, principal| {
+            crm_app::parties::duplicates::search_duplicates(app, principal, query)
+        })
+        .await?;
     Ok(HttpResponse::Ok()
         .json(DuplicateSearchResult { candidates: found.into_iter().map(CandidateDto::from).collect() }))
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 use crate::routes::parties::clients::*;
 
@@ -157,9 +157,11 @@ pub async fn list_client_contacts(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
     let id = id.into_inner();
-    let page =
-        run(&state, move |app| crm_app::parties::contacts::list_client_contacts(app, &auth.0, id, page))
-            .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::parties::contacts::list_client_contacts(app, principal, id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<ContactDto>::of(page)))
 }
 
@@ -183,7 +185,9 @@ pub async fn create_client_contact(
         )));
     }
     let input = contact_input(body.into_inner(), Some(id.into_inner()));
-    let v = run(&state, move |app| crm_app::parties::contacts::create_contact(app, &auth.0, input)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::parties::contacts::create_contact(app, principal, input))
+        .await?;
     let (cid, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/contacts/{cid}"), &ContactDto::from(v), Some(version)))
 }
@@ -200,7 +204,9 @@ pub async fn create_contact(
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let input = contact_input(body.into_inner(), None);
-    let v = run(&state, move |app| crm_app::parties::contacts::create_contact(app, &auth.0, input)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::parties::contacts::create_contact(app, principal, input))
+        .await?;
     let (cid, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/contacts/{cid}"), &ContactDto::from(v), Some(version)))
 }
@@ -217,7 +223,9 @@ pub async fn get_contact(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::parties::contacts::get_contact(app, &auth.0, id)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::parties::contacts::get_contact(app, principal, id))
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &ContactDto::from(v), version))
 }
@@ -250,10 +258,11 @@ pub async fn update_contact(
         confirm_new: b.confirm_new,
     };
     let id = id.into_inner();
-    let v = run(&state, move |app| {
-        crm_app::parties::contacts::update_contact(app, &auth.0, id, if_match.0, changes)
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::parties::contacts::update_contact(app, principal, id, if_match.0, changes)
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &ContactDto::from(v), version))
 }
@@ -270,8 +279,10 @@ pub async fn contact_history(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
     let id = id.into_inner();
-    let page =
-        run(&state, move |app| crm_app::parties::history::entity_history(app, &auth.0, "contact", id, page))
-            .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::parties::history::entity_history(app, principal, "contact", id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(history_page(page)))
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, AppState, Auth, Json, Page, PageParams};
+use crate::extract::{created, validate, AppState, Auth, Json, Page, PageParams};
 use crate::routes::words::ClientStatusDto;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -72,9 +72,11 @@ pub async fn add_client_date(
     validate(&*body)?;
     let b = body.into_inner();
     let id = id.into_inner();
-    let d =
-        run(&state, move |app| crm_app::parties::dates::add_client_date(app, &auth.0, id, &b.title, &b.date))
-            .await?;
+    let d = auth
+        .run(&state, move |app, principal| {
+            crm_app::parties::dates::add_client_date(app, principal, id, &b.title, &b.date)
+        })
+        .await?;
     Ok(created(format!("/api/v1/client-dates/{}", d.id), &ClientDateDto::from(d), None))
 }
 
@@ -88,7 +90,9 @@ pub async fn get_client_date(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let d = run(&state, move |app| crm_app::parties::dates::get_client_date(app, &auth.0, id)).await?;
+    let d = auth
+        .run(&state, move |app, principal| crm_app::parties::dates::get_client_date(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(ClientDateDto::from(d)))
 }
 
@@ -104,8 +108,11 @@ pub async fn list_client_dates(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let page = page.request()?;
-    let found =
-        run(&state, move |app| crm_app::parties::dates::list_client_dates(app, &auth.0, id, page)).await?;
+    let found = auth
+        .run(&state, move |app, principal| {
+            crm_app::parties::dates::list_client_dates(app, principal, id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<ClientDateDto>::of(found)))
 }
 
@@ -119,7 +126,8 @@ pub async fn delete_client_date(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    run(&state, move |app| crm_app::parties::dates::delete_client_date(app, &auth.0, id)).await?;
+    auth.run(&state, move |app, principal| crm_app::parties::dates::delete_client_date(app, principal, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -269,10 +277,11 @@ pub async fn upcoming_dates(
             }
         },
     };
-    let (items, next) = run(&state, move |app| {
-        crm_app::parties::dates::upcoming_dates(app, &auth.0, days, after, limit as usize)
-    })
-    .await?;
+    let (items, next) = auth
+        .run(&state, move |app, principal| {
+            crm_app::parties::dates::upcoming_dates(app, principal, days, after, limit as usize)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page {
         items: items.into_iter().map(UpcomingDateDto::from).collect::<Vec<_>>(),
         next_cursor: next.map(encode),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, AppState, Auth, Json, Page, PageParams};
+use crate::extract::{created, validate, AppState, Auth, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/absences").get(list_absences).post(create_absence))
@@ -120,7 +120,9 @@ pub async fn create_absence(
         ends_at: b.to,
         reason: b.reason,
     };
-    let a = run(&state, move |app| crm_app::sales::absences::create_absence(app, &auth.0, input)).await?;
+    let a = auth
+        .run(&state, move |app, principal| crm_app::sales::absences::create_absence(app, principal, input))
+        .await?;
     Ok(created(format!("/api/v1/absences/{}", a.id), &AbsenceDto::from(a), None))
 }
 
@@ -134,7 +136,9 @@ pub async fn list_absences(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
-    let found = run(&state, move |app| crm_app::sales::absences::list_absences(app, &auth.0, page)).await?;
+    let found = auth
+        .run(&state, move |app, principal| crm_app::sales::absences::list_absences(app, principal, page))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<AbsenceDto>::of(found)))
 }
 
@@ -148,7 +152,9 @@ pub async fn get_absence(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let a = run(&state, move |app| crm_app::sales::absences::get_absence(app, &auth.0, id)).await?;
+    let a = auth
+        .run(&state, move |app, principal| crm_app::sales::absences::get_absence(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(AbsenceDto::from(a)))
 }
 
@@ -163,6 +169,7 @@ pub async fn cancel_absence(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    run(&state, move |app| crm_app::sales::absences::cancel_absence(app, &auth.0, id)).await?;
+    auth.run(&state, move |app, principal| crm_app::sales::absences::cancel_absence(app, principal, id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{encode_cursor, page_request, run, AppState, Auth};
+use crate::extract::{encode_cursor, page_request, AppState, Auth};
 use crate::routes::sales::interests::*;
 use crate::routes::sales::scenarios::StageKindDto;
 
@@ -181,9 +181,10 @@ pub async fn board(
     }
     let page = page_request(q.limit, q.cursor.as_deref())?;
     let bq = BoardQuery { scenario_id: q.scenario_id, responsible: q.responsible, stage: q.stage };
-    let b = run(&state, move |app| {
-        crm_app::sales::interests::board(app, &auth.0, bq, page, crm_app::intake::leads::inbox)
-    })
-    .await?;
+    let b = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::interests::board(app, principal, bq, page, crm_app::intake::leads::inbox)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(BoardDto::from(b)))
 }

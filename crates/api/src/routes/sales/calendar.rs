@@ -41,7 +41,7 @@ pub async fn issue_calendar_feed(
     req: HttpRequest,
     auth: Auth,
 ) -> Result<HttpResponse, ApiError> {
-    let token = run(&state, move |app| crm_app::sales::calendar::issue_feed(app, &auth.0)).await?;
+    let token = auth.run(&state, crm_app::sales::calendar::issue_feed).await?;
     let path = format!("/api/v1/calendar/{token}.ics");
     let info = req.connection_info();
     let url = format!("{}://{}{path}", info.scheme(), info.host());
@@ -57,7 +57,7 @@ pub async fn issue_calendar_feed(
 #[utoipa::path(delete, path = "/api/v1/me/calendar-feed", operation_id = "revokeCalendarFeed", tag = "calendar",
     responses((status = 204, description = "Revoked")))]
 pub async fn revoke_calendar_feed(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
-    run(&state, move |app| crm_app::sales::calendar::revoke_feed(app, &auth.0)).await?;
+    auth.run(&state, crm_app::sales::calendar::revoke_feed).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{created, run, validate, AppState, Auth, Json, Page, PageParams};
+use crate::extract::{created, validate, AppState, Auth, Json, Page, PageParams};
 use crate::routes::words::{EmailDirectionDto, EmailStatusDto};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -178,7 +178,9 @@ pub async fn send_email(
         attachments: b.attachments.into_iter().map(Into::into).collect(),
         reply_to: b.reply_to,
     };
-    let e = run(&state, move |app| crm_app::documents::emails::send_email(app, &auth.0, id, input)).await?;
+    let e = auth
+        .run(&state, move |app, principal| crm_app::documents::emails::send_email(app, principal, id, input))
+        .await?;
     Ok(created(format!("/api/v1/interest-emails/{}", e.id), &InterestEmailDto::from(e), None))
 }
 
@@ -194,7 +196,9 @@ pub async fn list_emails(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let page = page.request()?;
-    let found = run(&state, move |app| crm_app::sales::work::list_emails(app, &auth.0, id, page)).await?;
+    let found = auth
+        .run(&state, move |app, principal| crm_app::sales::work::list_emails(app, principal, id, page))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<InterestEmailDto>::of(found)))
 }
 
@@ -208,7 +212,8 @@ pub async fn get_email(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let e = run(&state, move |app| crm_app::sales::work::get_email(app, &auth.0, id)).await?;
+    let e =
+        auth.run(&state, move |app, principal| crm_app::sales::work::get_email(app, principal, id)).await?;
     Ok(HttpResponse::Ok().json(InterestEmailDto::from(e)))
 }
 
@@ -226,6 +231,8 @@ pub async fn retry_email(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let e = run(&state, move |app| crm_app::documents::emails::retry_email(app, &auth.0, id)).await?;
+    let e = auth
+        .run(&state, move |app, principal| crm_app::documents::emails::retry_email(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(InterestEmailDto::from(e)))
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{run, validate, AppState, Auth, Json};
+use crate::extract::{validate, AppState, Auth, Json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/users/{id}/handover").post(hand_over));
@@ -85,7 +85,8 @@ pub async fn hand_over(
     let b = body.into_inner();
     let from = id.into_inner();
     let request = HandoverRequest { to_user_id: b.to_user_id, client_ids: b.client_ids };
-    let done =
-        run(&state, move |app| crm_app::sales::handover::hand_over(app, &auth.0, from, request)).await?;
+    let done = auth
+        .run(&state, move |app, principal| crm_app::sales::handover::hand_over(app, principal, from, request))
+        .await?;
     Ok(HttpResponse::Ok().json(HandoverDto::from(done)))
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 use crate::routes::sales::scenarios::StageKindDto;
 
@@ -270,8 +270,11 @@ pub async fn list_interests(
         client_id: q.client_id,
         updated_since: q.updated_since,
     };
-    let page =
-        run(&state, move |app| crm_app::sales::interests::list_interests(app, &auth.0, filter, page)).await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::interests::list_interests(app, principal, filter, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<InterestDto>::of(page)))
 }
 
@@ -301,7 +304,9 @@ pub async fn create_interest(
         responsible_id: b.responsible_id,
         expected_close_on: b.expected_close_on,
     };
-    let v = run(&state, move |app| crm_app::sales::interests::create_interest(app, &auth.0, input)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::sales::interests::create_interest(app, principal, input))
+        .await?;
     let (id, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/interests/{id}"), &InterestDto::from(v), Some(version)))
 }
@@ -318,7 +323,9 @@ pub async fn get_interest(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::sales::interests::get_interest(app, &auth.0, id)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::sales::interests::get_interest(app, principal, id))
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &InterestDto::from(v), version))
 }
@@ -352,10 +359,11 @@ pub async fn update_interest(
         responsible_id: b.responsible_id,
         expected_close_on: b.expected_close_on,
     };
-    let v = run(&state, move |app| {
-        crm_app::sales::interests::update_interest(app, &auth.0, id, if_match.0, changes)
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::interests::update_interest(app, principal, id, if_match.0, changes)
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &InterestDto::from(v), version))
 }
@@ -435,7 +443,10 @@ pub async fn move_interest(
         next,
     };
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::sales::interests::move_interest(app, &auth.0, id, if_match.0, t))
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::interests::move_interest(app, principal, id, if_match.0, t)
+        })
         .await?;
     let version = v.version;
     Ok(versioned(&req, &InterestDto::from(v), version))
@@ -499,10 +510,11 @@ pub async fn decide_loss(
         }
     };
     let id = id.into_inner();
-    let v = run(&state, move |app| {
-        crm_app::sales::interests::decide_loss(app, &auth.0, id, if_match.0, decision, b.comment)
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::interests::decide_loss(app, principal, id, if_match.0, decision, b.comment)
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &InterestDto::from(v), version))
 }
@@ -539,8 +551,11 @@ pub async fn timeline(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
     let id = id.into_inner();
-    let page =
-        run(&state, move |app| crm_app::sales::interests::interest_timeline(app, &auth.0, id, page)).await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::interests::interest_timeline(app, principal, id, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::new(
         page.items
             .into_iter()

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 use crate::routes::double_option;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -148,7 +148,9 @@ pub async fn list_sales_plans(
         department_id: q.department_id,
         updated_since: q.updated_since,
     };
-    let found = run(&state, move |app| crm_app::sales::plans::list_plans(app, &auth.0, query, page)).await?;
+    let found = auth
+        .run(&state, move |app, principal| crm_app::sales::plans::list_plans(app, principal, query, page))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<SalesPlanDto>::of(found)))
 }
 
@@ -175,7 +177,9 @@ pub async fn create_sales_plan(
         currency: b.currency,
         note: b.note,
     };
-    let v = run(&state, move |app| crm_app::sales::plans::create_plan(app, &auth.0, input)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::sales::plans::create_plan(app, principal, input))
+        .await?;
     let (id, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/sales-plans/{id}"), &SalesPlanDto::from(v), Some(version)))
 }
@@ -192,7 +196,8 @@ pub async fn get_sales_plan(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::sales::plans::get_plan(app, &auth.0, id)).await?;
+    let v =
+        auth.run(&state, move |app, principal| crm_app::sales::plans::get_plan(app, principal, id)).await?;
     let version = v.version;
     Ok(versioned(&req, &SalesPlanDto::from(v), version))
 }
@@ -217,7 +222,10 @@ pub async fn update_sales_plan(
     let b = body.into_inner();
     let id = id.into_inner();
     let change = PlanChange { amount: b.amount, note: b.note };
-    let v = run(&state, move |app| crm_app::sales::plans::update_plan(app, &auth.0, id, if_match.0, change))
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::plans::update_plan(app, principal, id, if_match.0, change)
+        })
         .await?;
     let version = v.version;
     Ok(versioned(&req, &SalesPlanDto::from(v), version))
@@ -237,6 +245,9 @@ pub async fn delete_sales_plan(
     if_match: IfMatch,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    run(&state, move |app| crm_app::sales::plans::delete_plan(app, &auth.0, id, if_match.0)).await?;
+    auth.run(&state, move |app, principal| {
+        crm_app::sales::plans::delete_plan(app, principal, id, if_match.0)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::error::ApiError;
-use crate::extract::{created, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
+use crate::extract::{created, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/scenarios").get(list_scenarios).post(create_scenario))
@@ -234,8 +234,11 @@ pub async fn list_scenarios(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
     let since = query.updated_since;
-    let page =
-        run(&state, move |app| crm_app::sales::scenarios::list_scenarios(app, &auth.0, since, page)).await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::scenarios::list_scenarios(app, principal, since, page)
+        })
+        .await?;
     let next_cursor = Page::<ScenarioDto>::cursor_of(&page);
     Ok(HttpResponse::Ok().json(Page {
         items: page.items.into_iter().map(ScenarioDto::from_view).collect::<Result<_, _>>()?,
@@ -260,9 +263,11 @@ pub async fn create_scenario(
     validate(&*body)?;
     let b = body.into_inner();
     let def = b.definition.into_model()?;
-    let v =
-        run(&state, move |app| crm_app::sales::scenarios::create_scenario(app, &auth.0, b.id, &b.name, def))
-            .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::scenarios::create_scenario(app, principal, b.id, &b.name, def)
+        })
+        .await?;
     let (id, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/scenarios/{id}"), &ScenarioDto::from_view(v)?, Some(version)))
 }
@@ -279,7 +284,9 @@ pub async fn get_scenario(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::sales::scenarios::get_scenario(app, &auth.0, id)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::sales::scenarios::get_scenario(app, principal, id))
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &ScenarioDto::from_view(v)?, version))
 }
@@ -305,10 +312,11 @@ pub async fn replace_scenario(
     let b = body.into_inner();
     let def = b.definition.into_model()?;
     let id = id.into_inner();
-    let v = run(&state, move |app| {
-        crm_app::sales::scenarios::replace_scenario(app, &auth.0, id, if_match.0, &b.name, def)
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::scenarios::replace_scenario(app, principal, id, if_match.0, &b.name, def)
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &ScenarioDto::from_view(v)?, version))
 }
@@ -326,7 +334,11 @@ pub async fn copy_scenario(
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let (id, name) = (id.into_inner(), body.into_inner().name);
-    let v = run(&state, move |app| crm_app::sales::scenarios::copy_scenario(app, &auth.0, id, &name)).await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::scenarios::copy_scenario(app, principal, id, &name)
+        })
+        .await?;
     let (new_id, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/scenarios/{new_id}"), &ScenarioDto::from_view(v)?, Some(version)))
 }
@@ -401,10 +413,11 @@ pub async fn list_loss_reasons(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
     let (active, since) = (query.active, query.updated_since);
-    let page = run(&state, move |app| {
-        crm_app::sales::loss_reasons::list_loss_reasons(app, &auth.0, active, since, page)
-    })
-    .await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::loss_reasons::list_loss_reasons(app, principal, active, since, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<LossReasonDto>::of(page)))
 }
 
@@ -421,8 +434,11 @@ pub async fn create_loss_reason(
 ) -> Result<HttpResponse, ApiError> {
     validate(&*body)?;
     let name = body.into_inner().name;
-    let v =
-        run(&state, move |app| crm_app::sales::loss_reasons::create_loss_reason(app, &auth.0, &name)).await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::loss_reasons::create_loss_reason(app, principal, &name)
+        })
+        .await?;
     let (id, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/loss-reasons/{id}"), &LossReasonDto::from(v), Some(version)))
 }
@@ -443,17 +459,18 @@ pub async fn update_loss_reason(
     validate(&*body)?;
     let b = body.into_inner();
     let id = id.into_inner();
-    let v = run(&state, move |app| {
-        crm_app::sales::loss_reasons::update_loss_reason(
-            app,
-            &auth.0,
-            id,
-            if_match.0,
-            b.name.as_deref(),
-            b.active,
-        )
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::loss_reasons::update_loss_reason(
+                app,
+                principal,
+                id,
+                if_match.0,
+                b.name.as_deref(),
+                b.active,
+            )
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &LossReasonDto::from(v), version))
 }

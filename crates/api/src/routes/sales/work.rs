@@ -13,7 +13,7 @@ use validator::Validate;
 
 use crate::error::ApiError;
 use crate::extract::{
-    created, optional_json, run, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams,
+    created, optional_json, validate, versioned, AppState, Auth, IfMatch, Json, Page, PageParams,
 };
 use crate::routes::words::{InteractionStatusDto, TaskStatusDto};
 
@@ -153,8 +153,9 @@ pub async fn list_interactions(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
     let id = id.into_inner();
-    let page =
-        run(&state, move |app| crm_app::sales::work::list_interactions(app, &auth.0, id, page)).await?;
+    let page = auth
+        .run(&state, move |app, principal| crm_app::sales::work::list_interactions(app, principal, id, page))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<InteractionDto>::of(page)))
 }
 
@@ -178,7 +179,11 @@ pub async fn create_interaction(
         result: b.result,
     };
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::sales::work::create_interaction(app, &auth.0, id, input)).await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::work::create_interaction(app, principal, id, input)
+        })
+        .await?;
     let (iid, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/interactions/{iid}"), &InteractionDto::from(v), Some(version)))
 }
@@ -204,10 +209,11 @@ pub async fn update_interaction(
         kind: b.kind.map(|k| k.as_str().to_owned()),
     };
     let id = id.into_inner();
-    let v = run(&state, move |app| {
-        crm_app::sales::work::update_interaction(app, &auth.0, id, if_match.0, changes)
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::work::update_interaction(app, principal, id, if_match.0, changes)
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &InteractionDto::from(v), version))
 }
@@ -228,10 +234,11 @@ pub async fn complete_interaction(
     validate(&*body)?;
     let result = body.into_inner().result;
     let id = id.into_inner();
-    let v = run(&state, move |app| {
-        crm_app::sales::work::complete_interaction(app, &auth.0, id, if_match.0, &result)
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::work::complete_interaction(app, principal, id, if_match.0, &result)
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &InteractionDto::from(v), version))
 }
@@ -251,10 +258,11 @@ pub async fn cancel_interaction(
 ) -> Result<HttpResponse, ApiError> {
     let reason = optional_json::<ReasonRequest>(&body)?.reason;
     let id = id.into_inner();
-    let v = run(&state, move |app| {
-        crm_app::sales::work::cancel_interaction(app, &auth.0, id, if_match.0, reason)
-    })
-    .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::work::cancel_interaction(app, principal, id, if_match.0, reason)
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &InteractionDto::from(v), version))
 }
@@ -387,7 +395,9 @@ pub async fn list_tasks(
         interest_id: q.interest_id,
         updated_since: q.updated_since,
     };
-    let page = run(&state, move |app| crm_app::sales::work::list_tasks(app, &auth.0, filter, page)).await?;
+    let page = auth
+        .run(&state, move |app, principal| crm_app::sales::work::list_tasks(app, principal, filter, page))
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<TaskDto>::of(page)))
 }
 
@@ -409,7 +419,9 @@ pub async fn create_task(
         interest_id: b.interest_id,
         task_kind: b.task_kind,
     };
-    let v = run(&state, move |app| crm_app::sales::work::create_task_by_hand(app, &auth.0, input)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::sales::work::create_task_by_hand(app, principal, input))
+        .await?;
     let (id, version) = (v.id, v.version);
     Ok(created(format!("/api/v1/tasks/{id}"), &TaskDto::from(v), Some(version)))
 }
@@ -431,7 +443,10 @@ pub async fn update_task(
     let b = body.into_inner();
     let changes = TaskChanges { title: b.title, due_at: b.due_at, assignee_id: b.assignee_id };
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::sales::work::update_task(app, &auth.0, id, if_match.0, changes))
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::work::update_task(app, principal, id, if_match.0, changes)
+        })
         .await?;
     let version = v.version;
     Ok(versioned(&req, &TaskDto::from(v), version))
@@ -447,9 +462,11 @@ async fn finish(
     done: bool,
 ) -> Result<HttpResponse, ApiError> {
     let note = optional_json::<TaskNoteRequest>(&body)?.note;
-    let v =
-        run(&state, move |app| crm_app::sales::work::finish_task(app, &auth.0, id, if_match.0, done, note))
-            .await?;
+    let v = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::work::finish_task(app, principal, id, if_match.0, done, note)
+        })
+        .await?;
     let version = v.version;
     Ok(versioned(&req, &TaskDto::from(v), version))
 }
@@ -526,8 +543,11 @@ pub async fn list_notifications(
 ) -> Result<HttpResponse, ApiError> {
     let page = page.request()?;
     let unread = query.unread.unwrap_or(false);
-    let page =
-        run(&state, move |app| crm_app::sales::work::list_notifications(app, &auth.0, unread, page)).await?;
+    let page = auth
+        .run(&state, move |app, principal| {
+            crm_app::sales::work::list_notifications(app, principal, unread, page)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(Page::<NotificationDto>::of(page)))
 }
 
@@ -541,6 +561,8 @@ pub async fn read_notification(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let v = run(&state, move |app| crm_app::sales::work::read_notification(app, &auth.0, id)).await?;
+    let v = auth
+        .run(&state, move |app, principal| crm_app::sales::work::read_notification(app, principal, id))
+        .await?;
     Ok(HttpResponse::Ok().json(NotificationDto::from(v)))
 }

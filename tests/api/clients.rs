@@ -185,6 +185,22 @@ async fn duplicate_search_finds_each_reason_and_ranks_the_best_first() {
 }
 
 #[tokio::test]
+async fn a_name_is_found_by_its_rare_word_when_hundreds_of_names_share_the_other() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    // More clients share the word «Альфа» than the check weighs for one name.
+    for n in 0..501 {
+        client(&app, &admin, json!({"name": format!("Альфа {n:03}"), "kind": "company"})).await;
+    }
+    let target = client(&app, &admin, json!({"name": "Альфа Ромашка", "kind": "company"})).await;
+
+    let r = app.post("/api/v1/duplicates/search", Some(&admin), &json!({"name": "Альфа Ромашка"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(candidate_reasons(&r, &target["id"]), vec!["similar_name"], "{}", r.text);
+    assert_eq!(r.body["candidates"][0]["id"], target["id"], "the same name ranks first");
+}
+
+#[tokio::test]
 async fn history_shows_who_changed_what_from_what_to_what() {
     let app = spawn_app().await;
     let p = people(&app).await;

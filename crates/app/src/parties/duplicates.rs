@@ -138,6 +138,31 @@ pub(in crate::parties) fn owner_kind(raw: &str) -> Result<PartyKind, AppError> {
     PartyKind::parse(raw).ok_or_else(|| AppError::internal(format!("contact point owner kind {raw:?}")))
 }
 
+/// At most this many records are weighed for a similar name.
+const NAME_CANDIDATES: usize = 500;
+
+/// The records sharing a word with the name, rarest word first, at most
+/// `NAME_CANDIDATES` of them. A word that hundreds of names share ("строй",
+/// "торг") must not crowd out the one record that shares a rare word with
+/// this name: each word's owners are read (up to the cap, so the cost does
+/// not grow with the table) and the smaller sets are taken first.
+fn named_owners(conn: &mut DbConnection, tokens: &[String]) -> Result<Vec<(PartyKind, DbUuid)>, AppError> {
+    let mut by_token = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        by_token.push(q::owners_of_tokens(conn, std::slice::from_ref(token), NAME_CANDIDATES as i64)?);
+    }
+    by_token.sort_by_key(Vec::len);
+    let mut named: Vec<(PartyKind, DbUuid)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for t in by_token.into_iter().flatten() {
+        let owner = (owner_kind(&t.owner_kind)?, t.owner_id);
+        if named.len() < NAME_CANDIDATES && seen.insert(owner) {
+            named.push(owner);
+        }
+    }
+    Ok(named)
+}
+
 pub(in crate::parties) fn find_candidates_unmasked(
     conn: &mut DbConnection,
     name: Option<&str>,
@@ -172,12 +197,7 @@ pub(in crate::parties) fn find_candidates_unmasked(
     }
     let key = name.map(name_key).unwrap_or_default();
     let tokens = name_tokens(&key);
-    let mut named: Vec<(PartyKind, DbUuid)> = Vec::new();
-    if !tokens.is_empty() {
-        for t in q::owners_of_tokens(conn, &tokens, 500)? {
-            named.push((owner_kind(&t.owner_kind)?, t.owner_id));
-        }
-    }
+    let named = named_owners(conn, &tokens)?;
     let client_ids: Vec<DbUuid> = reasons
         .keys()
         .chain(named.iter())

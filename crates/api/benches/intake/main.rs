@@ -15,6 +15,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::panic)]
 
+mod board;
 mod ceiling;
 mod load;
 mod sale;
@@ -33,6 +34,8 @@ use load::Stats;
 use server::Server;
 
 const CLIENTS: usize = 8;
+/// Interests in the database when a manager's board is timed (the size).
+const BOARD_INTERESTS: usize = 100_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
@@ -50,6 +53,8 @@ struct Run {
     me: (Stats, Stats),
     /// The whole typical sale, one request at a time.
     sale: sale::Figures,
+    /// A manager's board among 100,000 interests.
+    board: board::Figures,
     /// List pages at the small size and at the large one.
     lists: (scale::AtSize, scale::AtSize),
 }
@@ -171,6 +176,9 @@ async fn measure(backend: Backend, duration: Duration, large: usize) -> Run {
     let sale_fixture = sale::Fixture::new(&http, &base, &token).await;
     let sale = sale_fixture.measure(&http, &base).await;
 
+    // A manager's board among 100,000 interests.
+    let board = board::measure(&http, &base, &token, &url, backend, BOARD_INTERESTS).await;
+
     // List pages at 10,000 clients and at `large`, all held by one manager.
     let mut fixture = scale::Fixture::new(&http, &base, &token, &url, backend).await;
     fixture.grow_to(10_000);
@@ -193,6 +201,7 @@ async fn measure(backend: Backend, duration: Duration, large: usize) -> Run {
         intake: (intake_http, intake_ceiling),
         me: (me_http, me_ceiling),
         sale,
+        board,
         lists: (small, big),
     }
 }
@@ -260,6 +269,19 @@ fn report(runs: &[Run]) {
             ms(s.payment_move.pct_ms(0.99))
         );
     }
+    println!("\n| backend | a manager's board over HTTP (one request at a time) | p50 | p99 |");
+    println!("|---|---|---|---|");
+    for r in runs {
+        let b = &r.board;
+        println!(
+            "| {} | `GET /board?responsible=me&limit=50`: {} of {} interests | {} | {} |",
+            name(r.backend),
+            b.own,
+            b.interests,
+            ms(b.board.pct_ms(0.5)),
+            ms(b.board.pct_ms(0.99))
+        );
+    }
     println!("\n| backend | list page (50 of one manager's clients, one request at a time) | p50 / p99 at the small size | p50 / p99 at the large size | growth of p50 |");
     println!("|---|---|---|---|---|");
     for r in runs {
@@ -268,6 +290,8 @@ fn report(runs: &[Run]) {
             ("manager: `GET /clients?limit=50`", &small.manager_page, &big.manager_page),
             ("admin: `GET /clients?limit=50`", &small.admin_page, &big.admin_page),
             ("admin, sync: `…&updated_since=…`", &small.sync_page, &big.sync_page),
+            ("manager: `POST /duplicates/search` by name", &small.search, &big.search),
+            ("manager: `POST /clients` with its duplicate check", &small.create, &big.create),
         ] {
             println!(
                 "| {} | {what} | {} / {} at {} | {} / {} at {} | {:.2}× |",
@@ -301,11 +325,17 @@ fn report(runs: &[Run]) {
             format!("the typical sale under {sale_goal:.0} ms of request time (p50)"),
             r.sale.sale.pct_ms(0.5).unwrap_or(f64::MAX) < sale_goal,
         ));
+        goals.push((
+            format!("a manager's board among {} interests: p99 < 25 ms", r.board.interests),
+            r.board.board.pct_ms(0.99).unwrap_or(f64::MAX) < 25.0,
+        ));
         let (small, big) = &r.lists;
         for (what, a, b) in [
             ("a manager's list page", &small.manager_page, &big.manager_page),
             ("an admin's list page", &small.admin_page, &big.admin_page),
             ("a sync page", &small.sync_page, &big.sync_page),
+            ("a duplicate search", &small.search, &big.search),
+            ("creating a client", &small.create, &big.create),
         ] {
             goals.push((
                 format!("{what} at {} rows within 1.5× of {} rows", big.rows, small.rows),

@@ -24,6 +24,10 @@ pub struct AtSize {
     pub manager_page: Stats,
     pub admin_page: Stats,
     pub sync_page: Stats,
+    /// `POST /duplicates/search` by a name that shares its common word with every copy.
+    pub search: Stats,
+    /// `POST /clients` with its duplicate check (a new phone, a name like the others).
+    pub create: Stats,
 }
 
 /// The manager, their template client, and where to write copies.
@@ -116,7 +120,30 @@ impl Fixture {
         if self.backend == Backend::Postgres {
             diesel::sql_query("ANALYZE clients").execute(&mut conn).unwrap();
         }
-        println!("  {add} clients added in {:.1} s", started.elapsed().as_secs_f64());
+        // The copies' name tokens, as the store keeps them for the
+        // duplicate check: the number, then the word every copy shares
+        // (the check reads at most 500 owners of a token).
+        let id = match self.backend {
+            Backend::Sqlite => {
+                "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2)) || '-' \
+                 || hex(randomblob(2)) || '-' || hex(randomblob(6)))"
+            }
+            Backend::Postgres => "gen_random_uuid()",
+        };
+        for token in ["substr(c.name_key, 8)", "'клиент'"] {
+            let sql = format!(
+                "INSERT INTO name_tokens (id, owner_kind, owner_id, token) \
+                 SELECT {id}, 'client', c.id, {token} FROM clients c \
+                 WHERE c.name_key LIKE 'клиент %' \
+                 AND NOT EXISTS (SELECT 1 FROM name_tokens t \
+                 WHERE t.owner_kind = 'client' AND t.owner_id = c.id AND t.token = 'клиент')"
+            );
+            diesel::sql_query(sql).execute(&mut conn).unwrap();
+        }
+        if self.backend == Backend::Postgres {
+            diesel::sql_query("ANALYZE name_tokens").execute(&mut conn).unwrap();
+        }
+        println!("  {add} clients and their name tokens added in {:.1} s", started.elapsed().as_secs_f64());
         self.rows = rows;
     }
 
@@ -127,7 +154,21 @@ impl Fixture {
         let admin_page = timed(http, &format!("{base}/api/v1/clients?limit=50"), &self.admin_token, 50).await;
         let sync = format!("{base}/api/v1/clients?limit=50&updated_since=2000-01-01T00:00:00Z");
         let sync_page = timed(http, &sync, &self.admin_token, 50).await;
-        AtSize { rows: self.rows, manager_page, admin_page, sync_page }
+        let search = posted(
+            http,
+            &format!("{base}/api/v1/duplicates/search"),
+            &self.manager_token,
+            |i| json!({"name": format!("Клиент {}", 4_242 + i)}),
+        )
+        .await;
+        // New names and phones at each size, so no create is refused as a duplicate.
+        let offset = self.rows;
+        let create = posted(http, &format!("{base}/api/v1/clients"), &self.manager_token, |i| {
+            json!({"name": format!("Клиент {}", 5_000_000 + offset + i), "kind": "company",
+                "phones": [format!("+7903{:07}", offset + i)]})
+        })
+        .await;
+        AtSize { rows: self.rows, manager_page, admin_page, sync_page, search, create }
     }
 }
 
@@ -148,6 +189,30 @@ async fn timed(http: &reqwest::Client, url: &str, token: &str, page: usize) -> S
     for _ in 0..SAMPLES {
         let s = Instant::now();
         get().await;
+        latencies.push(s.elapsed());
+    }
+    Stats::from_latencies(latencies, started.elapsed())
+}
+
+/// `SAMPLES` POSTs of the bodies `body(i)` makes, one after another (after a
+/// few to warm up); each must succeed.
+async fn posted(http: &reqwest::Client, url: &str, token: &str, body: impl Fn(usize) -> Value) -> Stats {
+    let post = |i: usize| {
+        let req = http.post(url).bearer_auth(token).json(&body(i));
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            assert!(status.is_success(), "{url}: {status} {}", res.text().await.unwrap());
+        }
+    };
+    for i in 0..10 {
+        post(i).await;
+    }
+    let started = Instant::now();
+    let mut latencies = Vec::with_capacity(SAMPLES);
+    for i in 10..10 + SAMPLES {
+        let s = Instant::now();
+        post(i).await;
         latencies.push(s.elapsed());
     }
     Stats::from_latencies(latencies, started.elapsed())

@@ -289,6 +289,7 @@ fn report(runs: &[Run]) {
         for (what, a, b) in [
             ("manager: `GET /clients?limit=50`", &small.manager_page, &big.manager_page),
             ("admin: `GET /clients?limit=50`", &small.admin_page, &big.admin_page),
+            ("head of a department of three: `GET /clients?limit=50`", &small.head_page, &big.head_page),
             ("admin, sync: `…&updated_since=…`", &small.sync_page, &big.sync_page),
             ("manager: `POST /duplicates/search` by name", &small.search, &big.search),
             ("manager: `POST /clients` with its duplicate check", &small.create, &big.create),
@@ -333,6 +334,7 @@ fn report(runs: &[Run]) {
         for (what, a, b) in [
             ("a manager's list page", &small.manager_page, &big.manager_page),
             ("an admin's list page", &small.admin_page, &big.admin_page),
+            ("a head's list page", &small.head_page, &big.head_page),
             ("a sync page", &small.sync_page, &big.sync_page),
             ("a duplicate search", &small.search, &big.search),
             ("creating a client", &small.create, &big.create),

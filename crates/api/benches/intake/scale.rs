@@ -23,6 +23,8 @@ pub struct AtSize {
     pub rows: usize,
     pub manager_page: Stats,
     pub admin_page: Stats,
+    /// The head of the manager's department (three people in it).
+    pub head_page: Stats,
     pub sync_page: Stats,
     /// `POST /duplicates/search` by a name that shares its common word with every copy.
     pub search: Stats,
@@ -33,6 +35,7 @@ pub struct AtSize {
 /// The manager, their template client, and where to write copies.
 pub struct Fixture {
     pub manager_token: String,
+    pub head_token: String,
     pub admin_token: String,
     template_id: String,
     url: String,
@@ -50,14 +53,39 @@ impl Fixture {
         backend: Backend,
     ) -> Self {
         let password = "bench-manager-password";
-        crate::post(
+        // A department of a head and two managers; one manager holds every client.
+        let head = crate::post(
             http,
             base,
             "/api/v1/users",
             Some(admin_token),
-            json!({"email": "manager@bench.crm", "name": "Мария Менеджер", "role": "manager", "password": password}),
+            json!({"email": "head@bench.crm", "name": "Галина Глава", "role": "head", "password": password}),
         )
         .await;
+        let department = crate::post(
+            http,
+            base,
+            "/api/v1/departments",
+            Some(admin_token),
+            json!({"name": "Отдел продаж", "head_id": head["id"]}),
+        )
+        .await;
+        for (email, name) in [("manager@bench.crm", "Мария Менеджер"), ("second@bench.crm", "Сергей Второй")]
+        {
+            crate::post(
+                http,
+                base,
+                "/api/v1/users",
+                Some(admin_token),
+                json!({"email": email, "name": name, "role": "manager", "password": password,
+                    "department_id": department["id"]}),
+            )
+            .await;
+        }
+        let login = |email: &'static str| {
+            crate::post(http, base, "/api/v1/auth/login", None, json!({"email": email, "password": password}))
+        };
+        let head_token = login("head@bench.crm").await["access_token"].as_str().unwrap().to_owned();
         let tokens = crate::post(
             http,
             base,
@@ -77,6 +105,7 @@ impl Fixture {
         .await;
         Fixture {
             manager_token,
+            head_token,
             admin_token: admin_token.to_owned(),
             template_id: client["id"].as_str().unwrap().to_owned(),
             url: url.to_owned(),
@@ -152,6 +181,7 @@ impl Fixture {
         let manager_page =
             timed(http, &format!("{base}/api/v1/clients?limit=50"), &self.manager_token, 50).await;
         let admin_page = timed(http, &format!("{base}/api/v1/clients?limit=50"), &self.admin_token, 50).await;
+        let head_page = timed(http, &format!("{base}/api/v1/clients?limit=50"), &self.head_token, 50).await;
         let sync = format!("{base}/api/v1/clients?limit=50&updated_since=2000-01-01T00:00:00Z");
         let sync_page = timed(http, &sync, &self.admin_token, 50).await;
         let search = posted(
@@ -168,7 +198,7 @@ impl Fixture {
                 "phones": [format!("+7903{:07}", offset + i)]})
         })
         .await;
-        AtSize { rows: self.rows, manager_page, admin_page, sync_page, search, create }
+        AtSize { rows: self.rows, manager_page, admin_page, head_page, sync_page, search, create }
     }
 }
 

@@ -102,7 +102,10 @@ pub fn contacts_born_on(
     q.order(contacts::id.asc()).select((ContactRow::as_select(), Option::<ClientRow>::as_select())).load(conn)
 }
 
-/// Records a reminder for (`kind`, `subject`, `year`); false when it was given before.
+/// Records a reminder for (`kind`, `subject`, `year`); false when it was
+/// given before. One insert that skips a row already there, so two
+/// instances running the job at once cannot both announce a date, and the
+/// second does not fail on the key either.
 pub fn remember_reminder(
     conn: &mut DbConnection,
     kind: &str,
@@ -110,22 +113,20 @@ pub fn remember_reminder(
     year: i32,
     now: chrono::NaiveDateTime,
 ) -> QueryResult<bool> {
-    let seen = date_reminders::table
-        .filter(date_reminders::kind.eq(kind))
-        .filter(date_reminders::subject_id.eq(subject))
-        .filter(date_reminders::year.eq(year))
-        .count()
-        .get_result::<i64>(conn)?;
-    if seen > 0 {
-        return Ok(false);
-    }
-    diesel::insert_into(date_reminders::table)
-        .values((
-            date_reminders::kind.eq(kind),
-            date_reminders::subject_id.eq(subject),
-            date_reminders::year.eq(year),
-            date_reminders::reminded_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(true)
+    let q = || {
+        diesel::insert_into(date_reminders::table)
+            .values((
+                date_reminders::kind.eq(kind),
+                date_reminders::subject_id.eq(subject),
+                date_reminders::year.eq(year),
+                date_reminders::reminded_at.eq(now),
+            ))
+            .on_conflict((date_reminders::kind, date_reminders::subject_id, date_reminders::year))
+            .do_nothing()
+    };
+    let n = match conn {
+        DbConnection::Pg(pg) => q().execute(pg)?,
+        DbConnection::Sqlite(c) => q().execute(c)?,
+    };
+    Ok(n == 1)
 }

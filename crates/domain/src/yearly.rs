@@ -50,10 +50,6 @@ impl YearlyDate {
         Self { month: date.month(), day: date.day(), year: Some(date.year()) }
     }
 
-    pub fn year(&self) -> Option<i32> {
-        self.year
-    }
-
     /// `MM-DD`: what the yearly lookups index.
     pub fn month_day(&self) -> String {
         format!("{:02}-{:02}", self.month, self.day)

@@ -374,3 +374,61 @@ async fn sqlite_numbers_an_event_from_one_index_entry() {
         "{subquery}: {details:?}"
     );
 }
+
+/// diesel prepares each statement once per connection, and after a few runs
+/// PostgreSQL keeps one generic plan for it, made with the statistics of that
+/// moment. On a fresh database those say the tables are empty, so a lookup
+/// that can pick the wrong index then picks it, and reads every row of the
+/// table on each request until autovacuum next analyses it. Planned on an
+/// empty database, the intake's lookups must each still reach their rows
+/// through an index that holds all their equalities.
+#[tokio::test]
+async fn the_intakes_lookups_keep_their_index_when_planned_on_an_empty_database() {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let Some(admin_url) = std::env::var("CRM_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
+        eprintln!("the_intakes_lookups_keep_their_index_when_planned_on_an_empty_database: needs PostgreSQL; set CRM_TEST_DATABASE_URL (.ci/run does)");
+        return;
+    };
+    let pg = TestDb::postgres(&admin_url);
+    let (pool, _) = crm_app::open_database(pg.url(), 1, std::time::Duration::from_secs(5)).unwrap();
+    let mut conn = pool.get().unwrap();
+    // What PostgreSQL would settle on after the first few runs, at once.
+    diesel::sql_query("SET plan_cache_mode = force_generic_plan").execute(&mut *conn).unwrap();
+    // Each lookup once, through the store, so that diesel prepares it here.
+    use crm_store::queries::{clients, leads, outbox};
+    assert!(leads::find_by_external(&mut conn, "manual", "x").unwrap().is_none());
+    assert!(leads::open_thread(&mut conn, "telegram", "1:2").unwrap().is_none());
+    assert!(clients::owners_of_point(&mut conn, "phone", "+79160000001").unwrap().is_empty());
+    let nobody = crm_domain::new_id();
+    assert!(outbox::last_rendered(&mut conn, "lead", nobody.into()).unwrap().is_none());
+    let mut plan = |statement_like: &str, args: &str| -> String {
+        let names: Vec<Name> = diesel::sql_query(format!(
+            "SELECT name::text FROM pg_prepared_statements WHERE statement LIKE '{statement_like}'"
+        ))
+        .load(&mut *conn)
+        .unwrap();
+        assert_eq!(names.len(), 1, "one prepared statement like {statement_like}");
+        let lines: Vec<Line> =
+            diesel::sql_query(format!("EXPLAIN EXECUTE {}({args})", names[0].name)).load(&mut *conn).unwrap();
+        lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
+    };
+    let dedupe = plan("%FROM \"leads\" WHERE%\"external_id\" = $2%", "'manual', 'x', 1");
+    assert!(dedupe.contains("leads_channel_external_idx") && !dedupe.contains("Filter"), "{dedupe}");
+    let thread = plan("%FROM \"leads\" WHERE%\"thread_key\" = $2%", "'telegram', '1:2', 'new', 1");
+    assert!(thread.contains("leads_thread_idx") && !thread.contains("Filter"), "{thread}");
+    let phone = plan("%FROM \"contact_points\" WHERE%", "'phone', '+79160000001'");
+    assert!(phone.contains("contact_points_value_idx") && phone.contains("value = $2"), "{phone}");
+    assert!(!phone.contains("Filter"), "{phone}");
+    let previous =
+        plan("%FROM \"outbox_events\" WHERE%\"entity_id\" = $2%", &format!("'lead', '{nobody}', 1"));
+    assert!(previous.contains("outbox_events_entity_feed_idx"), "{previous}");
+}

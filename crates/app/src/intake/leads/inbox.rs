@@ -154,7 +154,7 @@ pub(crate) fn intake_in(
     let mut contact_id = None;
     for (kind, value) in [("phone", &phone), ("email", &email)] {
         let Some(value) = value else { continue };
-        for hit in cq::owners_of_points(conn, kind, std::slice::from_ref(value))? {
+        for hit in cq::owners_of_point(conn, kind, value)? {
             if hit.owner_kind == "contact" && contact_id.is_none() {
                 contact_id = Some(hit.owner_id);
                 if client_id.is_none() {

@@ -49,7 +49,7 @@ pub fn call(app: &App, actor: &Principal, e: CallEvent, raw_payload: String) -> 
             }
             let caller = Phone::parse(&e.from).ok();
             let known = match &caller {
-                Some(ph) => !cq::owners_of_points(conn, "phone", &[ph.as_str().to_owned()])?.is_empty(),
+                Some(ph) => !cq::owners_of_point(conn, "phone", ph.as_str())?.is_empty(),
                 None => false,
             };
             if known && status == Some(CallStatus::Answered) {

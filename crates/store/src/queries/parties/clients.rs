@@ -155,6 +155,21 @@ pub fn owners_of_points(
         .load(conn)
 }
 
+/// The owners of one phone or e-mail. An equality, not `= ANY`: a plan
+/// PostgreSQL caches while the table is still empty then matches both
+/// columns in the index rather than the kind alone.
+pub fn owners_of_point(
+    conn: &mut DbConnection,
+    kind: &str,
+    value: &str,
+) -> QueryResult<Vec<ContactPointRow>> {
+    contact_points::table
+        .filter(contact_points::kind.eq(kind))
+        .filter(contact_points::value.eq(value))
+        .select(ContactPointRow::as_select())
+        .load(conn)
+}
+
 pub fn replace_tokens(
     conn: &mut DbConnection,
     owner_kind: &str,

@@ -108,6 +108,39 @@ impl EventType {
         })
     }
 
+    /// Whether this event brings an entity of `entity_type` into being, so
+    /// that none of that entity's events can come before it (the feed then
+    /// need not look for one). `related_document.recorded` is written on
+    /// the order, which existed before it, and so does not count.
+    pub fn begins(self, entity_type: &str) -> bool {
+        use EventType::*;
+        let creates = matches!(
+            self,
+            UserCreated
+                | DepartmentCreated
+                | ApiKeyCreated
+                | ScenarioCreated
+                | LossReasonCreated
+                | ChannelCreated
+                | LeadReceived
+                | ClientCreated
+                | ContactCreated
+                | InterestCreated
+                | TaskCreated
+                | InteractionCreated
+                | ProductCreated
+                | AgreementCreated
+                | QuoteCreated
+                | OrderCreated
+                | PaymentRegistered
+                | ShipmentCreated
+                | SalesPlanCreated
+                | AbsencePlanned
+                | ClientDateAdded
+        );
+        creates && self.as_str().split_once('.').is_some_and(|(entity, _)| entity == entity_type)
+    }
+
     /// Whether a change can write this event (tombstones and webhook tests
     /// are made for one reader, never stored).
     pub fn is_stored(self) -> bool {
@@ -118,6 +151,27 @@ impl EventType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_entitys_own_first_event_begins_it() {
+        assert!(EventType::LeadReceived.begins("lead"));
+        assert!(EventType::PaymentRegistered.begins("payment"));
+        assert!(EventType::ClientDateAdded.begins("client_date"));
+        // Named for another entity than the one it is written on.
+        assert!(!EventType::LeadReceived.begins("client"));
+        assert!(!EventType::RelatedDocumentRecorded.begins("order"));
+        assert!(!EventType::RelatedDocumentRecorded.begins("related_document"));
+        // Later events of an entity.
+        assert!(!EventType::LeadAccepted.begins("lead"));
+        assert!(!EventType::InterestUpdated.begins("interest"));
+        assert!(!EventType::OrganizationUpdated.begins("organization"));
+        // Every `*.created` begins its entity.
+        for kind in EventType::ALL {
+            if let Some(entity) = kind.as_str().strip_suffix(".created") {
+                assert!(kind.begins(entity), "{kind}");
+            }
+        }
+    }
 
     #[test]
     fn every_entity_that_can_leave_a_view_has_its_tombstone_in_the_catalogue() {

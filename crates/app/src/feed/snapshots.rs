@@ -101,8 +101,22 @@ pub(crate) fn render_pending(
             loaded.insert(key.clone(), rendered);
         }
         let Some((data, audience)) = loaded.get(&key) else { continue };
+        let begins = crm_domain::events::EventType::parse(&event.kind)
+            .is_some_and(|kind| kind.begins(&event.entity_type));
         let (prev_data, prev_audience) = match previous.remove(&key) {
             Some(p) => p,
+            // The entity came into being in this transaction: there is no
+            // earlier event to read (the tests' debug build checks it).
+            None if begins => {
+                debug_assert!(
+                    crm_store::queries::outbox::last_rendered(conn, &event.entity_type, event.entity_id)?
+                        .is_none(),
+                    "{} written on a {} that already had events",
+                    event.kind,
+                    event.entity_type
+                );
+                (None, None)
+            }
             None => {
                 match crm_store::queries::outbox::last_rendered(conn, &event.entity_type, event.entity_id)? {
                     Some((d, a)) => {

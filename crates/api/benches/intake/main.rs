@@ -51,6 +51,9 @@ struct Run {
     peak_rss: f64,
     intake: (Stats, Stats),
     me: (Stats, Stats),
+    /// `GET /healthz` under the same load: no credential, no database, a
+    /// fixed answer — the most any request can get over HTTP here.
+    floor: Stats,
     /// The whole typical sale, one request at a time.
     sale: sale::Figures,
     /// A manager's board among 100,000 interests.
@@ -172,6 +175,14 @@ async fn measure(backend: Backend, duration: Duration, large: usize) -> Run {
         Backend::Postgres => ceiling::pgbench(&url, &ceiling::pgbench_me_script(&me), CLIENTS, duration),
     };
 
+    // What HTTP alone allows on this machine: a request that does nothing.
+    let (c, b) = (http.clone(), base.clone());
+    let floor = load::http(CLIENTS, duration, move |_, _| {
+        let req = c.get(format!("{b}/healthz"));
+        async move { req.send().await.unwrap().status() }
+    })
+    .await;
+
     // The typical sale, lead to won, on the same database.
     let sale_fixture = sale::Fixture::new(&http, &base, &token).await;
     let sale = sale_fixture.measure(&http, &base).await;
@@ -200,6 +211,7 @@ async fn measure(backend: Backend, duration: Duration, large: usize) -> Run {
         peak_rss,
         intake: (intake_http, intake_ceiling),
         me: (me_http, me_ceiling),
+        floor,
         sale,
         board,
         lists: (small, big),
@@ -244,6 +256,12 @@ fn report(runs: &[Run]) {
                 http.per_sec() / ceiling.per_sec()
             );
         }
+        println!(
+            "| {name} | GET /healthz (no credential, no database: HTTP alone) | {:.0} req/s | {} | {} | | |",
+            r.floor.per_sec(),
+            ms(r.floor.pct_ms(0.5)),
+            ms(r.floor.pct_ms(0.99))
+        );
         println!(
             "| {name} | server process | start to ready {:.0} ms | idle {:.1} MiB | peak under load {:.1} MiB | | |",
             r.start_to_ready.as_secs_f64() * 1000.0,
@@ -350,6 +368,17 @@ fn report(runs: &[Run]) {
         }
         for (goal, met) in goals {
             println!("- {name}: {goal}: {}", if met { "met" } else { "NOT met" });
+        }
+        // A ratio goal that asks for more requests a second than a request
+        // doing nothing at all gets cannot be met by any server code.
+        for (what, pair, goal) in [("lead intake", &r.intake, intake_goal), ("GET /me", &r.me, me_goal)] {
+            let needed = goal * pair.1.per_sec();
+            if needed > r.floor.per_sec() {
+                println!(
+                    "  {name}: {what} ≥ {goal:.2} needs {needed:.0} req/s, more than GET /healthz's {:.0}: out of reach over HTTP on this machine",
+                    r.floor.per_sec()
+                );
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::schema::*;
 use crate::types::{DbUuid, DbWord};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = products, treat_none_as_null = true)]
+#[diesel(table_name = products, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ProductRow {
     pub id: DbUuid,
     pub sku: String,
@@ -28,7 +28,7 @@ pub struct ProductRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = organization_settings, treat_none_as_null = true)]
+#[diesel(table_name = organization_settings, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct OrganizationRow {
     pub id: i32,
     pub name: String,
@@ -44,7 +44,7 @@ pub struct OrganizationRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = orders, treat_none_as_null = true)]
+#[diesel(table_name = orders, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct OrderRow {
     pub id: DbUuid,
     pub number: String,
@@ -66,7 +66,7 @@ pub struct OrderRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = order_lines, treat_none_as_null = true)]
+#[diesel(table_name = order_lines, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct OrderLineRow {
     pub id: DbUuid,
     pub order_id: DbUuid,
@@ -86,7 +86,7 @@ pub struct OrderLineRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = payments, treat_none_as_null = true)]
+#[diesel(table_name = payments, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct PaymentRow {
     pub id: DbUuid,
     pub order_id: DbUuid,
@@ -104,7 +104,7 @@ pub struct PaymentRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = shipments, treat_none_as_null = true)]
+#[diesel(table_name = shipments, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ShipmentRow {
     pub id: DbUuid,
     pub number: String,
@@ -120,7 +120,7 @@ pub struct ShipmentRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = shipment_lines)]
+#[diesel(table_name = shipment_lines, treat_none_as_default_value = false)]
 pub struct ShipmentLineRow {
     pub id: DbUuid,
     pub shipment_id: DbUuid,
@@ -129,7 +129,7 @@ pub struct ShipmentLineRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = quotes, treat_none_as_null = true)]
+#[diesel(table_name = quotes, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct QuoteRow {
     pub id: DbUuid,
     pub number: String,
@@ -147,7 +147,7 @@ pub struct QuoteRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = quote_variants)]
+#[diesel(table_name = quote_variants, treat_none_as_default_value = false)]
 pub struct QuoteVariantRow {
     pub id: DbUuid,
     pub quote_id: DbUuid,
@@ -159,7 +159,7 @@ pub struct QuoteVariantRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = quote_lines)]
+#[diesel(table_name = quote_lines, treat_none_as_default_value = false)]
 pub struct QuoteLineRow {
     pub id: DbUuid,
     pub variant_id: DbUuid,
@@ -177,7 +177,7 @@ pub struct QuoteLineRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = agreements, treat_none_as_null = true)]
+#[diesel(table_name = agreements, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct AgreementRow {
     pub id: DbUuid,
     pub number: String,
@@ -195,7 +195,7 @@ pub struct AgreementRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = order_instalments, treat_none_as_null = true)]
+#[diesel(table_name = order_instalments, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct InstalmentRow {
     pub id: DbUuid,
     pub order_id: DbUuid,
@@ -209,7 +209,7 @@ pub struct InstalmentRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = invoice_sendings, treat_none_as_null = true)]
+#[diesel(table_name = invoice_sendings, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct InvoiceSendingRow {
     pub id: DbUuid,
     pub order_id: DbUuid,
@@ -226,7 +226,7 @@ pub struct InvoiceSendingRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = related_documents, treat_none_as_null = true)]
+#[diesel(table_name = related_documents, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct RelatedDocumentRow {
     pub id: DbUuid,
     pub order_id: DbUuid,

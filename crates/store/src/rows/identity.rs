@@ -20,7 +20,7 @@ pub struct DepartmentRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = departments)]
+#[diesel(table_name = departments, treat_none_as_default_value = false)]
 pub struct DepartmentInsertForm {
     pub id: DbUuid,
     pub name: String,
@@ -61,7 +61,7 @@ pub struct UserRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct UserInsertForm {
     pub id: DbUuid,
     pub email: String,
@@ -93,7 +93,7 @@ pub struct UserUpdateForm {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub struct SessionRow {
     pub id: DbUuid,
     pub user_id: DbUuid,
@@ -103,7 +103,7 @@ pub struct SessionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = refresh_tokens)]
+#[diesel(table_name = refresh_tokens, treat_none_as_default_value = false)]
 pub struct RefreshTokenRow {
     pub id: DbUuid,
     pub session_id: DbUuid,
@@ -114,7 +114,7 @@ pub struct RefreshTokenRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = api_keys)]
+#[diesel(table_name = api_keys, treat_none_as_default_value = false)]
 pub struct ApiKeyRow {
     pub id: DbUuid,
     pub name: String,
@@ -129,7 +129,7 @@ pub struct ApiKeyRow {
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = login_attempts)]
+#[diesel(table_name = login_attempts, treat_none_as_default_value = false)]
 pub struct LoginAttemptInsertForm {
     pub id: DbUuid,
     pub email: String,
@@ -140,7 +140,7 @@ pub struct LoginAttemptInsertForm {
 
 /// A user's calendar feed: the SHA-256 of its token.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = calendar_feeds)]
+#[diesel(table_name = calendar_feeds, treat_none_as_default_value = false)]
 pub struct CalendarFeedRow {
     pub user_id: DbUuid,
     pub token_hash: String,
@@ -149,7 +149,7 @@ pub struct CalendarFeedRow {
 
 /// A user's absence with their deputy; `state`: `planned`, `running`, `ended` or `cancelled`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = absences, treat_none_as_null = true)]
+#[diesel(table_name = absences, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct AbsenceRow {
     pub id: DbUuid,
     pub user_id: DbUuid,

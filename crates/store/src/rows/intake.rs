@@ -8,7 +8,7 @@ use crate::schema::*;
 use crate::types::{DbUuid, DbWord};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = leads, treat_none_as_null = true)]
+#[diesel(table_name = leads, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct LeadRow {
     pub id: DbUuid,
     pub channel: String,
@@ -39,7 +39,7 @@ pub struct LeadRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = channels, treat_none_as_null = true)]
+#[diesel(table_name = channels, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ChannelRow {
     pub id: DbUuid,
     pub kind: String,

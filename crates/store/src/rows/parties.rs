@@ -8,7 +8,7 @@ use crate::schema::*;
 use crate::types::{DbUuid, DbWord};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = clients, treat_none_as_null = true)]
+#[diesel(table_name = clients, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ClientRow {
     pub id: DbUuid,
     pub name: String,
@@ -27,7 +27,7 @@ pub struct ClientRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = contacts, treat_none_as_null = true)]
+#[diesel(table_name = contacts, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ContactRow {
     pub id: DbUuid,
     pub client_id: Option<DbUuid>,
@@ -48,7 +48,7 @@ pub struct ContactRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = contact_points)]
+#[diesel(table_name = contact_points, treat_none_as_default_value = false)]
 pub struct ContactPointRow {
     pub id: DbUuid,
     pub owner_kind: String,
@@ -58,7 +58,7 @@ pub struct ContactPointRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = name_tokens)]
+#[diesel(table_name = name_tokens, treat_none_as_default_value = false)]
 pub struct NameTokenRow {
     pub id: DbUuid,
     pub owner_kind: String,
@@ -67,7 +67,7 @@ pub struct NameTokenRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = entity_history)]
+#[diesel(table_name = entity_history, treat_none_as_default_value = false)]
 pub struct HistoryRow {
     pub id: DbUuid,
     pub entity_type: String,
@@ -82,7 +82,7 @@ pub struct HistoryRow {
 
 /// A client's important date, with its title; it comes round every year.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = client_dates)]
+#[diesel(table_name = client_dates, treat_none_as_default_value = false)]
 pub struct ClientDateRow {
     pub id: DbUuid,
     pub client_id: DbUuid,

@@ -8,7 +8,7 @@ use crate::schema::*;
 use crate::types::{DbUuid, DbWord};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = outbox_events)]
+#[diesel(table_name = outbox_events, treat_none_as_default_value = false)]
 pub struct OutboxEventRow {
     pub id: DbUuid,
     pub kind: String,
@@ -43,7 +43,7 @@ pub struct FeedEventRow {
 
 /// What rendering fills in on an event written in the current transaction.
 #[derive(Debug, Clone, AsChangeset, Insertable)]
-#[diesel(table_name = outbox_events, treat_none_as_null = true)]
+#[diesel(table_name = outbox_events, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct EventSnapshot {
     pub data: Option<String>,
     pub changes: Option<String>,
@@ -53,7 +53,7 @@ pub struct EventSnapshot {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = idempotency_keys)]
+#[diesel(table_name = idempotency_keys, treat_none_as_default_value = false)]
 pub struct IdempotencyKeyRow {
     pub id: DbUuid,
     pub principal: String,
@@ -68,7 +68,7 @@ pub struct IdempotencyKeyRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = webhooks, treat_none_as_null = true)]
+#[diesel(table_name = webhooks, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookRow {
     pub id: DbUuid,
     pub url: String,
@@ -87,7 +87,7 @@ pub struct WebhookRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = webhook_deliveries)]
+#[diesel(table_name = webhook_deliveries, treat_none_as_default_value = false)]
 pub struct WebhookDeliveryRow {
     pub id: DbUuid,
     pub webhook_id: DbUuid,
@@ -106,7 +106,7 @@ pub struct WebhookDeliveryRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = webhook_attempts)]
+#[diesel(table_name = webhook_attempts, treat_none_as_default_value = false)]
 pub struct WebhookAttemptRow {
     pub id: DbUuid,
     pub delivery_id: DbUuid,

@@ -8,7 +8,7 @@ use crate::schema::*;
 use crate::types::{DbUuid, DbWord};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = scenarios)]
+#[diesel(table_name = scenarios, treat_none_as_default_value = false)]
 pub struct ScenarioRow {
     pub id: DbUuid,
     pub name: String,
@@ -21,7 +21,7 @@ pub struct ScenarioRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = loss_reasons)]
+#[diesel(table_name = loss_reasons, treat_none_as_default_value = false)]
 pub struct LossReasonRow {
     pub id: DbUuid,
     pub name: String,
@@ -33,7 +33,7 @@ pub struct LossReasonRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = interests, treat_none_as_null = true)]
+#[diesel(table_name = interests, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct InterestRow {
     pub id: DbUuid,
     pub scenario_id: DbUuid,
@@ -59,7 +59,7 @@ pub struct InterestRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = interactions, treat_none_as_null = true)]
+#[diesel(table_name = interactions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct InteractionRow {
     pub id: DbUuid,
     pub interest_id: DbUuid,
@@ -76,7 +76,7 @@ pub struct InteractionRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = tasks, treat_none_as_null = true)]
+#[diesel(table_name = tasks, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct TaskRow {
     pub id: DbUuid,
     pub interest_id: Option<DbUuid>,
@@ -95,7 +95,7 @@ pub struct TaskRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = notifications)]
+#[diesel(table_name = notifications, treat_none_as_default_value = false)]
 pub struct NotificationRow {
     pub id: DbUuid,
     pub user_id: DbUuid,
@@ -106,7 +106,7 @@ pub struct NotificationRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = timeline_entries)]
+#[diesel(table_name = timeline_entries, treat_none_as_default_value = false)]
 pub struct TimelineEntryRow {
     pub id: DbUuid,
     pub interest_id: DbUuid,
@@ -120,7 +120,7 @@ pub struct TimelineEntryRow {
 
 /// One move of an interest between stages (append-only).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = stage_moves)]
+#[diesel(table_name = stage_moves, treat_none_as_default_value = false)]
 pub struct StageMoveRow {
     pub id: DbUuid,
     pub interest_id: DbUuid,
@@ -137,7 +137,7 @@ pub struct StageMoveRow {
 
 /// A monthly amount for one manager (`user_id`) or one department.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sales_plans)]
+#[diesel(table_name = sales_plans, treat_none_as_default_value = false)]
 pub struct SalesPlanRow {
     pub id: DbUuid,
     /// The first day of the month.
@@ -156,7 +156,7 @@ pub struct SalesPlanRow {
 
 /// An e-mail of an interest: sent from it, or a reply that came back.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = interest_emails, treat_none_as_null = true)]
+#[diesel(table_name = interest_emails, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct InterestEmailRow {
     pub id: DbUuid,
     pub interest_id: DbUuid,

@@ -122,20 +122,27 @@ impl Fixture {
         }
         let (from, to) = (self.rows + 1, rows);
         let t = &self.template_id;
+        // Ids shaped as the store makes them (UUIDv7: the time in
+        // milliseconds first), one millisecond apart in the order written,
+        // so that the copies sit in the id index as real clients would.
+        let base = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+            as i64
+            - to as i64;
         let sql = match self.backend {
             // Ids as the store writes them on SQLite: hyphenated lower-case text.
             Backend::Sqlite => format!(
                 "WITH RECURSIVE s(n) AS (SELECT {from} UNION ALL SELECT n + 1 FROM s WHERE n < {to}), \
-                 r(n, h) AS (SELECT n, lower(hex(randomblob(16))) FROM s) \
+                 r(n, t, h) AS (SELECT n, printf('%012x', {base} + n), lower(hex(randomblob(16))) FROM s) \
                  INSERT INTO clients (id, name, name_key, kind, tax_id, address, responsible_id, status, version, created_at, updated_at) \
-                 SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12), \
+                 SELECT substr(t, 1, 8) || '-' || substr(t, 9, 4) || '-7' || substr(h, 1, 3) || '-8' || substr(h, 4, 3) || '-' || substr(h, 7, 12), \
                  'Клиент ' || n, 'клиент ' || n, c.kind, NULL, NULL, c.responsible_id, c.status, 1, c.created_at, c.updated_at \
                  FROM r, clients c WHERE c.id = '{t}'"
             ),
             Backend::Postgres => format!(
                 "INSERT INTO clients (id, name, name_key, kind, tax_id, address, responsible_id, status, version, created_at, updated_at) \
-                 SELECT gen_random_uuid(), 'Клиент ' || n, 'клиент ' || n, c.kind, NULL, NULL, c.responsible_id, c.status, 1, c.created_at, c.updated_at \
-                 FROM generate_series({from}, {to}) AS n, clients c WHERE c.id = '{t}'"
+                 SELECT (lpad(to_hex({base} + n), 12, '0') || '7' || substr(h, 1, 3) || '8' || substr(h, 4, 15))::uuid, 'Клиент ' || n, 'клиент ' || n, c.kind, NULL, NULL, c.responsible_id, c.status, 1, c.created_at, c.updated_at \
+                 FROM generate_series({from}, {to}) AS n, LATERAL (SELECT md5(random()::text || n) AS h) r, clients c \
+                 WHERE c.id = '{t}'"
             ),
         };
         let manager = crm_store::ConnectionManager::new(&self.url).unwrap();

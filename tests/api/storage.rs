@@ -384,6 +384,79 @@ async fn sqlite_numbers_an_event_from_one_index_entry() {
 /// through an index that holds all their equalities.
 #[tokio::test]
 async fn the_intakes_lookups_keep_their_index_when_planned_on_an_empty_database() {
+    let Some((_db, mut conn)) =
+        generic_plans("the_intakes_lookups_keep_their_index_when_planned_on_an_empty_database")
+    else {
+        return;
+    };
+    // Each lookup once, through the store, so that diesel prepares it here.
+    use crm_store::queries::{clients, leads, outbox};
+    assert!(leads::find_by_external(&mut conn, "manual", "x").unwrap().is_none());
+    assert!(leads::open_thread(&mut conn, "telegram", "1:2").unwrap().is_none());
+    assert!(clients::owners_of_point(&mut conn, "phone", "+79160000001").unwrap().is_empty());
+    let nobody = crm_domain::new_id();
+    assert!(outbox::last_rendered(&mut conn, "lead", nobody.into()).unwrap().is_none());
+    let dedupe = explain(&mut conn, "%FROM \"leads\" WHERE%\"external_id\" = $2%", "'manual', 'x', 1");
+    assert!(dedupe.contains("leads_channel_external_idx") && !dedupe.contains("Filter"), "{dedupe}");
+    let thread =
+        explain(&mut conn, "%FROM \"leads\" WHERE%\"thread_key\" = $2%", "'telegram', '1:2', 'new', 1");
+    assert!(thread.contains("leads_thread_idx") && !thread.contains("Filter"), "{thread}");
+    let phone = explain(&mut conn, "%FROM \"contact_points\" WHERE%", "'phone', '+79160000001'");
+    assert!(phone.contains("contact_points_value_idx") && phone.contains("value = $2"), "{phone}");
+    assert!(!phone.contains("Filter"), "{phone}");
+    let previous = explain(
+        &mut conn,
+        "%FROM \"outbox_events\" WHERE%\"entity_id\" = $2%",
+        &format!("'lead', '{nobody}', 1"),
+    );
+    assert!(previous.contains("outbox_events_entity_feed_idx"), "{previous}");
+}
+
+/// A manager's own list of clients or interests, planned as above, reads
+/// `(responsible_id, id)` from the manager's first row in order and stops
+/// at the page's end: no walk of the whole id index with a filter (which
+/// reads every other manager's rows before the manager's own), no sort.
+#[tokio::test]
+async fn a_managers_lists_read_their_own_rows_in_order_when_planned_on_an_empty_database() {
+    let Some((_db, mut conn)) =
+        generic_plans("a_managers_lists_read_their_own_rows_in_order_when_planned_on_an_empty_database")
+    else {
+        return;
+    };
+    use crm_store::queries::{clients, sales as interests, PageQuery};
+    let manager: crm_store::DbUuid = crm_domain::new_id().into();
+    let own = clients::ClientFilter { responsible_in: Some(vec![manager]), ..Default::default() };
+    assert!(clients::list_clients(&mut conn, &own, PageQuery::first(50)).unwrap().is_empty());
+    let own = interests::InterestFilter { responsible_in: Some(vec![manager]), ..Default::default() };
+    assert!(interests::list_interests(&mut conn, &own, PageQuery::first(50)).unwrap().is_empty());
+    let args = format!("'{}', 50", manager.0);
+    for (table, index) in
+        [("clients", "clients_responsible_idx"), ("interests", "interests_responsible_id_idx")]
+    {
+        let plan = explain(&mut conn, &format!("%FROM \"{table}\" WHERE%\"responsible_id\" = $1%"), &args);
+        assert!(plan.contains(index), "{table}: {plan}");
+        assert!(!plan.contains("Filter") && !plan.contains("Sort"), "{table}: {plan}");
+    }
+}
+
+/// A fresh PostgreSQL database and a connection to it that plans every
+/// prepared statement as PostgreSQL settles on after a few runs, at once;
+/// `None` (and a note) without `CRM_TEST_DATABASE_URL`.
+fn generic_plans(test: &str) -> Option<(TestDb, crm_store::db::PooledConnection)> {
+    let Some(admin_url) = std::env::var("CRM_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
+        eprintln!("{test}: needs PostgreSQL; set CRM_TEST_DATABASE_URL (.ci/run does)");
+        return None;
+    };
+    let pg = TestDb::postgres(&admin_url);
+    let (pool, _) = crm_app::open_database(pg.url(), 1, std::time::Duration::from_secs(5)).unwrap();
+    let mut conn = pool.get().unwrap();
+    diesel::sql_query("SET plan_cache_mode = force_generic_plan").execute(&mut *conn).unwrap();
+    Some((pg, conn))
+}
+
+/// The plan of the one statement prepared on `conn` whose text is like
+/// `statement_like`, for the arguments `args`.
+fn explain(conn: &mut crm_store::DbConnection, statement_like: &str, args: &str) -> String {
     #[derive(QueryableByName)]
     struct Line {
         #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
@@ -394,41 +467,13 @@ async fn the_intakes_lookups_keep_their_index_when_planned_on_an_empty_database(
         #[diesel(sql_type = Text)]
         name: String,
     }
-    let Some(admin_url) = std::env::var("CRM_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) else {
-        eprintln!("the_intakes_lookups_keep_their_index_when_planned_on_an_empty_database: needs PostgreSQL; set CRM_TEST_DATABASE_URL (.ci/run does)");
-        return;
-    };
-    let pg = TestDb::postgres(&admin_url);
-    let (pool, _) = crm_app::open_database(pg.url(), 1, std::time::Duration::from_secs(5)).unwrap();
-    let mut conn = pool.get().unwrap();
-    // What PostgreSQL would settle on after the first few runs, at once.
-    diesel::sql_query("SET plan_cache_mode = force_generic_plan").execute(&mut *conn).unwrap();
-    // Each lookup once, through the store, so that diesel prepares it here.
-    use crm_store::queries::{clients, leads, outbox};
-    assert!(leads::find_by_external(&mut conn, "manual", "x").unwrap().is_none());
-    assert!(leads::open_thread(&mut conn, "telegram", "1:2").unwrap().is_none());
-    assert!(clients::owners_of_point(&mut conn, "phone", "+79160000001").unwrap().is_empty());
-    let nobody = crm_domain::new_id();
-    assert!(outbox::last_rendered(&mut conn, "lead", nobody.into()).unwrap().is_none());
-    let mut plan = |statement_like: &str, args: &str| -> String {
-        let names: Vec<Name> = diesel::sql_query(format!(
-            "SELECT name::text FROM pg_prepared_statements WHERE statement LIKE '{statement_like}'"
-        ))
-        .load(&mut *conn)
-        .unwrap();
-        assert_eq!(names.len(), 1, "one prepared statement like {statement_like}");
-        let lines: Vec<Line> =
-            diesel::sql_query(format!("EXPLAIN EXECUTE {}({args})", names[0].name)).load(&mut *conn).unwrap();
-        lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
-    };
-    let dedupe = plan("%FROM \"leads\" WHERE%\"external_id\" = $2%", "'manual', 'x', 1");
-    assert!(dedupe.contains("leads_channel_external_idx") && !dedupe.contains("Filter"), "{dedupe}");
-    let thread = plan("%FROM \"leads\" WHERE%\"thread_key\" = $2%", "'telegram', '1:2', 'new', 1");
-    assert!(thread.contains("leads_thread_idx") && !thread.contains("Filter"), "{thread}");
-    let phone = plan("%FROM \"contact_points\" WHERE%", "'phone', '+79160000001'");
-    assert!(phone.contains("contact_points_value_idx") && phone.contains("value = $2"), "{phone}");
-    assert!(!phone.contains("Filter"), "{phone}");
-    let previous =
-        plan("%FROM \"outbox_events\" WHERE%\"entity_id\" = $2%", &format!("'lead', '{nobody}', 1"));
-    assert!(previous.contains("outbox_events_entity_feed_idx"), "{previous}");
+    let names: Vec<Name> = diesel::sql_query(format!(
+        "SELECT name::text FROM pg_prepared_statements WHERE statement LIKE '{statement_like}'"
+    ))
+    .load(conn)
+    .unwrap();
+    assert_eq!(names.len(), 1, "one prepared statement like {statement_like}");
+    let lines: Vec<Line> =
+        diesel::sql_query(format!("EXPLAIN EXECUTE {}({args})", names[0].name)).load(conn).unwrap();
+    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
 }

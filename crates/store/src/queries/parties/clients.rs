@@ -51,7 +51,15 @@ pub fn list_clients(
 ) -> QueryResult<Vec<ClientRow>> {
     let mut q = clients::table.select(ClientRow::as_select()).into_boxed();
     if let Some(users) = &filter.responsible_in {
-        q = q.filter(clients::responsible_id.eq_any(users.iter().copied().map(Some).collect::<Vec<_>>()));
+        q = match users.as_slice() {
+            // A manager's own list. An equality lets PostgreSQL read
+            // `(responsible_id, id)` in order; `= ANY` of even one value
+            // got a plan that walks the id index and filters every row.
+            [one] => q.filter(clients::responsible_id.eq(Some(*one))),
+            _ => {
+                q.filter(clients::responsible_id.eq_any(users.iter().copied().map(Some).collect::<Vec<_>>()))
+            }
+        };
     }
     if let Some(kind) = &filter.kind {
         q = q.filter(clients::kind.eq(kind.clone()));

@@ -60,7 +60,12 @@ macro_rules! filter_interests {
             q = q.filter(interests::stage.eq(stage.clone()));
         }
         if let Some(users) = &filter.responsible_in {
-            q = q.filter(interests::responsible_id.eq_any(users.clone()));
+            // One user as an equality, so that `(responsible_id, id)` is read
+            // in order (see `clients::list_clients`).
+            q = match users.as_slice() {
+                [one] => q.filter(interests::responsible_id.eq(*one)),
+                _ => q.filter(interests::responsible_id.eq_any(users.clone())),
+            };
         }
         if let Some(states) = &filter.states {
             q = q.filter(interests::state.eq_any(states.clone()));
